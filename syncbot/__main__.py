@@ -1,0 +1,5 @@
+import sys
+
+from syncbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,203 @@
+"""``syncbot`` (also ``python -m syncbot``): argument parsing and the one place errors become
+messages and exit codes. Users never see a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from syncbot import __version__
+from syncbot.errors import SyncbotError
+from syncbot.logs import configure
+
+Handler = Callable[[argparse.Namespace], int]
+
+EPILOG = """\
+Settings come from the environment or a .env file (see .env.example).
+Start with `syncbot demo` (no credentials needed), then `syncbot doctor`."""
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_sync  # noqa: PLC0415 - each command loads its own deps
+
+    return cmd_sync(args)
+
+
+def _query(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_query  # noqa: PLC0415 - as above
+
+    return cmd_query(args)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_migrate  # noqa: PLC0415 - as above
+
+    return cmd_migrate(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_export  # noqa: PLC0415 - as above
+
+    return cmd_export(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from syncbot.cli.demo import cmd_demo  # noqa: PLC0415 - as above
+
+    return cmd_demo(args)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from syncbot.cli.demo import cmd_sandbox  # noqa: PLC0415 - as above
+
+    return cmd_sandbox(args)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from syncbot.cli.doctor import cmd_doctor  # noqa: PLC0415 - as above
+
+    return cmd_doctor(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_worker  # noqa: PLC0415 - as above
+
+    return cmd_worker(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from syncbot.cli.commands import cmd_serve  # noqa: PLC0415 - as above
+
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncbot",
+        description="One inventory of your voice-agent phone numbers across orgapi and DialNexa.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"syncbot {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug details (never secrets)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command(
+        "sync",
+        _sync,
+        "List every configured source at once, store the snapshot and "
+        "write the sheet. Exit 0: all ok; 1: a source or the sheet failed; 2: bad settings.",
+    )
+    p.add_argument("--json", action="store_true", help="print the run's result as one JSON object")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list and compare, but store nothing and write no sheet",
+    )
+
+    p = command(
+        "query",
+        _query,
+        "Answer from the latest sync, e.g. `syncbot query unassigned "
+        "country:GB` or `syncbot query +1 415 555 0123`; `syncbot query help` lists the words.",
+    )
+    p.add_argument(
+        "words", nargs="*", metavar="WORDS", help="query words (see `syncbot query help`)"
+    )
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    command(
+        "serve",
+        _serve,
+        "Run the Slack app: HTTP on $PORT (POST /slack/events, GET /healthz), "
+        "or Socket Mode when SLACK_APP_TOKEN is set.",
+    )
+    command("worker", _worker, "Sync every SYNC_INTERVAL_SECONDS until SIGTERM.")
+
+    p = command(
+        "demo",
+        _demo,
+        "Sandbox copies of both provider APIs, a full sync into a demo "
+        "store, then the inventory and the unassigned numbers. Needs no credentials.",
+    )
+    p.add_argument(
+        "--numbers", type=int, default=60, help="how many numbers the sandbox holds (default 60)"
+    )
+    p.add_argument(
+        "--database",
+        default="syncbot-demo.db",
+        help="the demo's SQLite file, recreated each run (default syncbot-demo.db)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the sync result and the answer as JSON"
+    )
+
+    p = command(
+        "sandbox",
+        _sandbox,
+        "Run the sandbox provider APIs on loopback until stopped, "
+        "printing the settings that point syncbot at them.",
+    )
+    p.add_argument("--numbers", type=int, default=1000, help="how many numbers (default 1000)")
+    p.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added latency per request (default 0)"
+    )
+    p.add_argument("--orgapi-port", type=int, default=8101, help="orgapi's port (default 8101)")
+    p.add_argument("--dialnexa-port", type=int, default=8102, help="DialNexa's port (default 8102)")
+
+    command(
+        "doctor",
+        _doctor,
+        "Check every setting and connection and say how to fix each "
+        "problem; prints the service account's e-mail to share the sheet with.",
+    )
+    command("migrate", _migrate, "Create or upgrade the store's schema. Safe to run again.")
+
+    p = command("export", _export, "Write the latest inventory as CSV, in the sheet's columns.")
+    p.add_argument(
+        "--csv", required=True, metavar="PATH", help="the file to write, or - for stdout"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # In a terminal the command's own output tells the story and log lines are for warnings;
+    # elsewhere (Heroku, cron, CI) every step is logged as logfmt.
+    quiet = sys.stderr.isatty() and args.command in {"sync", "demo", "query", "export"}
+    level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
+    # Long-running dynos log to stdout as Heroku expects; one-off commands keep stdout for
+    # their output (JSON, CSV) and log to stderr, which Heroku collects just the same.
+    configure(level=level, stream=sys.stdout if args.command in {"worker", "serve"} else sys.stderr)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except SyncbotError as exc:
+        print(f"syncbot {args.command}: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"syncbot {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        logging.getLogger("syncbot").debug("unexpected error", exc_info=True)
+        print(
+            f"syncbot {args.command}: unexpected error: {type(exc).__name__}: {exc}\n"
+            "Run again with --verbose for details, and report it if it persists.",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,136 @@
+"""The commands behind ``syncbot``: thin shells over the library."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from syncbot.cli.progress import Progress
+from syncbot.cli.render import answer_text, sync_summary
+from syncbot.errors import StoreError
+from syncbot.models import RunResult, utc_now
+from syncbot.query import answer, load_snapshot, parse
+from syncbot.settings import Settings, load_settings
+from syncbot.store import Store, open_store
+from syncbot.store.sql import SqlStore
+from syncbot.sync import SyncOptions, run_sync
+
+
+def store_label(settings: Settings) -> str:
+    """Where the store is, fit to print: a PostgreSQL URL loses its password."""
+    url = settings.database_url.get_secret_value()
+    if settings.database_scheme == "sqlite":
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+@contextlib.contextmanager
+def opened(settings: Settings, *, migrate: bool) -> Iterator[Store]:
+    """The configured store; writers create its schema, readers require it."""
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        if migrate:
+            store.migrate()
+        elif isinstance(store, SqlStore) and store.schema_version() == 0:
+            raise StoreError(
+                f"the store at {store_label(settings)} is empty: run `syncbot sync` first "
+                "(or point DATABASE_URL at the store your syncs write to)"
+            )
+        yield store
+    finally:
+        store.close()
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+async def _sync(
+    settings: Settings, store: Store, *, dry_run: bool, progress: Progress
+) -> RunResult:
+    try:
+        return await run_sync(
+            settings, store, options=SyncOptions(dry_run=dry_run), progress=progress.update
+        )
+    finally:
+        progress.done()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
+    with opened(settings, migrate=True) as store:
+        result = asyncio.run(_sync(settings, store, dry_run=args.dry_run, progress=progress))
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(sync_summary(result, store_label=store_label(settings)))
+    return result.exit_code
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    query = parse(" ".join(args.words))
+    settings = load_settings()
+    with opened(settings, migrate=False) as store:
+        snapshot = load_snapshot(store)
+    found = answer(query, snapshot, now=utc_now(), interval_seconds=settings.sync_interval_seconds)
+    if args.json:
+        print_json(found.to_dict())
+    else:
+        print(answer_text(found))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    del args
+    settings = load_settings()
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        version = store.migrate()
+    finally:
+        store.close()
+    print(f"Store schema at version {version} ({store_label(settings)}).")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from syncbot.sheets import write_csv  # noqa: PLC0415 - gspread loads only when needed
+
+    settings = load_settings()
+    with opened(settings, migrate=False) as store:
+        numbers = store.load_numbers()
+    if args.csv == "-":
+        write_csv(numbers, sys.stdout)
+        return 0
+    path = Path(args.csv)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        rows = write_csv(numbers, out)
+    print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from syncbot.worker import run_worker  # noqa: PLC0415 - only the worker dyno needs it
+
+    del args
+    settings = load_settings()
+    settings.accounts()
+    with opened(settings, migrate=True) as store:
+        asyncio.run(run_worker(settings, store))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from syncbot.slack import serve  # noqa: PLC0415 - slack-bolt loads only for the web dyno
+
+    del args
+    settings = load_settings()
+    with opened(settings, migrate=True) as store:
+        serve(settings, store)
+    return 0

@@ -1,0 +1,120 @@
+"""``syncbot doctor``: every setting and connection, with what to do about each problem."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from syncbot.cli.commands import store_label
+from syncbot.errors import ConfigError, SyncbotError
+from syncbot.http import HttpClient, RequestStats, RetryPolicy
+from syncbot.providers import provider_for
+from syncbot.settings import Account, Settings, load_settings
+from syncbot.store import open_store
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    ok: bool
+    name: str
+    detail: str
+
+
+async def _probe(account: Account) -> Check:
+    provider = provider_for(account)
+    provider.page_size = 1
+    policy = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, request_timeout=10.0)
+    async with aiohttp.ClientSession() as session:
+        http = HttpClient(session, policy=policy)
+        try:
+            body = await http.get_json(
+                provider.url,
+                params=provider.paginator().start()[0],
+                headers=provider.headers(),
+                what=provider.key,
+                auth_hint=provider.auth_hint(),
+                stats=RequestStats(),
+            )
+            page = provider.read_page(body)
+        except SyncbotError as exc:
+            return Check(False, account.key, exc.message)
+    total = f"{page.total:,} numbers" if page.total is not None else "reachable"
+    return Check(True, account.key, f"{total} at {account.base_url}; key accepted")
+
+
+def _store_check(settings: Settings, label: str) -> Check:
+    try:
+        store = open_store(settings.database_url.get_secret_value())
+    except SyncbotError as exc:
+        return Check(False, "store", exc.message)
+    try:
+        version = store.schema_version()
+        latest = store.latest_run() if version else None
+    except SyncbotError as exc:
+        return Check(False, "store", exc.message)
+    finally:
+        store.close()
+    if version == 0:
+        return Check(
+            True, "store", f"{label}: no schema yet; `syncbot migrate` or a first sync creates it"
+        )
+    last = f"latest run {latest.run_id} ({latest.status})" if latest else "no sync yet"
+    return Check(True, "store", f"{label}: schema version {version}, {last}")
+
+
+def _sheet_checks(settings: Settings) -> list[Check]:
+    if not settings.sheet_configured:
+        return [Check(True, "sheet", "GOOGLE_SHEET_ID not set: the inventory stays in the store")]
+    try:
+        from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread only when configured
+
+        writer = SheetWriter(settings)
+        email = writer.service_account_email
+        title = writer.check_access()
+    except SyncbotError as exc:
+        return [Check(False, "sheet", exc.message)]
+    return [Check(True, "sheet", f"can write {title!r} as {email}")]
+
+
+def run_checks(settings: Settings, *, store_label: str) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        accounts = settings.accounts()
+    except ConfigError as exc:
+        return [Check(False, "settings", exc.message)]
+    if not accounts:
+        checks.append(
+            Check(
+                False,
+                "sources",
+                "no source configured: set ORGAPI_API_KEY + ORGAPI_ORGANIZATION_ID and/or "
+                "DIALNEXA_API_KEY in the environment or .env (see .env.example)",
+            )
+        )
+    checks.append(_store_check(settings, store_label))
+
+    async def probe_all() -> list[Check]:
+        return list(await asyncio.gather(*(_probe(a) for a in accounts)))
+
+    checks += asyncio.run(probe_all())
+    checks += _sheet_checks(settings)
+    return checks
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    del args
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"✗ settings: {exc.message}")
+        return exc.exit_code
+    print("✓ settings: loaded")
+    checks = run_checks(settings, store_label=store_label(settings))
+    for check in checks:
+        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+    failed = sum(not c.ok for c in checks)
+    print(f"\n{failed} problem(s) found." if failed else "\nAll checks passed.")
+    return 1 if failed else 0

@@ -1,0 +1,168 @@
+"""Human output of the commands: aligned tables and short summaries (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from syncbot.models import Change, PhoneNumber, RunResult, iso
+from syncbot.query import USAGE, Answer
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell; the last column is not padded."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in (header, *rows):
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    # Provider text is data: a newline in a label must not break the table.
+    return " ".join(str(value).split())
+
+
+def numbers_table(numbers: Sequence[PhoneNumber]) -> str:
+    header = ("PHONE NUMBER", "STATUS", "AGENT", "LABEL", "SOURCE", "COUNTRY", "TYPE", "CARRIER")
+    rows = [
+        (
+            n.phone_number + ("" if n.valid else " (invalid)"),
+            n.status + (" (stale)" if n.stale else ""),
+            _text(n.agent_id),
+            _text(n.label)[:40],
+            n.source_key,
+            _text(n.country_code),
+            _text(n.number_type),
+            _text(n.carrier),
+        )
+        for n in numbers
+    ]
+    return table(header, rows)
+
+
+def changes_table(changes: Sequence[Change]) -> str:
+    header = ("CHANGE", "PHONE NUMBER", "AGENT BEFORE", "AGENT AFTER", "SOURCE", "AT")
+    rows = [
+        (
+            c.kind.value,
+            c.phone_number,
+            _text(c.agent_before),
+            _text(c.agent_after),
+            f"{c.source}/{c.account}",
+            iso(c.at) or "-",
+        )
+        for c in changes
+    ]
+    return table(header, rows)
+
+
+def sync_summary(result: RunResult, *, store_label: str) -> str:
+    """What a person wants to read after ``syncbot sync``."""
+    if result.status == "skipped":
+        return f"Skipped: {result.message}."
+    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0.0
+    run = "dry run, nothing stored" if result.dry_run else f"run {result.run_id}"
+    lines = [
+        f"Sync {result.status} ({run}, {took:.1f} s): {result.total:,} numbers, "
+        f"{result.unassigned:,} unassigned",
+        "",
+    ]
+    rows = []
+    for s in result.sources.values():
+        note = s.error or "; ".join(s.warnings)
+        if s.invalid:
+            note = f"{s.invalid} invalid record(s) skipped (see log). {note}".strip()
+        rows.append(
+            (
+                s.key,
+                s.status,
+                f"{s.count:,}" if s.status == "ok" else "-",
+                str(s.pages),
+                str(s.requests),
+                str(s.retries),
+                note or "",
+            )
+        )
+    lines.append(
+        table(("SOURCE", "STATUS", "NUMBERS", "PAGES", "REQUESTS", "RETRIES", "NOTE"), rows)
+    )
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items())
+    lines += ["", f"Changes: {changes}"]
+    failed = [s.key for s in result.sources.values() if s.status == "failed"]
+    if failed:
+        lines.append(
+            f"Kept the previous numbers of {', '.join(failed)}, marked stale, until a sync of "
+            "it succeeds."
+        )
+    if result.sheet.status == "ok":
+        lines.append(f"Sheet: written ({result.sheet.url or 'the configured sheet'}).")
+    elif result.sheet.status == "failed":
+        lines.append(f"Sheet: FAILED: {result.sheet.error}")
+    elif not result.dry_run:
+        lines.append(
+            f"Sheet: not configured; the inventory is in the store ({store_label}). Read it "
+            "with `syncbot query unassigned` or `syncbot export --csv inventory.csv`."
+        )
+    return "\n".join(lines)
+
+
+def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
+    """The terminal rendering of a query's answer."""
+    out = [f"! {w}" for w in answer.warnings]
+    action = answer.query.action
+    if action == "help":
+        out.append(USAGE.replace("/numbers", command))
+    elif action == "sync":
+        out.append("To run a sync from the terminal, use `syncbot sync`.")
+    elif action == "stats":
+        out.append(f"{len(answer.numbers):,} numbers")
+        for name, counts in answer.stats.items():
+            out += [
+                "",
+                table(
+                    (name.removeprefix("by_").upper(), "NUMBERS"),
+                    [(k, f"{v:,}") for k, v in counts.items()],
+                ),
+            ]
+    elif action == "changes":
+        run = answer.run.run_id if answer.run else "-"
+        out.append(f"{len(answer.changes):,} changes in the latest sync (run {run})")
+        if answer.changes:
+            out += ["", changes_table(answer.changes)]
+    elif action == "status":
+        out.append(status_text(answer))
+    else:
+        out.append(f"{len(answer.numbers):,} numbers match `{answer.query.text}`")
+        if answer.numbers:
+            out += ["", numbers_table(answer.numbers)]
+    return "\n".join(out)
+
+
+def status_text(answer: Answer) -> str:
+    if answer.run is None:
+        return "No sync has run yet."
+    run = answer.run
+    lines = [
+        f"Latest sync: run {run.run_id}, {run.status}, finished {iso(run.finished_at)}; "
+        f"{len(answer.numbers):,} numbers",
+        "",
+    ]
+    rows = [
+        (
+            s.key,
+            s.status,
+            iso(s.last_ok_at) or "never",
+            (s.error or "")[:120],
+        )
+        for s in answer.states
+    ]
+    lines.append(table(("SOURCE", "HEALTH", "LAST OK", "ERROR"), rows))
+    return "\n".join(lines)

@@ -1,0 +1,297 @@
+"""The normalized record (CONTRACT section 2) and the results of a sync run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+Status = Literal["assigned", "unassigned"]
+# (source, account, number_id): a number's identity across syncs.
+Key = tuple[str, str, str]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, the form every output uses."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPhone:
+    """libphonenumber's reading of a provider's phone text, kept to avoid parsing it again."""
+
+    text: str
+    region: str | None
+    e164: str | None
+    valid: bool
+    country_code: str | None
+    number_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """One number of the inventory, in the same shape whichever provider it came from."""
+
+    source: str
+    account: str
+    number_id: str
+    phone_number: str
+    valid: bool
+    country_code: str | None
+    number_type: str | None
+    carrier: str | None
+    status: Status
+    provider_status: str | None
+    agent_id: str | None
+    label: str | None
+    inbound: bool | None
+    outbound: bool | None
+    created_at: dt.datetime | None
+    first_seen_at: dt.datetime | None = None
+    last_seen_at: dt.datetime | None = None
+    unassigned_since: dt.datetime | None = None
+    stale: bool = False
+    # How the phone text was read; not part of the record, only a cache key for the next run.
+    parsed: ParsedPhone | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.source, self.account, self.number_id)
+
+    @property
+    def source_key(self) -> str:
+        return f"{self.source}/{self.account}"
+
+    @property
+    def unassigned(self) -> bool:
+        return self.status == "unassigned"
+
+    def same_content(self, other: PhoneNumber) -> bool:
+        """Whether the provider-side fields match (history fields aside)."""
+        return _content(self) == _content(other)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as CONTRACT section 2 names it, JSON-ready."""
+        return {
+            "source": self.source,
+            "account": self.account,
+            "number_id": self.number_id,
+            "phone_number": self.phone_number,
+            "valid": self.valid,
+            "country_code": self.country_code,
+            "number_type": self.number_type,
+            "carrier": self.carrier,
+            "status": self.status,
+            "provider_status": self.provider_status,
+            "agent_id": self.agent_id,
+            "label": self.label,
+            "inbound": self.inbound,
+            "outbound": self.outbound,
+            "created_at": iso(self.created_at),
+            "first_seen_at": iso(self.first_seen_at),
+            "last_seen_at": iso(self.last_seen_at),
+            "unassigned_since": iso(self.unassigned_since),
+            "stale": self.stale,
+        }
+
+
+def _content(n: PhoneNumber) -> tuple[object, ...]:
+    return (
+        n.phone_number,
+        n.valid,
+        n.country_code,
+        n.number_type,
+        n.carrier,
+        n.status,
+        n.provider_status,
+        n.agent_id,
+        n.label,
+        n.inbound,
+        n.outbound,
+        n.created_at,
+    )
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    REASSIGNED = "reassigned"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What happened to one number in one run."""
+
+    kind: ChangeKind
+    source: str
+    account: str
+    number_id: str
+    phone_number: str
+    agent_before: str | None
+    agent_after: str | None
+    label: str | None
+    at: dt.datetime
+    run_id: int | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.source, self.account, self.number_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "source": self.source,
+            "account": self.account,
+            "number_id": self.number_id,
+            "phone_number": self.phone_number,
+            "agent_before": self.agent_before,
+            "agent_after": self.agent_after,
+            "label": self.label,
+            "at": iso(self.at),
+            "run_id": self.run_id,
+        }
+
+
+def count_changes(changes: list[Change]) -> dict[str, int]:
+    counts = {kind.value: 0 for kind in ChangeKind}
+    for change in changes:
+        counts[change.kind.value] += 1
+    return counts
+
+
+@dataclass(slots=True)
+class SourceResult:
+    """How one account of one source fared in a run."""
+
+    source: str
+    account: str
+    status: Literal["ok", "failed"] = "ok"
+    count: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    reported_total: int | None = None
+    duration: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.account}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "count": self.count,
+            "pages": self.pages,
+            "error": self.error,
+            "requests": self.requests,
+            "retries": self.retries,
+            "invalid": self.invalid,
+            "duplicates": self.duplicates,
+            "reported_total": self.reported_total,
+            "duration_seconds": round(self.duration, 3),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(slots=True)
+class SheetResult:
+    status: Literal["ok", "failed", "skipped"] = "skipped"
+    error: str | None = None
+    calls: int = 0
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "calls": self.calls, "url": self.url}
+
+
+RunStatus = Literal["ok", "partial", "failed", "skipped"]
+
+
+@dataclass(slots=True)
+class RunResult:
+    """The outcome of one ``syncbot sync``, printed by ``--json`` as CONTRACT section 3 says."""
+
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    run_id: int | None = None
+    status: RunStatus = "ok"
+    sources: dict[str, SourceResult] = field(default_factory=dict)
+    sheet: SheetResult = field(default_factory=SheetResult)
+    total: int = 0
+    unassigned: int = 0
+    changes: dict[str, int] = field(default_factory=lambda: count_changes([]))
+    dry_run: bool = False
+    message: str | None = None
+
+    def settle(self) -> None:
+        """Derive the run's status from its parts."""
+        failed = [s for s in self.sources.values() if s.status == "failed"]
+        if self.sources and len(failed) == len(self.sources):
+            self.status = "failed"
+        elif failed or self.sheet.status == "failed":
+            self.status = "partial"
+        else:
+            self.status = "ok"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in {"ok", "skipped"} else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "sources": {key: s.to_dict() for key, s in self.sources.items()},
+            "sheet": self.sheet.to_dict(),
+            "total": self.total,
+            "unassigned": self.unassigned,
+            "changes": dict(self.changes),
+            "dry_run": self.dry_run,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A committed run as the store keeps it."""
+
+    run_id: int
+    status: RunStatus
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """The latest known health of one source account."""
+
+    source: str
+    account: str
+    status: Literal["ok", "failed", "unconfigured"]
+    last_ok_at: dt.datetime | None
+    last_attempt_at: dt.datetime
+    error: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.account}"
+
+    @property
+    def stale(self) -> bool:
+        return self.status != "ok"

@@ -1,0 +1,107 @@
+"""Normalization: provider records to ``PhoneNumber``, as pure functions.
+
+libphonenumber costs about 0.1 ms per number, so its reading of each phone text is cached
+(``PhoneParser``) and the cache is seeded from the previous snapshot: an unchanged number is
+never parsed twice, even across one-off processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from syncbot.models import ParsedPhone, PhoneNumber, Status
+
+_TYPE_NAMES: dict[int, str] = {
+    PhoneNumberType.FIXED_LINE: "local",
+    # North American numbers cannot be told apart; providers sell them as local numbers.
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+
+def parse_phone(text: str, region: str | None) -> ParsedPhone:
+    """Read ``text`` with libphonenumber; ``region`` helps with national formats."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ParsedPhone(text, region, None, False, None, None)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    valid = phonenumbers.is_valid_number(number)
+    country = phonenumbers.region_code_for_number(number) if valid else None
+    kind = _TYPE_NAMES.get(phonenumbers.number_type(number)) if valid else None
+    return ParsedPhone(text, region, e164, valid, country, kind)
+
+
+class PhoneParser:
+    """``parse_phone`` behind a cache keyed on the text and the region hint."""
+
+    def __init__(self, known: Iterable[ParsedPhone] = ()) -> None:
+        self._cache = {(p.text, p.region): p for p in known}
+        self.parsed = 0
+
+    def __call__(self, text: str, region: str | None) -> ParsedPhone:
+        hit = self._cache.get((text, region))
+        if hit is None:
+            hit = self._cache[(text, region)] = parse_phone(text, region)
+            self.parsed += 1
+        return hit
+
+
+def normalize_created_at(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        # Providers that omit the offset mean UTC.
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def build(
+    *,
+    source: str,
+    account: str,
+    number_id: str,
+    phone_text: str,
+    parsed: ParsedPhone,
+    country_code: str | None,
+    number_type: str | None,
+    carrier: str | None,
+    status: Status,
+    provider_status: str | None,
+    agent_id: str | None,
+    label: str | None,
+    inbound: bool | None,
+    outbound: bool | None,
+    created_at: dt.datetime | None,
+) -> PhoneNumber:
+    """Assemble a record: the provider's own country and type win over derived ones."""
+    return PhoneNumber(
+        source=source,
+        account=account,
+        number_id=number_id,
+        phone_number=parsed.e164 if parsed.e164 is not None else phone_text,
+        valid=parsed.valid,
+        country_code=(country_code or parsed.country_code or None),
+        number_type=number_type or parsed.number_type,
+        carrier=carrier,
+        status=status,
+        provider_status=provider_status,
+        agent_id=agent_id,
+        label=label,
+        inbound=inbound,
+        outbound=outbound,
+        created_at=normalize_created_at(created_at),
+        parsed=parsed,
+    )

@@ -1,0 +1,94 @@
+"""What every provider is to the sync loop: a source of pages of raw records.
+
+A provider file says how to address its API (URL, headers), how to read its envelope into a
+neutral ``PageInfo``, which ``Paginator`` strategy walks its listing, and how one raw record
+becomes a ``PhoneNumber``. The fetch loop (``fetch.py``) drives any of them the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from syncbot.models import PhoneNumber
+from syncbot.normalize import PhoneParser
+from syncbot.settings import Account
+
+Params = dict[str, str]
+
+
+@dataclass(slots=True)
+class PageInfo:
+    """One response, read into what any paginator may need."""
+
+    records: list[Any]
+    next_cursor: str | None = None
+    has_more: bool | None = None
+    total: int | None = None
+    total_pages: int | None = None
+    page: int | None = None
+    limit: int | None = None
+
+
+class Paginator(ABC):
+    """A pagination strategy. The fetch loop never knows which one it holds.
+
+    ``start`` gives the first requests; ``update_state`` takes in one response and returns
+    the requests it makes possible: none when that branch of the listing ends, one for a
+    cursor chain, many at once when a page count allows fetching the rest concurrently.
+    """
+
+    @abstractmethod
+    def start(self) -> list[Params]: ...
+
+    @abstractmethod
+    def update_state(self, sent: Params, page: PageInfo) -> list[Params]: ...
+
+
+@dataclass(slots=True)
+class Provider(ABC):
+    """One configured account of one provider API."""
+
+    name: ClassVar[str]
+    # Pages of one listing that may be in flight at once.
+    concurrency: ClassVar[int] = 1
+
+    account: Account
+    page_size: int = 100
+    extra_params: Params = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.account.key
+
+    @property
+    @abstractmethod
+    def url(self) -> str: ...
+
+    @abstractmethod
+    def headers(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def auth_hint(self) -> str:
+        """What to check when the API refuses the credentials (never the secret itself)."""
+
+    @abstractmethod
+    def paginator(self) -> Paginator: ...
+
+    @abstractmethod
+    def read_page(self, body: object) -> PageInfo:
+        """Read the envelope; raise ``ProviderError`` when it is not the documented shape."""
+
+    @abstractmethod
+    def record_model(self) -> type[BaseModel]: ...
+
+    @abstractmethod
+    def record_id(self, raw: Mapping[str, Any]) -> str | None:
+        """The record's id as best known, for messages about a record that failed validation."""
+
+    @abstractmethod
+    def normalize(self, record: Any, parse: PhoneParser) -> PhoneNumber: ...

@@ -1,0 +1,159 @@
+"""The fetch loop: drives any provider's paginator, validates and normalizes as pages arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from syncbot.errors import PaginationError
+from syncbot.http import HttpClient, RequestStats
+from syncbot.logs import event
+from syncbot.models import PhoneNumber, SourceResult
+from syncbot.normalize import PhoneParser
+from syncbot.providers.base import PageInfo, Params, Provider
+
+log = logging.getLogger(__name__)
+
+# 10,000 pages of 100 is a million numbers: far past any real account, short of forever.
+MAX_PAGES = 10_000
+
+
+@dataclass(slots=True)
+class FetchOutcome:
+    """Every unique number one account listed, and how the listing went."""
+
+    numbers: list[PhoneNumber] = field(default_factory=list)
+    result: SourceResult = field(default_factory=lambda: SourceResult("", ""))
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+async def _pages(
+    provider: Provider, http: HttpClient, stats: RequestStats, *, max_pages: int
+) -> AsyncIterator[PageInfo]:
+    """Every page of the listing, in the order they arrive."""
+    paginator = provider.paginator()
+    pending = list(paginator.start())
+    running: dict[asyncio.Task[object], Params] = {}
+    issued = 0
+    try:
+        while pending or running:
+            while pending and len(running) < provider.concurrency:
+                params = pending.pop(0)
+                issued += 1
+                if issued > max_pages:
+                    raise PaginationError(
+                        f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
+                        "that long is more likely a pagination fault than real numbers"
+                    )
+                task = asyncio.create_task(
+                    http.get_json(
+                        provider.url,
+                        params=params,
+                        headers=provider.headers(),
+                        what=provider.key,
+                        auth_hint=provider.auth_hint(),
+                        stats=stats,
+                    )
+                )
+                running[task] = params
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                sent = running.pop(task)
+                page = provider.read_page(task.result())
+                pending.extend(paginator.update_state(sent, page))
+                yield page
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+async def fetch_numbers(
+    provider: Provider,
+    http: HttpClient,
+    parse: PhoneParser,
+    *,
+    max_pages: int = MAX_PAGES,
+    on_page: Callable[[SourceResult], None] | None = None,
+) -> FetchOutcome:
+    """List one account, keeping each id once; raises ``ProviderError`` when the source fails.
+
+    One bad record is counted and logged and the rest of its page still lands.
+    """
+    result = SourceResult(provider.name, provider.account.name)
+    stats = RequestStats()
+    model = provider.record_model()
+    seen: dict[str, PhoneNumber] = {}
+    started = time.monotonic()
+    try:
+        async for page in _pages(provider, http, stats, max_pages=max_pages):
+            result.pages += 1
+            if page.total is not None:
+                result.reported_total = max(result.reported_total or 0, page.total)
+            for raw in page.records:
+                _take(provider, model=model, raw=raw, parse=parse, seen=seen, result=result)
+            result.count = len(seen)
+            result.requests, result.retries = stats.requests, stats.retries
+            if on_page is not None:
+                on_page(result)
+    finally:
+        result.requests, result.retries = stats.requests, stats.retries
+        result.duration = time.monotonic() - started
+    if result.reported_total is not None and result.count < result.reported_total:
+        result.warnings.append(
+            f"listed {result.count:,} unique numbers but the API reported "
+            f"{result.reported_total:,}; its pages may have shifted while listing "
+            "(the next sync will catch up)"
+        )
+    return FetchOutcome(list(seen.values()), result)
+
+
+def _take(
+    provider: Provider,
+    *,
+    model: type[Any],
+    raw: object,
+    parse: PhoneParser,
+    seen: dict[str, PhoneNumber],
+    result: SourceResult,
+) -> None:
+    if not isinstance(raw, dict):
+        result.invalid += 1
+        event(
+            log,
+            logging.WARNING,
+            "invalid record",
+            source=provider.key,
+            reason=f"expected an object, got {type(raw).__name__}",
+        )
+        return
+    try:
+        record = model.model_validate(raw)
+    except ValidationError as exc:
+        result.invalid += 1
+        event(
+            log,
+            logging.WARNING,
+            "invalid record",
+            source=provider.key,
+            id=provider.record_id(raw),
+            reason=_reason(exc),
+        )
+        return
+    number = provider.normalize(record, parse)
+    if number.number_id in seen:
+        result.duplicates += 1
+        return
+    seen[number.number_id] = number

@@ -1,0 +1,114 @@
+"""orgapi: "List Phone Numbers", cursor pagination, ``X-API-Key`` + ``X-Organization-Id``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from syncbot.errors import ProviderError
+from syncbot.models import PhoneNumber
+from syncbot.normalize import PhoneParser, build
+from syncbot.providers._records import OptionalId, OptionalText, PhoneText, RecordId, Timestamp
+from syncbot.providers.base import PageInfo, Paginator, Provider
+from syncbot.providers.paginators import CursorPaginator
+
+
+class OrgapiRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    phone_number_id: RecordId
+    phone_number: PhoneText
+    provider: OptionalText = None
+    status: OptionalText = None
+    supports_inbound: bool | None = None
+    supports_outbound: bool | None = None
+    assigned_agent_id: OptionalId = None
+    created_at: Timestamp = None
+
+
+@dataclass(slots=True)
+class OrgapiProvider(Provider):
+    name: ClassVar[str] = "orgapi"
+
+    # Status filters that split the listing into chains fetched side by side. None walks
+    # the whole listing as one chain, the only choice that cannot miss an unknown status.
+    partitions: list[dict[str, str]] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{self.account.base_url}/api/phone-numbers"
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-API-Key": self.account.api_key.get_secret_value(),
+            "X-Organization-Id": self.account.organization_id or "",
+            "Accept": "application/json",
+        }
+
+    def auth_hint(self) -> str:
+        variable = "ORGAPI_API_KEY" if self.account.name == "default" else "ORGAPI_ACCOUNTS"
+        return (
+            f"the API key was refused for organization {self.account.organization_id!r}; it "
+            f"needs the phone_numbers:read permission. Check {variable} "
+            f"(account {self.account.name!r}) and the key's permissions in orgapi."
+        )
+
+    def paginator(self) -> Paginator:
+        return CursorPaginator(
+            base={"page_size": str(self.page_size), **self.extra_params},
+            partitions=self.partitions,
+            what=self.key,
+        )
+
+    def read_page(self, body: object) -> PageInfo:
+        if not isinstance(body, dict):
+            raise ProviderError(f"{self.key}: expected a JSON object, got {type(body).__name__}")
+        if body.get("success") is not True:
+            error = body.get("error")
+            detail = error.get("message") if isinstance(error, dict) else error
+            raise ProviderError(f"{self.key}: the API answered success=false: {detail or body}")
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise ProviderError(f"{self.key}: the answer has no 'data' list")
+        pagination = body.get("pagination")
+        if not isinstance(pagination, dict):
+            pagination = {}
+        cursor = pagination.get("next_cursor")
+        total = pagination.get("total_count")
+        return PageInfo(
+            records=data,
+            next_cursor=str(cursor) if cursor not in (None, "") else None,
+            has_more=bool(pagination.get("has_more")),
+            total=total if isinstance(total, int) else None,
+        )
+
+    def record_model(self) -> type[BaseModel]:
+        return OrgapiRecord
+
+    def record_id(self, raw: Mapping[str, Any]) -> str | None:
+        value = raw.get("phone_number_id")
+        return None if value is None else str(value)
+
+    def normalize(self, record: Any, parse: PhoneParser) -> PhoneNumber:
+        assert isinstance(record, OrgapiRecord)
+        unassigned = record.status == "free" or record.assigned_agent_id is None
+        return build(
+            source=self.name,
+            account=self.account.name,
+            number_id=record.phone_number_id,
+            phone_text=record.phone_number,
+            parsed=parse(record.phone_number, None),
+            country_code=None,
+            number_type=None,
+            carrier=record.provider,
+            status="unassigned" if unassigned else "assigned",
+            provider_status=record.status,
+            agent_id=record.assigned_agent_id,
+            label=None,
+            inbound=record.supports_inbound,
+            outbound=record.supports_outbound,
+            created_at=record.created_at,
+        )

@@ -1,0 +1,233 @@
+"""Answering a parsed query from a snapshot of the latest sync, in memory.
+
+The snapshot is loaded once from the store and indexed, so answers take milliseconds
+whatever the inventory's size (Slack allows 3 s, and a query never calls a provider).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+
+from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
+from syncbot.query.grammar import Query
+from syncbot.store import Store
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """The latest committed sync: inventory, run, source health and the run's changes."""
+
+    numbers: list[PhoneNumber]
+    run: RunRecord | None
+    states: list[SourceState]
+    changes: list[Change]
+    _by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
+    _digits: list[tuple[str, PhoneNumber]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        for number in self.numbers:
+            self._by_e164.setdefault(number.phone_number, []).append(number)
+            self._digits.append((_NON_DIGITS.sub("", number.phone_number), number))
+
+    @property
+    def run_id(self) -> int | None:
+        return self.run.run_id if self.run else None
+
+    def with_phone(self, text: str) -> list[PhoneNumber]:
+        """Numbers matching a phone number in any format, or containing a run of digits."""
+        digits = _NON_DIGITS.sub("", text)
+        if text.lstrip().startswith(("+", "00")):
+            try:
+                parsed = phonenumbers.parse(
+                    text.replace("00", "+", 1) if text.startswith("00") else text
+                )
+            except phonenumbers.NumberParseException:
+                parsed = None
+            if parsed is not None and phonenumbers.is_possible_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                exact = self._by_e164.get(e164)
+                if exact:
+                    return list(exact)
+            if text.startswith("00"):
+                digits = digits[2:]
+            return [n for d, n in self._digits if d.startswith(digits)] if digits else []
+        return [n for d, n in self._digits if digits in d] if digits else []
+
+
+def load_snapshot(store: Store) -> Snapshot:
+    run = store.latest_run()
+    return Snapshot(
+        numbers=store.load_numbers(),
+        run=run,
+        states=store.source_states(),
+        changes=store.changes(run.run_id) if run else [],
+    )
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a query found, in a form both the CLI and Slack render."""
+
+    query: Query
+    numbers: list[PhoneNumber] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    run: RunRecord | None = None
+    states: list[SourceState] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        if self.query.action == "changes":
+            return len(self.changes)
+        return len(self.numbers)
+
+    @property
+    def stale_sources(self) -> list[str]:
+        return [s.key for s in self.states if s.stale]
+
+    def sync_info(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id if self.run else None,
+            "finished_at": iso(self.run.finished_at) if self.run else None,
+            "status": self.run.status if self.run else None,
+            "stale_sources": self.stale_sources,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
+        if self.query.action == "stats":
+            out |= {"total": len(self.numbers), **self.stats}
+        elif self.query.action == "changes":
+            out |= {"total": len(self.changes), "changes": [c.to_dict() for c in self.changes]}
+        elif self.query.action == "status":
+            out |= {
+                "total": len(self.numbers),
+                "sources": {
+                    s.key: {
+                        "status": s.status,
+                        "last_ok_at": iso(s.last_ok_at),
+                        "last_attempt_at": iso(s.last_attempt_at),
+                        "error": s.error,
+                    }
+                    for s in self.states
+                },
+            }
+        else:
+            out |= {"total": self.total, "numbers": [n.to_dict() for n in self.numbers]}
+        out["sync"] = self.sync_info()
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
+    if query.status is not None and number.status != query.status:
+        return False
+    if query.agent is not None and (number.agent_id or "").lower() != query.agent.lower():
+        return False
+    if query.idle_days is not None:
+        since = number.unassigned_since
+        if since is None or now - since < dt.timedelta(days=query.idle_days):
+            return False
+    fields = {
+        "source": number.source,
+        "account": number.account,
+        "country": number.country_code,
+        "type": number.number_type,
+        "carrier": number.carrier,
+    }
+    for key, wanted in query.filters.items():
+        value = (fields[key] or "").lower()
+        if value not in {w.lower() for w in wanted}:
+            return False
+    return True
+
+
+def _counts(values: Iterable[str | None]) -> dict[str, int]:
+    counts = Counter(value or "unknown" for value in values)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def warnings_for(snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int) -> list[str]:
+    """What a reader must know before trusting the answer."""
+    if snapshot.run is None:
+        return ["No sync has run yet: run `syncbot sync` (or wait for the scheduler)."]
+    out = [_stale_warning(s) for s in snapshot.states if s.stale]
+    age = now - snapshot.run.finished_at
+    if age > dt.timedelta(seconds=2 * interval_seconds):
+        out.append(
+            f"The latest sync finished {_ago(age)} ago, more than twice the sync interval "
+            f"({_ago(dt.timedelta(seconds=interval_seconds))}): check the scheduler or worker."
+        )
+    return out
+
+
+def _stale_warning(state: SourceState) -> str:
+    why = "failed" if state.status == "failed" else "did not include it (no longer configured)"
+    text = f"{state.key} is stale: its latest sync {why}"
+    if state.error:
+        text += f" ({state.error})"
+    if state.last_ok_at:
+        text += f"; its numbers are as of {iso(state.last_ok_at)}"
+    return text
+
+
+def _ago(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int) -> Answer:
+    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none."""
+    out = Answer(
+        query=query,
+        warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
+        run=snapshot.run,
+        states=list(snapshot.states),
+    )
+    if query.action in {"help", "sync"}:
+        return out
+    pool = snapshot.with_phone(query.phone) if query.phone else snapshot.numbers
+    out.numbers = [n for n in pool if _matches(n, query, now)]
+    if query.action == "stats":
+        out.stats = {
+            "by_source": _counts(n.source_key for n in out.numbers),
+            "by_status": _counts(n.status for n in out.numbers),
+            "by_country": _counts(n.country_code for n in out.numbers),
+            "by_type": _counts(n.number_type for n in out.numbers),
+        }
+    elif query.action == "changes":
+        keys = {n.key for n in out.numbers} if query.has_filters else None
+        out.changes = [
+            c
+            for c in snapshot.changes
+            if keys is None
+            or c.key in keys
+            or (c.kind.value == "removed" and _change_matches(c, query))
+        ]
+    return out
+
+
+def _change_matches(change: Change, query: Query) -> bool:
+    """Removed numbers are gone from the snapshot; match them on what the change recorded."""
+    wanted = query.filters
+    return all(
+        (key == "source" and change.source in values)
+        or (key == "account" and change.account in values)
+        for key, values in wanted.items()
+    ) and not (query.status or query.agent or query.phone or query.idle_days)

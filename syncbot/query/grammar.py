@@ -1,0 +1,128 @@
+"""The ``/numbers`` grammar (CONTRACT section 6), parsed once for Slack and the CLI alike."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from syncbot.errors import QueryError
+
+Action = Literal["help", "list", "stats", "changes", "status", "sync"]
+FILTER_KEYS = ("source", "account", "country", "type", "carrier")
+_ACTIONS: dict[str, Action] = {
+    "help": "help",
+    "stats": "stats",
+    "changes": "changes",
+    "status": "status",
+    "sync": "sync",
+}
+VOCABULARY = (
+    "help",
+    "unassigned",
+    "assigned",
+    "agent",
+    "stats",
+    "changes",
+    "idle",
+    "status",
+    "sync",
+    *(f"{key}:" for key in FILTER_KEYS),
+)
+_PHONE_CHARS = re.compile(r"^[+(]?[\d()\-.\s/]*\d[\d()\-.\s/]*$")
+_IDLE = re.compile(r"^(\d{1,5})d$", re.IGNORECASE)
+
+USAGE = """\
+/numbers unassigned              numbers no agent takes calls on
+/numbers assigned                numbers routed to an agent
+/numbers agent <agent_id>        numbers of one agent
+/numbers +1 415 555 0123         a number in any common format, or a run of digits
+/numbers country:US type:mobile  filters: source: account: country: type: carrier:
+/numbers idle 30d                unassigned for at least 30 days
+/numbers stats                   counts by source, status, country and type
+/numbers changes                 what the latest sync changed
+/numbers status                  the latest sync and each source's health
+/numbers sync                    run a sync now (admins)
+Words combine in any order: /numbers unassigned country:GB"""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed request: one action and the filters that narrow it."""
+
+    text: str
+    action: Action = "list"
+    status: Literal["assigned", "unassigned"] | None = None
+    agent: str | None = None
+    phone: str | None = None
+    idle_days: int | None = None
+    filters: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(
+            self.status or self.agent or self.phone or self.idle_days is not None or self.filters
+        )
+
+
+def _suggest(word: str) -> str:
+    close = difflib.get_close_matches(word.lower(), VOCABULARY, n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def _is_phone_word(word: str) -> bool:
+    return bool(_PHONE_CHARS.match(word))
+
+
+def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the grammar
+    """Parse the words of a query; raises ``QueryError`` naming the word it cannot read."""
+    words = text.split()
+    action: Action | None = None
+    status: Literal["assigned", "unassigned"] | None = None
+    agent: str | None = None
+    phone_parts: list[str] = []
+    idle_days: int | None = None
+    filters: dict[str, set[str]] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        lower = word.lower()
+        if lower in _ACTIONS:
+            action = _ACTIONS[lower]
+        elif lower in {"unassigned", "free"}:
+            status = "unassigned"
+        elif lower == "assigned":
+            status = "assigned"
+        elif lower == "agent":
+            if i + 1 >= len(words):
+                raise QueryError('"agent" needs an agent id, e.g. /numbers agent agent_sales_eu')
+            i += 1
+            agent = words[i]
+        elif lower == "idle":
+            match = _IDLE.match(words[i + 1]) if i + 1 < len(words) else None
+            if match is None:
+                raise QueryError('"idle" needs a number of days, e.g. /numbers idle 30d')
+            i += 1
+            idle_days = int(match.group(1))
+        elif ":" in word and lower.split(":", 1)[0] in FILTER_KEYS:
+            key, value = word.split(":", 1)
+            if not value:
+                raise QueryError(f'"{word}" needs a value, e.g. {key.lower()}:US')
+            filters.setdefault(key.lower(), set()).add(value)
+        elif _is_phone_word(word):
+            phone_parts.append(word)
+        else:
+            raise QueryError(f'I don\'t know "{word}".{_suggest(word.split(":", 1)[0])}')
+        i += 1
+    if action is None:
+        action = "list" if (status or agent or phone_parts or idle_days or filters) else "help"
+    return Query(
+        text=" ".join(words),
+        action=action,
+        status="unassigned" if idle_days is not None else status,
+        agent=agent,
+        phone=" ".join(phone_parts) or None,
+        idle_days=idle_days,
+        filters={key: frozenset(values) for key, values in filters.items()},
+    )

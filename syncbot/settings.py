@@ -1,0 +1,347 @@
+"""Settings: the only module that reads the environment (and the optional ``.env`` file).
+
+Every other module receives a ``Settings`` object. Loading never connects anywhere; a bad
+value becomes a ``ConfigError`` that names the variable and shows what a valid one looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from syncbot.errors import ConfigError
+
+SourceName = Literal["orgapi", "dialnexa"]
+
+# What a valid value looks like, shown beside any error about the variable.
+_EXAMPLES: dict[str, str] = {
+    "ORGAPI_BASE_URL": "https://api.example.com",
+    "DIALNEXA_BASE_URL": "https://api.dialnexa.com/v1",
+    "ORGAPI_ACCOUNTS": '[{"name": "acme", "api_key": "...", "organization_id": "org_123"}]',
+    "DIALNEXA_ACCOUNTS": '[{"name": "acme", "api_key": "..."}]',
+    "DATABASE_URL": "sqlite:///syncbot.db or postgresql://user:pass@host:5432/db",
+    "GOOGLE_SHEET_ID": "the key from https://docs.google.com/spreadsheets/d/<key>/edit",
+    "GOOGLE_SERVICE_ACCOUNT_JSON": "the key file's JSON text, or a path such as ./sa.json",
+    "GOOGLE_SHEETS_API_URL": "https://sheets.googleapis.com",
+    "SLACK_API_URL": "https://slack.com/api/",
+    "SLACK_ADMIN_USER_IDS": "U012ABCDEF,U034GHIJKL",
+    "SLACK_ALLOWED_TEAM_IDS": "T012ABCDEF",
+    "SYNC_INTERVAL_SECONDS": "900",
+    "PORT": "3000",
+}
+
+_SHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    api_key: SecretStr
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+
+class OrgapiAccountIn(_Account):
+    organization_id: str = Field(min_length=1)
+
+
+class DialnexaAccountIn(_Account):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One configured account of one source, with everything its client needs."""
+
+    source: SourceName
+    name: str
+    base_url: str
+    api_key: SecretStr
+    organization_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.name}"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of CONTRACT section 4. Build with ``load_settings()``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    orgapi_base_url: str = "https://api.example.com"
+    orgapi_api_key: SecretStr | None = None
+    orgapi_organization_id: str | None = None
+    orgapi_accounts: list[OrgapiAccountIn] = Field(default_factory=list)
+    dialnexa_base_url: str = "https://api.dialnexa.com/v1"
+    dialnexa_api_key: SecretStr | None = None
+    dialnexa_accounts: list[DialnexaAccountIn] = Field(default_factory=list)
+
+    database_url: SecretStr = SecretStr("sqlite:///syncbot.db")
+
+    google_sheet_id: str | None = None
+    google_service_account_json: SecretStr | None = None
+    google_sheets_api_url: str = "https://sheets.googleapis.com"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_allowed_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_alert_channel: str | None = None
+
+    sync_interval_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    @field_validator("orgapi_base_url", "dialnexa_base_url", "google_sheets_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_slack_url(cls, value: str) -> str:
+        # slack_sdk joins method names onto this base, so it must end with a slash.
+        return _http_url(value) + "/"
+
+    @field_validator("slack_admin_user_ids", "slack_allowed_team_ids", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator(
+        "orgapi_organization_id", "google_sheet_id", "slack_alert_channel", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "orgapi_api_key",
+        "dialnexa_api_key",
+        "google_service_account_json",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr) -> SecretStr:
+        scheme = value.get_secret_value().split(":", 1)[0]
+        if scheme not in {"sqlite", "postgres", "postgresql"}:
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("google_sheet_id")
+    @classmethod
+    def _sheet_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        match = _SHEET_URL.search(value)
+        if match:
+            return match.group(1)
+        if not _SHEET_KEY.match(value):
+            raise ValueError("is neither a spreadsheet key nor a Google Sheets URL")
+        return value
+
+    def accounts(self) -> list[Account]:
+        """Every configured account of both sources, single-account variables first."""
+        found: list[Account] = []
+        has_key, has_org = self.orgapi_api_key is not None, self.orgapi_organization_id is not None
+        if has_key != has_org:
+            missing = "ORGAPI_ORGANIZATION_ID" if has_key else "ORGAPI_API_KEY"
+            raise ConfigError(
+                f"{missing} is not set: the orgapi source needs both ORGAPI_API_KEY and "
+                "ORGAPI_ORGANIZATION_ID (or leave both unset to turn orgapi off)"
+            )
+        if self.orgapi_api_key is not None and self.orgapi_organization_id is not None:
+            found.append(
+                Account(
+                    "orgapi",
+                    "default",
+                    self.orgapi_base_url,
+                    self.orgapi_api_key,
+                    self.orgapi_organization_id,
+                )
+            )
+        found += [
+            Account(
+                "orgapi",
+                a.name,
+                a.base_url or self.orgapi_base_url,
+                a.api_key,
+                a.organization_id,
+            )
+            for a in self.orgapi_accounts
+        ]
+        if self.dialnexa_api_key is not None:
+            found.append(
+                Account("dialnexa", "default", self.dialnexa_base_url, self.dialnexa_api_key)
+            )
+        found += [
+            Account("dialnexa", a.name, a.base_url or self.dialnexa_base_url, a.api_key)
+            for a in self.dialnexa_accounts
+        ]
+        seen: set[str] = set()
+        for account in found:
+            if account.key in seen:
+                variable = f"{account.source.upper()}_ACCOUNTS"
+                raise ConfigError(
+                    f"{variable}: the account name {account.name!r} is used twice for "
+                    f"{account.source} (the single-account variables are named 'default'); "
+                    "give each account its own name"
+                )
+            seen.add(account.key)
+        return found
+
+    @property
+    def database_scheme(self) -> str:
+        return self.database_url.get_secret_value().split(":", 1)[0]
+
+    @property
+    def sheet_configured(self) -> bool:
+        return self.google_sheet_id is not None
+
+    def service_account_info(self) -> dict[str, Any]:
+        """The service-account key as a dict, from JSON text or from the file it names."""
+        if self.google_service_account_json is None:
+            raise ConfigError(
+                "GOOGLE_SERVICE_ACCOUNT_JSON is not set: GOOGLE_SHEET_ID is set, so syncbot "
+                "needs a service-account key to write the sheet. "
+                f"Expected: {_EXAMPLES['GOOGLE_SERVICE_ACCOUNT_JSON']}"
+            )
+        raw = self.google_service_account_json.get_secret_value().strip()
+        if not raw.startswith("{"):
+            path = Path(raw).expanduser()
+            try:
+                raw = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"GOOGLE_SERVICE_ACCOUNT_JSON names the file {str(path)!r}, which cannot "
+                    f"be read ({exc.strerror}). Give the key's JSON text or a readable path."
+                ) from None
+        try:
+            info = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"GOOGLE_SERVICE_ACCOUNT_JSON is not valid JSON (line {exc.lineno}, column "
+                f"{exc.colno}). Download the key again from Google Cloud IAM > Service accounts "
+                "> Keys, and give its JSON text or its path."
+            ) from None
+        required = ("type", "client_email", "private_key", "token_uri")
+        missing = [name for name in required if not isinstance(info, dict) or name not in info]
+        if missing or info.get("type") != "service_account":
+            raise ConfigError(
+                "GOOGLE_SERVICE_ACCOUNT_JSON is not a service-account key (missing "
+                f"{', '.join(missing) or 'type=service_account'}). Create a key for a service "
+                "account in Google Cloud IAM and give its JSON."
+            )
+        return dict(info)
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    head, *rest = loc
+    name = str(head).upper()
+    for part in rest:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        variable = _variable(error["loc"])
+        hint = _EXAMPLES.get(variable.split("[", 1)[0].split(".", 1)[0])
+        line = f"{variable}: {error['msg']}"
+        lines.append(f"{line} (expected e.g. {hint})" if hint else line)
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings(*, env_file: str | Path | None = ".env") -> Settings:
+    """Read the environment (and ``env_file`` when it exists) into validated settings."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+    except SettingsError as exc:
+        # Raised for JSON that does not parse, before field validation; the message names the
+        # field in lower case but never echoes the value.
+        match = re.search(r'field "([a-z_]+)"', str(exc))
+        variable = match.group(1).upper() if match else "a setting"
+        hint = _EXAMPLES.get(variable)
+        raise ConfigError(
+            f"{variable}: is not valid JSON" + (f" (expected e.g. {hint})" if hint else "")
+        ) from None
+
+
+class _ExplicitSettings(Settings):
+    """Settings that ignore the environment and ``.env``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def settings_from(values: Mapping[str, object]) -> Settings:
+    """Settings from these values alone (names as in the environment), for the demo and tests."""
+    try:
+        return _ExplicitSettings.model_validate(
+            {name.lower(): value for name, value in values.items()}
+        )
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None

@@ -1,0 +1,111 @@
+"""PostgreSQL: the store when web and scheduled dynos run on separate machines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg.conninfo import conninfo_to_dict
+
+from syncbot.errors import StoreError
+from syncbot.store.sql import Cursor, SqlStore
+
+# Advisory lock keys: fixed numbers derived from names, so every syncbot agrees on them.
+RUN_LOCK_KEY = zlib.crc32(b"syncbot:run")
+MIGRATE_LOCK_KEY = zlib.crc32(b"syncbot:migrate")
+
+
+def _where(url: str) -> str:
+    """The server and database a URL names, never its password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the PostgreSQL server in DATABASE_URL"
+    host, port, name = (
+        parts.get("host", "localhost"),
+        parts.get("port", "5432"),
+        parts.get("dbname", ""),
+    )
+    return f"PostgreSQL at {host}:{port}/{name}"
+
+
+class PostgresStore(SqlStore):
+    driver_error = psycopg.Error
+    types: ClassVar[dict[str, str]] = {
+        "ts": "TIMESTAMPTZ",
+        "bool": "BOOLEAN",
+        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY",
+    }
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._where = _where(url)
+        self._conn = self._connect()
+        self._mutex = threading.Lock()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            reason = str(exc).replace(self._url, "DATABASE_URL").strip().splitlines()[0]
+            raise StoreError(
+                f"cannot connect to {self._where} ({reason}); check DATABASE_URL and that "
+                "the server is up"
+            ) from None
+        # One snapshot per read: the inventory and the source states always match.
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
+        return conn
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
+        with self._mutex:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    if write:
+                        # Serializes schema upgrades and run commits across processes.
+                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK_KEY,))
+                    yield cur
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"{self._where}: {exc}") from None
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def to_db_time(self, value: dt.datetime | None) -> Any:
+        return value
+
+    def from_db_time(self, value: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.astimezone(dt.UTC)
+
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        cur.execute("SELECT to_regclass(%s)", (name,))
+        row = cur.fetchone()
+        return row is not None and row[0] is not None
+
+    @contextmanager
+    def run_lock(self) -> Iterator[bool]:
+        # A session lock on a connection of its own: if this process dies, the server ends
+        # the session and the lock goes with it.
+        conn = self._connect()
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,)).fetchone()
+            acquired = bool(row and row[0])
+            try:
+                yield acquired
+            finally:
+                if acquired and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._conn.close()

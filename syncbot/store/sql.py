@@ -1,0 +1,401 @@
+"""The SQL both backends share: schema, row mapping and the run commit.
+
+Backends differ only in how they connect, their column types, their placeholders and their
+lock; everything that decides what is stored lives here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Protocol
+
+from syncbot.errors import StoreError
+from syncbot.history import Reconciled
+from syncbot.models import (
+    Change,
+    ChangeKind,
+    ParsedPhone,
+    PhoneNumber,
+    RunRecord,
+    RunResult,
+    SourceState,
+)
+from syncbot.store.base import Store
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+# Each migration is a list of statements; {ts}, {bool} and {serial} take the backend's types.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE runs (
+            run_id {serial} PRIMARY KEY,
+            status TEXT NOT NULL,
+            started_at {ts} NOT NULL,
+            finished_at {ts} NOT NULL,
+            result TEXT NOT NULL
+        )""",
+        """CREATE TABLE numbers (
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            phone_number TEXT NOT NULL,
+            valid {bool} NOT NULL,
+            country_code TEXT,
+            number_type TEXT,
+            carrier TEXT,
+            status TEXT NOT NULL,
+            provider_status TEXT,
+            agent_id TEXT,
+            label TEXT,
+            inbound {bool},
+            outbound {bool},
+            created_at {ts},
+            first_seen_at {ts} NOT NULL,
+            unassigned_since {ts},
+            phone_text TEXT NOT NULL,
+            phone_region TEXT,
+            parsed_e164 TEXT,
+            parsed_country TEXT,
+            parsed_type TEXT,
+            PRIMARY KEY (source, account, number_id)
+        )""",
+        "CREATE INDEX numbers_phone ON numbers (phone_number)",
+        """CREATE TABLE source_states (
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            status TEXT NOT NULL,
+            last_ok_at {ts},
+            last_attempt_at {ts} NOT NULL,
+            error TEXT,
+            PRIMARY KEY (source, account)
+        )""",
+        """CREATE TABLE changes (
+            change_id {serial} PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs (run_id),
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            phone_number TEXT NOT NULL,
+            agent_before TEXT,
+            agent_after TEXT,
+            label TEXT,
+            at {ts} NOT NULL
+        )""",
+        "CREATE INDEX changes_run ON changes (run_id)",
+    ),
+)
+
+_NUMBER_COLUMNS = (
+    "source, account, number_id, phone_number, valid, country_code, number_type, carrier, "
+    "status, provider_status, agent_id, label, inbound, outbound, created_at, first_seen_at, "
+    "unassigned_since, phone_text, phone_region, parsed_e164, parsed_country, parsed_type"
+)
+_NUMBER_UPDATES = ", ".join(
+    f"{name} = excluded.{name}"
+    for name in (c.strip() for c in _NUMBER_COLUMNS.split(","))
+    if name not in {"source", "account", "number_id"}
+)
+
+
+class SqlStore(Store):
+    """A DB-API backed store; subclasses supply the connection, types and lock."""
+
+    types: ClassVar[dict[str, str]]
+    # The driver's base exception (DB-API ``Error``), turned into StoreError at the interface.
+    driver_error: ClassVar[type[Exception]]
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
+        """A cursor inside one transaction, committed on success and rolled back on error."""
+
+    @abstractmethod
+    def sql(self, statement: str) -> str:
+        """Translate ``?`` placeholders into the driver's."""
+
+    @abstractmethod
+    def to_db_time(self, value: dt.datetime | None) -> Any: ...
+
+    @abstractmethod
+    def from_db_time(self, value: Any) -> dt.datetime | None: ...
+
+    @abstractmethod
+    def has_table(self, cur: Cursor, name: str) -> bool: ...
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.transaction() as cur:
+            return self._version(cur)
+
+    def _version(self, cur: Cursor) -> int:
+        if not self.has_table(cur, "schema_version"):
+            return 0
+        cur.execute("SELECT MAX(version) FROM schema_version")
+        row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def migrate(self) -> int:
+        with self.transaction(write=True) as cur:
+            if not self.has_table(cur, "schema_version"):
+                cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            current = self._version(cur)
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"the store's schema is version {current}, newer than this syncbot knows "
+                    f"({len(MIGRATIONS)}); upgrade syncbot"
+                )
+            for version, statements in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in statements:
+                    cur.execute(statement.format(**self.types))
+                cur.execute(self.sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
+            return len(MIGRATIONS)
+
+    def require_schema(self) -> None:
+        version = self.schema_version()
+        if version < len(MIGRATIONS):
+            raise StoreError(
+                f"the store's schema is at version {version} of {len(MIGRATIONS)}: "
+                "run `syncbot migrate` first"
+            )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def source_states(self) -> list[SourceState]:
+        with self.transaction() as cur:
+            return self._states(cur)
+
+    def _states(self, cur: Cursor) -> list[SourceState]:
+        cur.execute(
+            "SELECT source, account, status, last_ok_at, last_attempt_at, error "
+            "FROM source_states ORDER BY source, account"
+        )
+        return [
+            SourceState(r[0], r[1], r[2], self.from_db_time(r[3]), self._time(r[4]), r[5])
+            for r in cur.fetchall()
+        ]
+
+    def _time(self, value: Any) -> dt.datetime:
+        parsed = self.from_db_time(value)
+        assert parsed is not None
+        return parsed
+
+    def load_numbers(self) -> list[PhoneNumber]:
+        with self.transaction() as cur:
+            states = {s.key: s for s in self._states(cur)}
+            cur.execute(
+                f"SELECT {_NUMBER_COLUMNS} FROM numbers "  # noqa: S608 - fixed column list
+                "ORDER BY source, account, phone_number, number_id"
+            )
+            rows = cur.fetchall()
+        return [self._number(row, states) for row in rows]
+
+    def _number(self, r: Sequence[Any], states: dict[str, SourceState]) -> PhoneNumber:
+        state = states.get(f"{r[0]}/{r[1]}")
+        valid = bool(r[4])
+        parsed = ParsedPhone(r[17], r[18], r[19], valid, r[20], r[21])
+        return PhoneNumber(
+            source=r[0],
+            account=r[1],
+            number_id=r[2],
+            phone_number=r[3],
+            valid=valid,
+            country_code=r[5],
+            number_type=r[6],
+            carrier=r[7],
+            status=r[8],
+            provider_status=r[9],
+            agent_id=r[10],
+            label=r[11],
+            inbound=None if r[12] is None else bool(r[12]),
+            outbound=None if r[13] is None else bool(r[13]),
+            created_at=self.from_db_time(r[14]),
+            first_seen_at=self.from_db_time(r[15]),
+            last_seen_at=state.last_ok_at if state else None,
+            unassigned_since=self.from_db_time(r[16]),
+            stale=state.stale if state else False,
+            parsed=parsed,
+        )
+
+    def _run(self, row: Sequence[Any]) -> RunRecord:
+        return RunRecord(
+            run_id=int(row[0]),
+            status=row[1],
+            started_at=self._time(row[2]),
+            finished_at=self._time(row[3]),
+            result=json.loads(row[4]),
+        )
+
+    def latest_run(self) -> RunRecord | None:
+        runs = self.recent_runs(1)
+        return runs[0] if runs else None
+
+    def recent_runs(self, limit: int) -> list[RunRecord]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT run_id, status, started_at, finished_at, result FROM runs "
+                    "ORDER BY run_id DESC LIMIT ?"
+                ),
+                (limit,),
+            )
+            return [self._run(row) for row in cur.fetchall()]
+
+    def changes(self, run_id: int) -> list[Change]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT kind, source, account, number_id, phone_number, agent_before, "
+                    "agent_after, label, at, run_id FROM changes WHERE run_id = ? "
+                    "ORDER BY change_id"
+                ),
+                (run_id,),
+            )
+            return [
+                Change(
+                    ChangeKind(r[0]),
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    self._time(r[8]),
+                    int(r[9]),
+                )
+                for r in cur.fetchall()
+            ]
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _number_row(self, n: PhoneNumber) -> tuple[Any, ...]:
+        p = n.parsed
+        return (
+            n.source,
+            n.account,
+            n.number_id,
+            n.phone_number,
+            n.valid,
+            n.country_code,
+            n.number_type,
+            n.carrier,
+            n.status,
+            n.provider_status,
+            n.agent_id,
+            n.label,
+            n.inbound,
+            n.outbound,
+            self.to_db_time(n.created_at),
+            self.to_db_time(n.first_seen_at),
+            self.to_db_time(n.unassigned_since),
+            p.text if p else n.phone_number,
+            p.region if p else None,
+            p.e164 if p else None,
+            p.country_code if p else None,
+            p.number_type if p else None,
+        )
+
+    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
+        try:
+            return self._commit_run(result, reconciled)
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store could not commit this run ({exc}); the previous snapshot is "
+                "unchanged and the next run will try again"
+            ) from None
+
+    def _commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
+        assert result.finished_at is not None
+        with self.transaction(write=True) as cur:
+            cur.execute(
+                self.sql(
+                    "INSERT INTO runs (status, started_at, finished_at, result) "
+                    "VALUES (?, ?, ?, ?) RETURNING run_id"
+                ),
+                (
+                    result.status,
+                    self.to_db_time(result.started_at),
+                    self.to_db_time(result.finished_at),
+                    json.dumps(result.to_dict()),
+                ),
+            )
+            run_id = int(cur.fetchone()[0])
+            if reconciled.upserts:
+                marks = ", ".join("?" * len(_NUMBER_COLUMNS.split(",")))
+                cur.executemany(
+                    self.sql(
+                        f"INSERT INTO numbers ({_NUMBER_COLUMNS}) VALUES ({marks}) "  # noqa: S608 - fixed columns
+                        f"ON CONFLICT (source, account, number_id) DO UPDATE SET {_NUMBER_UPDATES}"
+                    ),
+                    [self._number_row(n) for n in reconciled.upserts],
+                )
+            if reconciled.removed:
+                cur.executemany(
+                    self.sql(
+                        "DELETE FROM numbers WHERE source = ? AND account = ? AND number_id = ?"
+                    ),
+                    reconciled.removed,
+                )
+            if reconciled.changes:
+                cur.executemany(
+                    self.sql(
+                        "INSERT INTO changes (run_id, kind, source, account, number_id, "
+                        "phone_number, agent_before, agent_after, label, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    ),
+                    [
+                        (
+                            run_id,
+                            c.kind.value,
+                            c.source,
+                            c.account,
+                            c.number_id,
+                            c.phone_number,
+                            c.agent_before,
+                            c.agent_after,
+                            c.label,
+                            self.to_db_time(c.at),
+                        )
+                        for c in reconciled.changes
+                    ],
+                )
+            cur.executemany(
+                self.sql(
+                    "INSERT INTO source_states (source, account, status, last_ok_at, "
+                    "last_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (source, account) DO UPDATE SET status = excluded.status, "
+                    "last_ok_at = excluded.last_ok_at, "
+                    "last_attempt_at = excluded.last_attempt_at, error = excluded.error"
+                ),
+                [
+                    (
+                        s.source,
+                        s.account,
+                        s.status,
+                        self.to_db_time(s.last_ok_at),
+                        self.to_db_time(s.last_attempt_at),
+                        s.error,
+                    )
+                    for s in reconciled.states
+                ],
+            )
+        return run_id
+
+    def update_run(self, run_id: int, result: RunResult) -> None:
+        with self.transaction(write=True) as cur:
+            cur.execute(
+                self.sql("UPDATE runs SET status = ?, result = ? WHERE run_id = ?"),
+                (result.status, json.dumps(result.to_dict()), run_id),
+            )

@@ -1,0 +1,112 @@
+"""SQLite: the embedded default, for a laptop or a single dyno."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from syncbot.errors import StoreError
+from syncbot.store.sql import Cursor, SqlStore
+
+MEMORY = ":memory:"
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite://`` (in memory)."""
+    rest = url.split(":", 1)[1]
+    if rest in {"", "//", f"///{MEMORY}"}:
+        return MEMORY
+    if not rest.startswith("///"):
+        raise StoreError(
+            f"DATABASE_URL {url!r} is not a SQLite URL syncbot understands: use "
+            "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    return rest[3:]
+
+
+class SqliteStore(SqlStore):
+    driver_error = sqlite3.Error
+    types: ClassVar[dict[str, str]] = {"ts": "TEXT", "bool": "INTEGER", "serial": "INTEGER"}
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            if path != MEMORY:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            # WAL lets readers (the Slack app) see the last committed run while a sync writes.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store at {path!r}: {exc}") from None
+        self._mutex = threading.Lock()
+        self._memory_lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
+        with self._mutex:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise
+            finally:
+                cur.close()
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def to_db_time(self, value: dt.datetime | None) -> Any:
+        return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+    def from_db_time(self, value: Any) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cur.fetchone() is not None
+
+    @contextmanager
+    def run_lock(self) -> Iterator[bool]:
+        if self.path == MEMORY:
+            acquired = self._memory_lock.acquire(blocking=False)
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    self._memory_lock.release()
+            return
+        # An OS file lock: the kernel drops it when the process dies, even by SIGKILL.
+        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in {errno.EWOULDBLOCK, errno.EAGAIN}:
+                    raise
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        self._conn.close()

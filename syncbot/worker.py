@@ -1,0 +1,65 @@
+"""``syncbot worker``: a sync every ``SYNC_INTERVAL_SECONDS``, ended cleanly by SIGTERM.
+
+Heroku sends SIGTERM (maybe more than once) and SIGKILL 30 s later. A run in progress gets
+``GRACE_SECONDS`` to finish; past that it is cancelled before its commit, and the store's
+single transaction means the previous snapshot stays whole either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+
+from syncbot.logs import event
+from syncbot.settings import Settings
+from syncbot.store import Store
+from syncbot.sync import AfterRun, run_sync
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 20.0
+
+
+async def run_worker(
+    settings: Settings,
+    store: Store,
+    *,
+    stop: asyncio.Event | None = None,
+    after_run: AfterRun | None = None,
+    grace_seconds: float = GRACE_SECONDS,
+) -> None:
+    """Sync until ``stop`` is set (SIGTERM and SIGINT set it)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    interval = settings.sync_interval_seconds
+    event(log, logging.INFO, "worker started", interval=interval)
+    try:
+        while not stop.is_set():
+            run = asyncio.create_task(run_sync(settings, store, after_run=after_run))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not run.done():
+                event(
+                    log, logging.INFO, "stopping: waiting for the current sync", grace=grace_seconds
+                )
+                done, _ = await asyncio.wait({run}, timeout=grace_seconds)
+                if not done:
+                    run.cancel()
+                    event(log, logging.WARNING, "sync cancelled before commit; nothing stored")
+            stopping.cancel()
+            if run.done() and not run.cancelled() and run.exception() is not None:
+                # A run that failed outright is logged; the next one still comes.
+                event(log, logging.ERROR, "sync failed", error=str(run.exception()))
+            # Jitter keeps several workers or a restart storm from hitting providers together.
+            pause = interval * random.uniform(0.95, 1.05)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        event(log, logging.INFO, "worker stopped")

@@ -1,0 +1,44 @@
+"""Shared fixtures: real sandbox provider APIs on loopback, real stores, fast retry policy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncbot.http import RetryPolicy
+from syncbot.sandbox.providers import Sandbox
+from syncbot.settings import Settings, settings_from
+from syncbot.store import SqliteStore
+from syncbot.sync import SyncOptions
+
+# Real backoff, shrunk so a test with a few retries takes milliseconds.
+FAST = RetryPolicy(
+    attempts=4, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01, request_timeout=1.0
+)
+
+
+@pytest.fixture
+def fast_options() -> SyncOptions:
+    return SyncOptions(policy=FAST)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(numbers=40) as sb:
+        yield sb
+
+
+def settings_for(sandbox: Sandbox, **extra: Any) -> Settings:
+    """Settings pointing at the sandbox, ignoring this machine's environment."""
+    return settings_from({**sandbox.env(), **extra})
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(str(tmp_path / "syncbot.db"))
+    store.migrate()
+    yield store
+    store.close()
