@@ -1,0 +1,228 @@
+"""The `syncbot` command as users run it: real processes against the sandbox APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncbot.cli import build_parser
+from syncbot.sandbox.faults import Fault
+from syncbot.sandbox.providers import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS = ("sandbox-orgapi-key", "sandbox-dialnexa-key")
+CONTRACT_PREFIXES = ("ORGAPI_", "DIALNEXA_", "GOOGLE_", "SLACK_", "DATABASE_URL", "PORT", "SYNC_")
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This machine's environment without any syncbot setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CONTRACT_PREFIXES)}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'syncbot.db'}"
+    env.update(extra)
+    return env
+
+
+async def syncbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "syncbot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_sync_json_prints_the_contract_object_and_exits_0(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    code, out, err = await syncbot("sync", "--json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) >= {
+        "run_id",
+        "status",
+        "started_at",
+        "finished_at",
+        "sources",
+        "sheet",
+        "total",
+        "unassigned",
+        "changes",
+    }
+    assert result["status"] == "ok"
+    assert result["sheet"]["status"] == "skipped"
+    assert set(result["changes"]) == {"added", "removed", "assigned", "unassigned", "reassigned"}
+    for source in result["sources"].values():
+        assert set(source) >= {"status", "count", "pages", "error"}
+    assert result["total"] == 40
+    # Logs go to stderr as logfmt, one line per source.
+    assert re.search(r'msg="source listed" source=orgapi/default status=ok count=20', err)
+
+
+async def test_query_json_answers_from_the_latest_sync(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    code, out, err = await syncbot("query", "unassigned", "--json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["query"] == "unassigned"
+    assert data["total"] == len(data["numbers"]) > 0
+    assert {n["status"] for n in data["numbers"]} == {"unassigned"}
+    assert data["sync"]["run_id"] == 1
+    assert data["sync"]["stale_sources"] == []
+    code, out, _ = await syncbot("query", "stats", "--json", env=env, cwd=tmp_path)
+    stats = json.loads(out)
+    assert set(stats) >= {"by_source", "by_status", "by_country", "by_type"}
+    code, out, _ = await syncbot("query", "agent", "agent_sales_eu", env=env, cwd=tmp_path)
+    assert code == 0
+    assert "numbers match `agent agent_sales_eu`" in out
+    assert "PHONE NUMBER" in out
+
+
+async def test_a_failed_source_exits_1_and_keeps_the_other_sources_rows(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    sandbox.dialnexa.options.always = Fault.status(403)
+    code, out, err = await syncbot("sync", env=env, cwd=tmp_path)
+    assert code == 1, err
+    assert "Sync partial" in out
+    assert "dialnexa/default  failed" in out
+    assert "Kept the previous numbers of dialnexa/default, marked stale" in out
+    code, out, _ = await syncbot("query", "source:dialnexa", "--json", env=env, cwd=tmp_path)
+    data = json.loads(out)
+    assert data["total"] == 20
+    assert all(n["stale"] for n in data["numbers"])
+    assert data["sync"]["stale_sources"] == ["dialnexa/default"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("PORT", "http", "PORT"),
+        ("ORGAPI_ACCOUNTS", "[{", "ORGAPI_ACCOUNTS"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("ORGAPI_BASE_URL", "api.example.com", "ORGAPI_BASE_URL"),
+    ],
+)
+async def test_a_bad_setting_exits_2_naming_it_and_a_valid_example(
+    tmp_path: Path, setting: str, value: str, named: str
+) -> None:
+    env = clean_env(tmp_path, DIALNEXA_API_KEY="k", **{setting: value})
+    code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
+    assert code == 2
+    assert named in err
+    assert "expected e.g." in err
+    assert "Traceback" not in err
+
+
+async def test_half_an_orgapi_account_exits_2_naming_the_missing_setting(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, ORGAPI_API_KEY="secret-value")
+    code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
+    assert code == 2
+    assert "ORGAPI_ORGANIZATION_ID is not set" in err
+    assert "secret-value" not in err
+
+
+async def test_no_source_configured_exits_2_and_points_to_the_demo(tmp_path: Path) -> None:
+    code, _, err = await syncbot("sync", env=clean_env(tmp_path), cwd=tmp_path)
+    assert code == 2
+    assert "syncbot demo" in err
+
+
+async def test_settings_are_read_from_a_dotenv_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in sandbox.env().items()))
+    code, out, err = await syncbot("sync", "--json", env=clean_env(tmp_path), cwd=tmp_path)
+    assert code == 0, err
+    assert json.loads(out)["total"] == 40
+
+
+async def test_secrets_never_reach_output_even_on_failure_and_verbose(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    outputs = [await syncbot("-v", "sync", env=env, cwd=tmp_path)]
+    sandbox.orgapi.options.always = Fault.status(401)
+    sandbox.dialnexa.options.always = Fault.status(403)
+    outputs.append(await syncbot("-v", "sync", "--json", env=env, cwd=tmp_path))
+    outputs.append(await syncbot("doctor", env=env, cwd=tmp_path))
+    outputs.append(await syncbot("query", "status", "--json", env=env, cwd=tmp_path))
+    for _, out, err in outputs:
+        for secret in SECRETS:
+            assert secret not in out
+            assert secret not in err
+
+
+async def test_query_before_any_sync_says_to_sync_first(tmp_path: Path) -> None:
+    code, _, err = await syncbot("query", "unassigned", env=clean_env(tmp_path), cwd=tmp_path)
+    assert code == 1
+    assert "run `syncbot sync` first" in err
+
+
+async def test_an_unknown_query_word_is_an_error_with_a_suggestion(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    code, _, err = await syncbot("query", "asigned", env=env, cwd=tmp_path)
+    assert code == 1
+    assert 'Did you mean "assigned"' in err
+
+
+async def test_migrate_is_safe_to_run_twice(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    first = await syncbot("migrate", env=env, cwd=tmp_path)
+    second = await syncbot("migrate", env=env, cwd=tmp_path)
+    assert first[0] == second[0] == 0
+    assert first[1] == second[1]
+    assert "Store schema at version" in first[1]
+
+
+async def test_doctor_reports_each_source_and_the_store(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    code, out, _ = await syncbot("doctor", env=env, cwd=tmp_path)
+    assert code == 0, out
+    assert "✓ orgapi/default: 20 numbers" in out
+    assert "✓ dialnexa/default: 20 numbers" in out
+    assert "✓ store:" in out
+    sandbox.orgapi.options.always = Fault.status(403)
+    code, out, _ = await syncbot("doctor", env=env, cwd=tmp_path)
+    assert code == 1
+    assert "✗ orgapi/default" in out
+    assert "phone_numbers:read" in out
+
+
+async def test_demo_syncs_the_sandbox_and_shows_inventory_and_unassigned(tmp_path: Path) -> None:
+    code, out, err = await syncbot("demo", env=clean_env(tmp_path), cwd=tmp_path)
+    assert code == 0, err
+    assert "Sync ok (run 1" in out
+    assert re.search(r"orgapi/default\s+ok\s+30\s+2", out)
+    assert re.search(r"dialnexa/default\s+ok\s+30\s+2", out)
+    assert "Inventory (60 numbers)" in out
+    assert "$ syncbot query unassigned" in out
+    assert re.search(r"\d+ numbers match `unassigned`", out)
+    assert (tmp_path / "syncbot-demo.db").exists()
+
+
+def test_every_command_and_option_has_help_and_is_in_the_readme() -> None:
+    parser = build_parser()
+    readme = (ROOT / "README.md").read_text()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():  # type: ignore[attr-defined]
+        assert f"syncbot {name}" in readme, f"README does not document `syncbot {name}`"
+        for action in sub._actions:
+            assert action.help, f"`syncbot {name}` option {action.dest} has no help"
