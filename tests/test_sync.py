@@ -12,6 +12,7 @@ from syncbot.errors import ConfigError, StoreError
 from syncbot.http import RetryPolicy
 from syncbot.models import RunResult
 from syncbot.normalize import parse_phone
+from syncbot.providers import OrgapiProvider
 from syncbot.sandbox.faults import Fault, ProviderOptions
 from syncbot.sandbox.providers import Sandbox
 from syncbot.settings import settings_from
@@ -37,8 +38,10 @@ async def test_first_sync_lists_every_number_of_both_sources_across_pages(
     orgapi, dialnexa = result.sources["orgapi/default"], result.sources["dialnexa/default"]
     assert orgapi.count == len(sandbox.orgapi.records) == 20
     assert dialnexa.count == len(sandbox.dialnexa.records) == 20
-    assert orgapi.pages == 2
     assert dialnexa.pages == 2
+    # orgapi: a chain per status filter plus the one-record check of their totals.
+    free = sum(r["status"] == "free" for r in sandbox.orgapi.records)
+    assert orgapi.pages == math.ceil(free / 10) + math.ceil((20 - free) / 10) + 1
     assert result.total == 40
     assert result.changes["added"] == 40
     stored = sqlite_store.load_numbers()
@@ -68,6 +71,28 @@ async def test_orgapi_last_page_with_has_more_but_null_cursor_ends_the_listing(
     result = await sync(sandbox, sqlite_store)
     assert result.sources["orgapi/default"].status == "ok"
     assert result.sources["orgapi/default"].count == 20
+
+
+async def test_an_orgapi_status_outside_the_documented_ones_is_still_listed(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    sandbox.orgapi.records[7]["status"] = "porting"
+    result = await sync(sandbox, sqlite_store)
+    orgapi = result.sources["orgapi/default"]
+    assert orgapi.status == "ok"
+    assert orgapi.count == 20
+    assert orgapi.warnings == []
+    stored = {n.number_id: n for n in sqlite_store.load_numbers()}
+    assert stored[sandbox.orgapi.records[7]["phone_number_id"]].provider_status == "porting"
+
+
+async def test_the_status_chains_cover_the_listing_without_a_second_full_pass(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    result = await sync(sandbox, sqlite_store)
+    unfiltered = [r for r in sandbox.orgapi.requests if "status" not in r.query]
+    assert [r.query.get("page_size") for r in unfiltered] == ["1"]
+    assert result.sources["orgapi/default"].duplicates == 0
 
 
 async def test_a_repeating_cursor_fails_the_source_instead_of_looping(
@@ -139,13 +164,13 @@ async def test_transient_faults_are_retried_and_the_sync_succeeds(
     # aiohttp itself retries an idempotent request once after a dropped connection, so a
     # dropped connection has to happen twice in a row to reach syncbot's own retry.
     faults = {1: fault, 2: fault} if fault.kind == "drop" else {2: fault}
-    sandbox.orgapi.options.faults = faults
+    sandbox.dialnexa.options.faults = faults
     policy = dataclasses.replace(FAST, request_timeout=0.5)
     result = await sync(sandbox, sqlite_store, SyncOptions(policy=policy, page_size=10))
-    orgapi = result.sources["orgapi/default"]
-    assert orgapi.status == "ok", orgapi.error
-    assert orgapi.count == 20
-    assert orgapi.retries >= 1
+    dialnexa = result.sources["dialnexa/default"]
+    assert dialnexa.status == "ok", dialnexa.error
+    assert dialnexa.count == 20
+    assert dialnexa.retries >= 1
 
 
 async def test_retry_after_is_honoured_before_the_next_attempt(
@@ -180,7 +205,8 @@ async def test_refused_credentials_fail_at_once_naming_account_and_permission(
     result = await sync(sandbox, sqlite_store)
     orgapi = result.sources["orgapi/default"]
     assert orgapi.status == "failed"
-    assert len(sandbox.orgapi.requests) == 1
+    # Only the first requests, sent side by side before any answer; none is retried.
+    assert len(sandbox.orgapi.requests) <= OrgapiProvider.concurrency
     assert orgapi.retries == 0
     error = orgapi.error or ""
     assert "phone_numbers:read" in error

@@ -25,14 +25,13 @@ class Check:
 
 async def _probe(account: Account) -> Check:
     provider = provider_for(account)
-    provider.page_size = 1
     policy = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, request_timeout=10.0)
     async with aiohttp.ClientSession() as session:
         http = HttpClient(session, policy=policy)
         try:
             body = await http.get_json(
                 provider.url,
-                params=provider.paginator().start()[0],
+                params=provider.probe(),
                 headers=provider.headers(),
                 what=provider.key,
                 auth_hint=provider.auth_hint(),

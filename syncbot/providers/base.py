@@ -80,6 +80,10 @@ class Provider(ABC):
     def paginator(self) -> Paginator: ...
 
     @abstractmethod
+    def probe(self) -> Params:
+        """The smallest request that proves access and tells the total (``syncbot doctor``)."""
+
+    @abstractmethod
     def read_page(self, body: object) -> PageInfo:
         """Read the envelope; raise ``ProviderError`` when it is not the documented shape."""
 

@@ -78,6 +78,9 @@ class DialnexaProvider(Provider):
             base=dict(self.extra_params), limit=min(self.page_size, MAX_LIMIT)
         )
 
+    def probe(self) -> dict[str, str]:
+        return {"page": "1", "limit": "1"}
+
     def read_page(self, body: object) -> PageInfo:
         if not isinstance(body, dict):
             raise ProviderError(f"{self.key}: expected a JSON object, got {type(body).__name__}")

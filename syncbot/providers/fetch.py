@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -92,10 +91,9 @@ async def fetch_numbers(
 
     One bad record is counted and logged and the rest of its page still lands.
     """
-    result = SourceResult(provider.name, provider.account.name)
+    listing = _Listing(provider, parse)
+    result = listing.result
     stats = RequestStats()
-    model = provider.record_model()
-    seen: dict[str, PhoneNumber] = {}
     started = time.monotonic()
     try:
         async for page in _pages(provider, http, stats, max_pages=max_pages):
@@ -103,8 +101,8 @@ async def fetch_numbers(
             if page.total is not None:
                 result.reported_total = max(result.reported_total or 0, page.total)
             for raw in page.records:
-                _take(provider, model=model, raw=raw, parse=parse, seen=seen, result=result)
-            result.count = len(seen)
+                listing.take(raw)
+            result.count = len(listing.seen)
             result.requests, result.retries = stats.requests, stats.retries
             if on_page is not None:
                 on_page(result)
@@ -117,43 +115,46 @@ async def fetch_numbers(
             f"{result.reported_total:,}; its pages may have shifted while listing "
             "(the next sync will catch up)"
         )
-    return FetchOutcome(list(seen.values()), result)
+    return FetchOutcome(list(listing.seen.values()), result)
 
 
-def _take(
-    provider: Provider,
-    *,
-    model: type[Any],
-    raw: object,
-    parse: PhoneParser,
-    seen: dict[str, PhoneNumber],
-    result: SourceResult,
-) -> None:
-    if not isinstance(raw, dict):
-        result.invalid += 1
+class _Listing:
+    """One account's numbers as they arrive: validated, normalized, each id kept once."""
+
+    def __init__(self, provider: Provider, parse: PhoneParser) -> None:
+        self.provider = provider
+        self.parse = parse
+        self.model = provider.record_model()
+        self.result = SourceResult(provider.name, provider.account.name)
+        self.seen: dict[str, PhoneNumber] = {}
+        self.invalid_ids: set[str] = set()
+
+    def _invalid(self, record_id: str | None, reason: str) -> None:
+        if record_id is not None:
+            if record_id in self.invalid_ids:
+                return
+            self.invalid_ids.add(record_id)
+        self.result.invalid += 1
         event(
             log,
             logging.WARNING,
             "invalid record",
-            source=provider.key,
-            reason=f"expected an object, got {type(raw).__name__}",
+            source=self.provider.key,
+            id=record_id,
+            reason=reason,
         )
-        return
-    try:
-        record = model.model_validate(raw)
-    except ValidationError as exc:
-        result.invalid += 1
-        event(
-            log,
-            logging.WARNING,
-            "invalid record",
-            source=provider.key,
-            id=provider.record_id(raw),
-            reason=_reason(exc),
-        )
-        return
-    number = provider.normalize(record, parse)
-    if number.number_id in seen:
-        result.duplicates += 1
-        return
-    seen[number.number_id] = number
+
+    def take(self, raw: object) -> None:
+        if not isinstance(raw, dict):
+            self._invalid(None, f"expected an object, got {type(raw).__name__}")
+            return
+        try:
+            record = self.model.model_validate(raw)
+        except ValidationError as exc:
+            self._invalid(self.provider.record_id(raw), _reason(exc))
+            return
+        number = self.provider.normalize(record, self.parse)
+        if number.number_id in self.seen:
+            self.result.duplicates += 1
+            return
+        self.seen[number.number_id] = number

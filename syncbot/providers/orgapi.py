@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -32,10 +32,14 @@ class OrgapiRecord(BaseModel):
 @dataclass(slots=True)
 class OrgapiProvider(Provider):
     name: ClassVar[str] = "orgapi"
+    # The status chains and the unfiltered first page that checks them, side by side.
+    concurrency: ClassVar[int] = 3
 
-    # Status filters that split the listing into chains fetched side by side. None walks
-    # the whole listing as one chain, the only choice that cannot miss an unknown status.
-    partitions: list[dict[str, str]] | None = None
+    # Cursor pages must come one after another; the documented status filter splits the
+    # listing into chains that can come side by side (the paginator checks they add up).
+    partitions: list[dict[str, str]] = field(
+        default_factory=lambda: [{"status": "free"}, {"status": "assigned"}]
+    )
 
     @property
     def url(self) -> str:
@@ -62,6 +66,9 @@ class OrgapiProvider(Provider):
             partitions=self.partitions,
             what=self.key,
         )
+
+    def probe(self) -> dict[str, str]:
+        return {"page_size": "1"}
 
     def read_page(self, body: object) -> PageInfo:
         if not isinstance(body, dict):

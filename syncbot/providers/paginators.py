@@ -9,10 +9,13 @@ from syncbot.providers.base import PageInfo, Paginator, Params
 
 
 class CursorPaginator(Paginator):
-    """Follows ``next_cursor`` while ``has_more``; one independent chain per partition.
+    """Follows ``next_cursor`` while ``has_more``, as one chain or as parallel partitions.
 
-    Partitions are disjoint filters of the same listing (such as ``status=free`` and
-    ``status=assigned``): each chain runs on its own, so they can be in flight together.
+    Partitions are disjoint filters of one listing (orgapi's ``status=free`` and
+    ``status=assigned``): each is a chain of its own, so they are in flight together and the
+    longest chain is shorter. Beside them goes a one-record unfiltered page; if the partitions'
+    totals do not add up to its total (a status nobody documented, or a total missing), the
+    unfiltered chain is followed to the end as well, so no number is ever missed.
     """
 
     def __init__(
@@ -21,21 +24,33 @@ class CursorPaginator(Paginator):
         base: Params,
         partitions: list[Params] | None = None,
         cursor_param: str = "cursor",
+        page_size_param: str = "page_size",
         what: str,
     ) -> None:
         self._base = base
-        self._partitions = partitions or [{}]
+        self._page_size_param = page_size_param
+        self._partitions = partitions or []
+        self._filter_keys = {key for partition in self._partitions for key in partition}
         self._cursor_param = cursor_param
         self._seen: set[tuple[tuple[str, str], ...]] = set()
         self._what = what
+        self._totals: dict[tuple[tuple[str, str], ...], int | None] = {}
+        self._whole_total: int | None = None
+        self._whole_seen = False
+        self._checked = not self._partitions
 
     def start(self) -> list[Params]:
-        return [{**self._base, **partition} for partition in self._partitions]
+        if not self._partitions:
+            return [dict(self._base)]
+        chains = [{**self._base, **partition} for partition in self._partitions]
+        # The check needs only the unfiltered total: one record is enough.
+        return [*chains, {**self._base, self._page_size_param: "1"}]
 
-    def update_state(self, sent: Params, page: PageInfo) -> list[Params]:
+    def _following(self, sent: Params, page: PageInfo) -> list[Params]:
         if not page.has_more or not page.next_cursor:
             return []
-        following = {**sent, self._cursor_param: page.next_cursor}
+        # Full pages from here on, also when following on from the one-record check.
+        following = {**sent, **self._base, self._cursor_param: page.next_cursor}
         fingerprint = tuple(sorted(following.items()))
         if fingerprint in self._seen or sent.get(self._cursor_param) == page.next_cursor:
             raise PaginationError(
@@ -44,6 +59,27 @@ class CursorPaginator(Paginator):
             )
         self._seen.add(fingerprint)
         return [following]
+
+    def update_state(self, sent: Params, page: PageInfo) -> list[Params]:
+        partition = tuple(sorted((k, v) for k, v in sent.items() if k in self._filter_keys))
+        if partition or self._checked:
+            if self._cursor_param not in sent and partition:
+                self._totals[partition] = page.total
+            follow = self._following(sent, page)
+        else:
+            # The one-record check: the partitions deliver its record, so drop it here.
+            self._whole_total = page.total
+            self._whole_seen = True
+            page.records = []
+            follow = []
+        if not self._checked and self._whole_seen and len(self._totals) == len(self._partitions):
+            self._checked = True
+            totals = list(self._totals.values())
+            whole = self._whole_total
+            if whole is None or None in totals or sum(t or 0 for t in totals) < whole:
+                # Something is outside the partitions: list everything in one chain too.
+                follow.append(dict(self._base))
+        return follow
 
 
 class PageNumberPaginator(Paginator):

@@ -129,6 +129,8 @@ class Provider:
         self.records = records
         self.options = options
         self.requests: list[RecordedRequest] = []
+        # Filtered listings by filter value, taken at each listing's first page.
+        self.filtered: dict[str, list[dict[str, Any]]] = {}
         # Requests that reached the app since the start or the last `reset()`; numbers faults.
         self.total = 0
         self.error_body = error_body
