@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import phonenumbers
 from pydantic import SecretStr
 
-from syncbot.normalize import PhoneParser, parse_phone
+from syncbot.normalize import TYPE_NAMES, PhoneParser, parse_phone
 from syncbot.providers.dialnexa import DialnexaProvider, DialnexaRecord
 from syncbot.providers.orgapi import OrgapiProvider, OrgapiRecord
+from syncbot.sandbox.data import generate_dataset
 from syncbot.settings import Account
 
 ORGAPI = OrgapiProvider(Account("orgapi", "default", "http://x", SecretStr("k"), "org"))
@@ -143,3 +145,21 @@ def test_parser_cache_parses_each_text_once_and_can_be_seeded() -> None:
     seeded = PhoneParser([first])
     seeded("+14155550123", None)
     assert seeded.parsed == 0
+
+
+def test_parse_phone_agrees_with_libphonenumbers_public_api() -> None:
+    """The one-lookup reading gives what is_valid_number/number_type/region_code give."""
+    data = generate_dataset(numbers=2000)
+    texts = [(r["phone_number"], None) for r in data.orgapi]
+    texts += [(r["phone_number"], r.get("country_code")) for r in data.dialnexa]
+    texts += [("+800 1234 5678", None), ("+1 555 0100", None), ("+44 20 7946 095", None)]
+    for text, region in texts:
+        ours = parse_phone(text, region)
+        number = phonenumbers.parse(text, region)
+        valid = phonenumbers.is_valid_number(number)
+        assert ours.valid == valid, text
+        assert ours.e164 == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if valid:
+            expected = phonenumbers.region_code_for_number(number)
+            assert ours.country_code == (None if expected == "001" else expected), text
+            assert ours.number_type == TYPE_NAMES.get(phonenumbers.number_type(number)), text
