@@ -5,7 +5,6 @@ Pure functions, shared by every store backend so they all keep history the same 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,8 +76,7 @@ def reconcile(
         for number in numbers:
             prior = before.pop(number.number_id, None)
             if prior is None:
-                row = dataclasses.replace(
-                    number,
+                row = number.with_history(
                     first_seen_at=now,
                     last_seen_at=now,
                     unassigned_since=now if number.unassigned else None,
@@ -90,8 +88,7 @@ def reconcile(
                 since = None
                 if number.unassigned:
                     since = prior.unassigned_since if prior.unassigned else now
-                row = dataclasses.replace(
-                    number,
+                row = number.with_history(
                     first_seen_at=prior.first_seen_at or now,
                     last_seen_at=now,
                     unassigned_since=since,
@@ -126,7 +123,13 @@ def reconcile(
             )
         )
         out.inventory.extend(
-            dataclasses.replace(n, stale=True, last_seen_at=last_ok) for n in kept.values()
+            n.with_history(
+                first_seen_at=n.first_seen_at,
+                last_seen_at=last_ok,
+                unassigned_since=n.unassigned_since,
+                stale=True,
+            )
+            for n in kept.values()
         )
     for source_key, error in failed.items():
         if any(state.key == source_key for state in out.states):

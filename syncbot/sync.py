@@ -45,7 +45,8 @@ SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult], Shee
 class SyncOptions:
     dry_run: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    page_size: int = 100
+    # Overrides every provider's own page size (tests use small pages to exercise paging).
+    page_size: int | None = None
     max_pages: int = 10_000
 
 

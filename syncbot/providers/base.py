@@ -56,14 +56,20 @@ class Provider(ABC):
     name: ClassVar[str]
     # Pages of one listing that may be in flight at once.
     concurrency: ClassVar[int] = 1
+    # The page size asked for unless told otherwise: the largest the API documents or accepts.
+    default_page_size: ClassVar[int] = 100
 
     account: Account
-    page_size: int = 100
+    page_size: int | None = None
     extra_params: Params = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return self.account.key
+
+    @property
+    def effective_page_size(self) -> int:
+        return self.page_size or self.default_page_size
 
     @property
     @abstractmethod

@@ -54,6 +54,7 @@ def _int(value: object) -> int | None:
 class DialnexaProvider(Provider):
     name: ClassVar[str] = "dialnexa"
     concurrency: ClassVar[int] = 8
+    default_page_size: ClassVar[int] = MAX_LIMIT
 
     @property
     def url(self) -> str:
@@ -75,7 +76,7 @@ class DialnexaProvider(Provider):
 
     def paginator(self) -> Paginator:
         return PageNumberPaginator(
-            base=dict(self.extra_params), limit=min(self.page_size, MAX_LIMIT)
+            base=dict(self.extra_params), limit=min(self.effective_page_size, MAX_LIMIT)
         )
 
     def probe(self) -> dict[str, str]:
