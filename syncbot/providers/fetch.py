@@ -46,32 +46,40 @@ async def _pages(
     pending = list(paginator.start())
     running: dict[asyncio.Task[object], Params] = {}
     issued = 0
-    try:
-        while pending or running:
-            while pending and len(running) < provider.concurrency:
-                params = pending.pop(0)
-                issued += 1
-                if issued > max_pages:
-                    raise PaginationError(
-                        f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
-                        "that long is more likely a pagination fault than real numbers"
-                    )
-                task = asyncio.create_task(
-                    http.get_json(
-                        provider.url,
-                        params=params,
-                        headers=provider.headers(),
-                        what=provider.key,
-                        auth_hint=provider.auth_hint(),
-                        stats=stats,
-                    )
+
+    def launch() -> None:
+        nonlocal issued
+        while pending and len(running) < provider.concurrency:
+            params = pending.pop(0)
+            issued += 1
+            if issued > max_pages:
+                raise PaginationError(
+                    f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
+                    "that long is more likely a pagination fault than real numbers"
                 )
-                running[task] = params
+            task = asyncio.create_task(
+                http.get_json(
+                    provider.url,
+                    params=params,
+                    headers=provider.headers(),
+                    what=provider.key,
+                    auth_hint=provider.auth_hint(),
+                    stats=stats,
+                )
+            )
+            running[task] = params
+
+    try:
+        launch()
+        while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 sent = running.pop(task)
                 page = provider.read_page(task.result())
                 pending.extend(paginator.update_state(sent, page))
+                # The next request goes out before this page is processed, so a cursor
+                # chain never waits on our CPU.
+                launch()
                 yield page
     finally:
         for task in running:

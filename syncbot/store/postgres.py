@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import zlib
@@ -58,13 +59,22 @@ class PostgresStore(SqlStore):
                 f"cannot connect to {self._where} ({reason}); check DATABASE_URL and that "
                 "the server is up"
             ) from None
-        # One snapshot per read: the inventory and the source states always match.
-        conn.isolation_level = IsolationLevel.REPEATABLE_READ
         return conn
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
         with self._mutex:
+            if self._conn.closed:
+                # The server dropped the connection (a restart, a failover): the call that
+                # found out failed; this one and the next run on a new connection.
+                self._conn = self._connect()
+            # Reads take one snapshot, so the inventory and the source states always match.
+            # Writes must not: their snapshot would predate the advisory lock they wait for,
+            # and they would miss what the writer before them committed (a concurrent
+            # `migrate` would create the tables again).
+            self._conn.isolation_level = (
+                IsolationLevel.READ_COMMITTED if write else IsolationLevel.REPEATABLE_READ
+            )
             try:
                 with self._conn.transaction(), self._conn.cursor() as cur:
                     if write:
@@ -102,8 +112,10 @@ class PostgresStore(SqlStore):
             try:
                 yield acquired
             finally:
-                if acquired and not conn.closed:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
+                # A connection lost meanwhile took the lock with it: nothing left to release.
+                if acquired:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
         finally:
             conn.close()
 

@@ -147,6 +147,14 @@ class SqlStore(Store):
         return int(row[0]) if row and row[0] is not None else 0
 
     def migrate(self) -> int:
+        try:
+            return self._migrate()
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store's schema could not be created or upgraded ({exc})"
+            ) from None
+
+    def _migrate(self) -> int:
         with self.transaction(write=True) as cur:
             if not self.has_table(cur, "schema_version"):
                 cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
@@ -178,13 +186,14 @@ class SqlStore(Store):
 
     def _states(self, cur: Cursor) -> list[SourceState]:
         cur.execute(
-            "SELECT source, account, status, last_ok_at, last_attempt_at, error "
-            "FROM source_states ORDER BY source, account"
+            "SELECT source, account, status, last_ok_at, last_attempt_at, error FROM source_states"
         )
-        return [
+        states = [
             SourceState(r[0], r[1], r[2], self.from_db_time(r[3]), self._time(r[4]), r[5])
             for r in cur.fetchall()
         ]
+        # In Python for one order on every backend, as in load_numbers.
+        return sorted(states, key=lambda state: (state.source, state.account))
 
     def _time(self, value: Any) -> dt.datetime:
         parsed = self.from_db_time(value)
@@ -194,12 +203,13 @@ class SqlStore(Store):
     def load_numbers(self) -> list[PhoneNumber]:
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
-            cur.execute(
-                f"SELECT {_NUMBER_COLUMNS} FROM numbers "  # noqa: S608 - fixed column list
-                "ORDER BY source, account, phone_number, number_id"
-            )
+            cur.execute(f"SELECT {_NUMBER_COLUMNS} FROM numbers")  # noqa: S608 - fixed columns
             rows = cur.fetchall()
-        return [self._number(row, states) for row in rows]
+        numbers = [self._number(row, states) for row in rows]
+        # Sorted here rather than by ORDER BY: PostgreSQL sorts text by the database's collation
+        # (en_US on Heroku) and SQLite by bytes, so only Python gives one order on every backend,
+        # the order reconcile() gives the inventory it returns.
+        return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
 
     def _number(self, r: Sequence[Any], states: dict[str, SourceState]) -> PhoneNumber:
         state = states.get(f"{r[0]}/{r[1]}")
