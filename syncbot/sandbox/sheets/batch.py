@@ -1,0 +1,344 @@
+"""``spreadsheets.batchUpdate``: every request applied to a copy, committed only if all pass.
+
+Implemented: addSheet, deleteSheet, updateSheetProperties, appendDimension, insertDimension,
+deleteDimension, updateDimensionProperties (column sizes), updateCells, repeatCell, copyPaste,
+setBasicFilter, clearBasicFilter, add/update/deleteConditionalFormatRule.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from syncbot.sandbox.sheets import fields
+from syncbot.sandbox.sheets.cells import cell_from, cell_tree, pasted, value_cell
+from syncbot.sandbox.sheets.grid import (
+    MAX_COLUMNS,
+    ApiError,
+    Sheet,
+    Workbook,
+    invalid,
+)
+
+Handler = Callable[[Workbook, dict[str, Any]], dict[str, Any] | None]
+
+
+def apply_batch(
+    workbook: Workbook, body: Mapping[str, Any]
+) -> tuple[Workbook, list[dict[str, Any]]]:
+    """The workbook after every request of ``body`` and their replies; raises on the first error."""
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        raise invalid("Must specify at least one request.")
+    work = workbook.clone()
+    replies = []
+    for number, request in enumerate(requests):
+        if not isinstance(request, dict) or len(request) != 1:
+            raise invalid(f"Invalid requests[{number}]: exactly one kind of request must be set.")
+        ((name, args),) = request.items()
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise invalid(
+                f"Invalid JSON payload received. Unknown name \"{name}\" at 'requests[{number}]': "
+                "Cannot find field."
+            )
+        try:
+            reply = handler(work, args)
+            work.check_cells()
+        except ApiError as exc:
+            raise ApiError(exc.code, f"Invalid requests[{number}].{name}: {exc.message}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise invalid(
+                f"Invalid requests[{number}].{name}: malformed request ({exc!r})"
+            ) from None
+        replies.append(reply or {})
+    work.version += 1
+    return work, replies
+
+
+def grid(workbook: Workbook, spec: Mapping[str, Any]) -> tuple[Sheet, int, int, int, int]:
+    """A GridRange's tab and bounded corners; missing indices reach the grid's edges."""
+    sheet = workbook.sheet_by_id(spec.get("sheetId", 0))
+    row0, col0 = int(spec.get("startRowIndex", 0)), int(spec.get("startColumnIndex", 0))
+    row1 = int(spec.get("endRowIndex", sheet.row_count))
+    col1 = int(spec.get("endColumnIndex", sheet.col_count))
+    if min(row0, col0) < 0 or row1 < row0 or col1 < col0:
+        raise invalid(f"Invalid range: {dict(spec)}")
+    sheet.check_inside(row1, col1, f"{sheet.title} rows {row0}-{row1}, columns {col0}-{col1}")
+    return sheet, row0, col0, row1, col1
+
+
+def _dimension(workbook: Workbook, spec: Mapping[str, Any]) -> tuple[Sheet, str, int, int]:
+    sheet = workbook.sheet_by_id(spec.get("sheetId", 0))
+    dimension = spec.get("dimension")
+    if dimension not in {"ROWS", "COLUMNS"}:
+        raise invalid("dimension must be ROWS or COLUMNS")
+    count = sheet.row_count if dimension == "ROWS" else sheet.col_count
+    start, end = int(spec.get("startIndex", 0)), int(spec.get("endIndex", count))
+    if not 0 <= start < end or end > count:
+        raise invalid(f"Invalid dimension range [{start}, {end}) for a grid of {count}")
+    return sheet, dimension, start, end
+
+
+def _check_frozen(sheet: Sheet) -> None:
+    if sheet.frozen_rows >= sheet.row_count:
+        raise invalid("You can't freeze all visible rows on the sheet.")
+    if sheet.frozen_cols >= sheet.col_count:
+        raise invalid("You can't freeze all visible columns on the sheet.")
+
+
+def _check_visible(workbook: Workbook) -> None:
+    if workbook.sheets and all(sheet.hidden for sheet in workbook.sheets):
+        raise invalid("You can't hide all the sheets in a document.")
+
+
+def add_sheet(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
+    props = args.get("properties", {})
+    title = props.get("title") or f"Sheet{len(workbook.sheets) + 1}"
+    if workbook.sheet_by_title(title) is not None:
+        raise invalid(f'A sheet with the name "{title}" already exists. Please enter another name.')
+    taken = {sheet.sheet_id for sheet in workbook.sheets}
+    sheet_id = props.get("sheetId")
+    if sheet_id is not None and (sheet_id in taken or not 0 <= int(sheet_id) < 2**31):
+        raise invalid(f"Invalid sheetId {sheet_id}: it must be unique and non-negative.")
+    while sheet_id is None or sheet_id in taken:
+        sheet_id = random.randint(1, 2**31 - 1)
+    gp = props.get("gridProperties", {})
+    sheet = Sheet(
+        sheet_id=int(sheet_id),
+        title=title,
+        index=int(props.get("index", len(workbook.sheets))),
+        row_count=int(gp.get("rowCount", 1000)),
+        col_count=int(gp.get("columnCount", 26)),
+        hidden=bool(props.get("hidden", False)),
+        frozen_rows=int(gp.get("frozenRowCount", 0)),
+        frozen_cols=int(gp.get("frozenColumnCount", 0)),
+    )
+    if sheet.row_count < 1 or not 1 <= sheet.col_count <= MAX_COLUMNS:
+        raise invalid("Invalid gridProperties: rowCount and columnCount must be at least 1.")
+    _check_frozen(sheet)
+    for other in workbook.sheets:
+        if other.index >= sheet.index:
+            other.index += 1
+    workbook.sheets.append(sheet)
+    workbook.reindex()
+    _check_visible(workbook)
+    return {"addSheet": {"properties": sheet.properties()}}
+
+
+def delete_sheet(workbook: Workbook, args: dict[str, Any]) -> None:
+    sheet = workbook.sheet_by_id(args.get("sheetId"))
+    if len(workbook.sheets) == 1:
+        raise invalid("You can't remove all the sheets in a document.")
+    workbook.sheets.remove(sheet)
+    workbook.reindex()
+    _check_visible(workbook)
+
+
+def update_sheet_properties(workbook: Workbook, args: dict[str, Any]) -> None:
+    new = args.get("properties", {})
+    sheet = workbook.sheet_by_id(new.get("sheetId", 0))
+    if not args.get("fields"):
+        raise invalid("At least one field must be updated, but 'fields' is empty.")
+    props = sheet.properties()
+    props.setdefault("hidden", False)
+    fields.merge(props, new, fields.parse(args["fields"]))
+    title = props.get("title") or sheet.title
+    if title != sheet.title and workbook.sheet_by_title(title) is not None:
+        raise invalid(f'A sheet with the name "{title}" already exists. Please enter another name.')
+    sheet.title = title
+    gp = props.get("gridProperties", {})
+    sheet.resize(
+        int(gp.get("rowCount", sheet.row_count)), int(gp.get("columnCount", sheet.col_count))
+    )
+    sheet.frozen_rows = int(gp.get("frozenRowCount", 0))
+    sheet.frozen_cols = int(gp.get("frozenColumnCount", 0))
+    _check_frozen(sheet)
+    sheet.hidden = bool(props.get("hidden", False))
+    _check_visible(workbook)
+    index = int(props.get("index", sheet.index))
+    if index != sheet.index:
+        workbook.sheets.remove(sheet)
+        workbook.reindex()
+        workbook.sheets.insert(min(index, len(workbook.sheets)), sheet)
+        for position, each in enumerate(workbook.sheets):
+            each.index = position
+
+
+def append_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
+    sheet = workbook.sheet_by_id(args.get("sheetId", 0))
+    length = int(args.get("length", 0))
+    if length < 1:
+        raise invalid("length must be at least 1")
+    dimension = args.get("dimension")
+    if dimension == "ROWS":
+        sheet.insert("ROWS", sheet.row_count, length)
+    elif dimension == "COLUMNS":
+        if sheet.col_count + length > MAX_COLUMNS:
+            raise invalid(f"This action would increase the number of columns above {MAX_COLUMNS}.")
+        sheet.insert("COLUMNS", sheet.col_count, length)
+    else:
+        raise invalid("dimension must be ROWS or COLUMNS")
+
+
+def insert_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
+    spec = args["range"]
+    sheet = workbook.sheet_by_id(spec.get("sheetId", 0))
+    dimension = spec.get("dimension")
+    count = sheet.row_count if dimension == "ROWS" else sheet.col_count
+    start, end = int(spec["startIndex"]), int(spec["endIndex"])
+    inherit = bool(args.get("inheritFromBefore", False))
+    if dimension not in {"ROWS", "COLUMNS"} or not 0 <= start < end or start > count:
+        raise invalid(f"Invalid dimension range [{start}, {end}) for a grid of {count}")
+    if start == 0 and inherit:
+        raise invalid("inheritFromBefore must be false when inserting at the start of the grid")
+    if start == count and not inherit:
+        raise invalid("inheritFromBefore must be true when inserting at the end of the grid")
+    sheet.insert(dimension, start, end - start)
+
+
+def delete_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
+    sheet, dimension, start, end = _dimension(workbook, args["range"])
+    sheet.delete(dimension, start, end)
+
+
+def update_dimension_properties(workbook: Workbook, args: dict[str, Any]) -> None:
+    """Column sizes are kept (and move with columns); row properties are only validated."""
+    sheet, dimension, start, end = _dimension(workbook, args["range"])
+    tree = fields.parse(args.get("fields") or "*")
+    if dimension == "COLUMNS":
+        for column in range(start, end):
+            fields.merge(sheet.col_sizes.setdefault(column, {}), args.get("properties", {}), tree)
+
+
+def update_cells(workbook: Workbook, args: dict[str, Any]) -> None:
+    tree = cell_tree(args.get("fields"))
+    rows = args.get("rows", [])
+    if ("start" in args) == ("range" in args):
+        raise invalid("Exactly one of start or range must be set.")
+    if "start" in args:
+        start = args["start"]
+        sheet = workbook.sheet_by_id(start.get("sheetId", 0))
+        row0, col0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
+        width = max((len(row.get("values", [])) for row in rows), default=0)
+        row1, col1 = row0 + len(rows), col0 + width
+        sheet.check_inside(row1, col1, f"{sheet.title} from row {row0 + 1}")
+        clear_rest = False
+    else:
+        sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
+        if len(rows) > row1 - row0:
+            raise invalid(f"{len(rows)} rows of data do not fit a range of {row1 - row0} rows.")
+        clear_rest = True
+    values_only = set(tree) == {"userEnteredValue"}
+    for r in range(row0, row1):
+        line = rows[r - row0].get("values", []) if r - row0 < len(rows) else []
+        for c in range(col0, col1 if clear_rest else col0 + len(line)):
+            data = line[c - col0] if c - col0 < len(line) else {}
+            old = sheet.get(r, c)
+            if values_only and (old is None or (old.fmt is None and old.note is None)):
+                sheet.put(r, c, value_cell(data))
+            else:
+                sheet.put(r, c, cell_from(old, data, tree))
+
+
+def repeat_cell(workbook: Workbook, args: dict[str, Any]) -> None:
+    tree = cell_tree(args.get("fields"))
+    sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
+    for r in range(row0, row1):
+        for c in range(col0, col1):
+            sheet.put(r, c, cell_from(sheet.get(r, c), args.get("cell", {}), tree))
+
+
+def copy_paste(workbook: Workbook, args: dict[str, Any]) -> None:
+    """Paste the source at the destination's corner, tiled when the destination is a multiple."""
+    source, s_row0, s_col0, s_row1, s_col1 = grid(workbook, args["source"])
+    target, d_row0, d_col0, d_row1, d_col1 = grid(workbook, args["destination"])
+    paste = args.get("pasteType", "PASTE_NORMAL")
+    if args.get("pasteOrientation", "NORMAL") != "NORMAL":
+        raise invalid("Only pasteOrientation NORMAL is implemented by the sandbox.")
+    height, width = s_row1 - s_row0, s_col1 - s_col0
+    tiles_down = max((d_row1 - d_row0) // height, 1) if height else 0
+    tiles_across = max((d_col1 - d_col0) // width, 1) if width else 0
+    target.check_inside(d_row0 + height * tiles_down, d_col0 + width * tiles_across, target.title)
+    block = [[source.get(r, c) for c in range(s_col0, s_col1)] for r in range(s_row0, s_row1)]
+    for down in range(tiles_down):
+        for across in range(tiles_across):
+            for i, line in enumerate(block):
+                for j, cell in enumerate(line):
+                    r, c = d_row0 + down * height + i, d_col0 + across * width + j
+                    target.put(r, c, pasted(target.get(r, c), cell, paste))
+
+
+def set_basic_filter(workbook: Workbook, args: dict[str, Any]) -> None:
+    spec = copy.deepcopy(args["filter"])
+    sheet, *_ = grid(workbook, spec.setdefault("range", {}))
+    sheet.basic_filter = spec
+
+
+def clear_basic_filter(workbook: Workbook, args: dict[str, Any]) -> None:
+    workbook.sheet_by_id(args.get("sheetId", 0)).basic_filter = None
+
+
+def _rule_sheet(workbook: Workbook, rule: Mapping[str, Any]) -> Sheet:
+    ranges = rule.get("ranges") or []
+    if not ranges:
+        raise invalid("A conditional format rule needs at least one range.")
+    if ("booleanRule" in rule) == ("gradientRule" in rule):
+        raise invalid("Exactly one of booleanRule or gradientRule must be set.")
+    sheets = {grid(workbook, r)[0].sheet_id for r in ranges}
+    if len(sheets) != 1:
+        raise invalid("All ranges of a conditional format rule must be on the same sheet.")
+    return workbook.sheet_by_id(sheets.pop())
+
+
+def add_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> None:
+    rule = copy.deepcopy(args["rule"])
+    sheet = _rule_sheet(workbook, rule)
+    index = int(args.get("index", 0))
+    if not 0 <= index <= len(sheet.conditional_formats):
+        raise invalid(f"Invalid index {index}")
+    sheet.conditional_formats.insert(index, rule)
+
+
+def update_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> None:
+    sheet = workbook.sheet_by_id(args.get("sheetId", 0))
+    index = int(args.get("index", 0))
+    if not 0 <= index < len(sheet.conditional_formats):
+        raise invalid(f"No conditional format on sheet {sheet.sheet_id} at index {index}")
+    if "rule" in args:
+        rule = copy.deepcopy(args["rule"])
+        if _rule_sheet(workbook, rule) is not sheet:
+            raise invalid("A rule cannot be moved to another sheet by updateConditionalFormatRule.")
+        sheet.conditional_formats[index] = rule
+    else:
+        rule = sheet.conditional_formats.pop(index)
+        sheet.conditional_formats.insert(int(args["newIndex"]), rule)
+
+
+def delete_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
+    sheet = workbook.sheet_by_id(args.get("sheetId", 0))
+    index = int(args.get("index", 0))
+    if not 0 <= index < len(sheet.conditional_formats):
+        raise invalid(f"No conditional format on sheet {sheet.sheet_id} at index {index}")
+    return {"deleteConditionalFormatRule": {"rule": sheet.conditional_formats.pop(index)}}
+
+
+HANDLERS: dict[str, Handler] = {
+    "addSheet": add_sheet,
+    "deleteSheet": delete_sheet,
+    "updateSheetProperties": update_sheet_properties,
+    "appendDimension": append_dimension,
+    "insertDimension": insert_dimension,
+    "deleteDimension": delete_dimension,
+    "updateDimensionProperties": update_dimension_properties,
+    "updateCells": update_cells,
+    "repeatCell": repeat_cell,
+    "copyPaste": copy_paste,
+    "setBasicFilter": set_basic_filter,
+    "clearBasicFilter": clear_basic_filter,
+    "addConditionalFormatRule": add_conditional_format_rule,
+    "updateConditionalFormatRule": update_conditional_format_rule,
+    "deleteConditionalFormatRule": delete_conditional_format_rule,
+}

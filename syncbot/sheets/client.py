@@ -1,0 +1,142 @@
+"""gspread's HTTP client, pointed at ``GOOGLE_SHEETS_API_URL`` and retried under our policy.
+
+gspread's own ``BackOffHTTPClient`` retries 403s, ignores ``Retry-After`` and has no jitter,
+so this subclass of the plain client does the retrying itself: 429, 5xx and dropped
+connections get exponential backoff with jitter (stamina); anything else fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import stamina
+from google.auth.exceptions import GoogleAuthError, TransportError
+from google.oauth2 import service_account
+from gspread.exceptions import APIError
+from gspread.http_client import FileType, HTTPClient, ParamsType
+from requests import RequestException, Response
+
+from syncbot.errors import ConfigError
+from syncbot.http import parse_retry_after
+
+GOOGLE_SHEETS_API = "https://sheets.googleapis.com"
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+# Connect fast; a large batchUpdate can take Google a while to apply.
+TIMEOUT = (10.0, 180.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try one call: ``attempts`` in all, backoff from ``wait_initial`` to
+    ``wait_max`` seconds (plus up to ``wait_initial`` of jitter)."""
+
+    attempts: int = 5
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+
+    def backoff(self, exc: Exception) -> bool | float:
+        """stamina's hook: False to fail now, True for the usual backoff, seconds to wait."""
+        if isinstance(exc, APIError):
+            status = exc.response.status_code
+            if status != 429 and status < 500:
+                return False
+            retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+            if retry_after is None:
+                return True
+            # Google's hint, bounded by our own ceiling, plus jitter so that workers sharing
+            # a project do not all come back in the same instant.
+            return min(retry_after, self.wait_max) + random.uniform(0, self.wait_initial)
+        return isinstance(exc, RequestException | TransportError)
+
+
+class _OffGoogleCredentials(service_account.Credentials):
+    """Credentials for a Sheets API that is not Google's (an emulator, a proxy, the sandbox).
+
+    After each token refresh google-auth asks iamcredentials.googleapis.com, in the background,
+    where the account may be used; with the calls going elsewhere that lookup would reach
+    Google behind the operator's back, so it is skipped.
+    """
+
+    def _is_regional_access_boundary_lookup_required(self) -> bool:
+        return False
+
+
+def credentials(
+    info: Mapping[str, Any], *, api_url: str = GOOGLE_SHEETS_API
+) -> service_account.Credentials:
+    """Service-account credentials whose token comes from the key's own ``token_uri``."""
+    kind = service_account.Credentials
+    if api_url.rstrip("/") != GOOGLE_SHEETS_API:
+        kind = _OffGoogleCredentials
+    # google-auth leaves this constructor unannotated.
+    build: Any = kind.from_service_account_info
+    try:
+        creds = build(info, scopes=SCOPES)
+    except (ValueError, GoogleAuthError):
+        # The message of a failed PEM parse may quote the key; never show it.
+        raise ConfigError(
+            "GOOGLE_SERVICE_ACCOUNT_JSON: the private_key of the service-account key cannot be "
+            "read. Download a new JSON key in Google Cloud IAM > Service accounts > Keys."
+        ) from None
+    assert isinstance(creds, service_account.Credentials)
+    return creds
+
+
+class SheetsHTTPClient(HTTPClient):
+    """Every Sheets call goes to ``api_url``, counted, retried under ``policy``."""
+
+    def __init__(
+        self, creds: service_account.Credentials, *, api_url: str, policy: RetryPolicy
+    ) -> None:
+        super().__init__(creds)
+        self.api_url = api_url.rstrip("/")
+        self.policy = policy
+        self.calls = 0
+        self.timeout = TIMEOUT
+
+    def request(  # noqa: PLR0917 - gspread calls it positionally
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None = None,
+        data: bytes | None = None,
+        json: Mapping[str, Any] | None = None,
+        files: FileType = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> Response:
+        if endpoint.startswith(GOOGLE_SHEETS_API):
+            endpoint = self.api_url + endpoint[len(GOOGLE_SHEETS_API) :]
+        if json is not None:
+            # requests would add spaces and escape every non-ASCII character as \uXXXX;
+            # on a large batchUpdate that is a fifth of the bytes.
+            data, json = compact_json(json), None
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        for attempt in stamina.retry_context(
+            on=self.policy.backoff,
+            attempts=self.policy.attempts,
+            timeout=None,
+            wait_initial=self.policy.wait_initial,
+            wait_max=self.policy.wait_max,
+            wait_jitter=self.policy.wait_initial,
+        ):
+            with attempt:
+                self.calls += 1
+                response = super().request(
+                    method, endpoint, params=params, data=data, files=files, headers=headers
+                )
+        return response
+
+    def post_serialized(self, spreadsheet_id: str, method: str, body: bytes) -> Any:
+        """POST a body the caller already serialized to ``method`` (``:batchUpdate``,
+        ``/values:batchUpdate``) of the spreadsheet."""
+        url = f"{GOOGLE_SHEETS_API}/v4/spreadsheets/{spreadsheet_id}{method}"
+        headers = {"Content-Type": "application/json"}
+        return self.request("post", url, data=body, headers=headers).json()
+
+
+def compact_json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

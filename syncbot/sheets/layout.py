@@ -1,0 +1,228 @@
+"""What each tab shows, as plain rows: pure functions, no Google types and no I/O.
+
+Every provider-derived value is text, written RAW by the writer. Booleans are ``yes``/``no``
+(text, so they read the same in the sheet, in CSV and in a filter), missing values are "".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
+
+INVENTORY = "Inventory"
+SUMMARY = "Summary"
+CHANGES = "Changes"
+SYNC_LOG = "Sync log"
+TABS = (INVENTORY, SUMMARY, CHANGES, SYNC_LOG)
+
+INVENTORY_HEADER: tuple[str, ...] = (
+    "Phone number",
+    "Status",
+    "Agent",
+    "Label",
+    "Source",
+    "Account",
+    "Number ID",
+    "Country",
+    "Type",
+    "Carrier",
+    "Inbound",
+    "Outbound",
+    "Provider status",
+    "Created at",
+    "First seen",
+    "Last seen",
+    "Unassigned since",
+    "Valid",
+    "Stale",
+)
+# Where a number's identity (Source, Account, Number ID) sits in an Inventory row.
+KEY_COLUMNS = (4, 5, 6)
+INVENTORY_WIDTHS = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110) + (160,) * 4 + (60, 60)
+
+CHANGES_HEADER: tuple[str, ...] = (
+    "At",
+    "Run",
+    "Change",
+    "Source",
+    "Account",
+    "Number ID",
+    "Phone number",
+    "Agent before",
+    "Agent after",
+    "Label",
+    "Notes kept from Inventory",
+)
+CHANGES_WIDTHS = (160, 50, 90, 80, 90, 200, 130, 140, 140, 180, 400)
+
+SYNC_LOG_HEADER: tuple[str, ...] = (
+    "Run",
+    "Started at",
+    "Finished at",
+    "Status",
+    "Numbers",
+    "Unassigned numbers",
+    "Added",
+    "Removed",
+    "Newly assigned",
+    "Newly unassigned",
+    "Reassigned",
+    "Sources",
+)
+SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600)
+
+SUMMARY_WIDTHS = (220, 90, 90, 90)
+
+# Google's limit on one cell; longer provider text is cut and says so.
+MAX_CELL_CHARS = 50_000
+
+Cell = str | int
+Row = list[Cell]
+
+
+def cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    """``text`` shortened to ``limit`` characters, ending with a marker that says how much went."""
+    if len(text) <= limit:
+        return text
+    # The marker's own length depends on the count it shows, so size it for the worst case.
+    room = limit - len(_marker(len(text)))
+    return text[:room] + _marker(len(text) - room)
+
+
+def _marker(dropped: int) -> str:
+    return f" …[cut by syncbot: {dropped} more characters]"
+
+
+def yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return "yes" if value else "no"
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else value
+
+
+def _when(value: dt.datetime | None) -> str:
+    return iso(value) or ""
+
+
+def inventory_row(n: PhoneNumber) -> list[str]:
+    """One Inventory row, in ``INVENTORY_HEADER`` order."""
+    return [
+        n.phone_number,
+        n.status,
+        _text(n.agent_id),
+        _text(n.label),
+        n.source,
+        n.account,
+        n.number_id,
+        _text(n.country_code),
+        _text(n.number_type),
+        _text(n.carrier),
+        yes_no(n.inbound),
+        yes_no(n.outbound),
+        _text(n.provider_status),
+        _when(n.created_at),
+        _when(n.first_seen_at),
+        _when(n.last_seen_at),
+        _when(n.unassigned_since),
+        yes_no(n.valid),
+        yes_no(n.stale),
+    ]
+
+
+def _table(title: str, counts: Counter[str]) -> list[Row]:
+    rows: list[Row] = [[title, "Numbers"]]
+    rows += [[cut(name) or "(none)", count] for name, count in sorted(counts.items())]
+    return rows
+
+
+def summary_rows(inventory: Sequence[PhoneNumber], run: RunResult) -> list[Row]:
+    """The Summary tab: when the data was synced, then counts by each dimension people filter on."""
+    synced = run.finished_at or run.started_at
+    unassigned = sum(1 for n in inventory if n.unassigned)
+    rows: list[Row] = [
+        ["Synced at", _when(synced)],
+        ["Run", "" if run.run_id is None else run.run_id],
+        ["Numbers", len(inventory)],
+        ["Unassigned numbers", unassigned],
+        [],
+        ["Source / account", "Numbers", "Unassigned", "Stale"],
+    ]
+    per_source: dict[str, list[int]] = {}
+    for n in inventory:
+        tally = per_source.setdefault(n.source_key, [0, 0, 0])
+        tally[0] += 1
+        tally[1] += n.unassigned
+        tally[2] += n.stale
+    rows += [[cut(key), *tally] for key, tally in sorted(per_source.items())]
+    for title, values in (
+        ("Status", (n.status for n in inventory)),
+        ("Country", (_text(n.country_code) for n in inventory)),
+        ("Type", (_text(n.number_type) for n in inventory)),
+    ):
+        rows.append([])
+        rows += _table(title, Counter(values))
+    return rows
+
+
+def change_row(change: Change, *, notes: str = "") -> list[str]:
+    """One Changes row; ``notes`` holds what people wrote on a removed number's row."""
+    return [
+        _when(change.at),
+        "" if change.run_id is None else str(change.run_id),
+        change.kind.value,
+        change.source,
+        change.account,
+        change.number_id,
+        change.phone_number,
+        _text(change.agent_before),
+        _text(change.agent_after),
+        _text(change.label),
+        notes,
+    ]
+
+
+def dropped_row(
+    at: dt.datetime, run_id: int | None, key: Key, reason: str, notes: str
+) -> list[str]:
+    """A Changes row for an Inventory row that went without a change saying why (the sheet was
+    out of step with the store, or two rows held the same number)."""
+    source, account, number_id = key
+    run = "" if run_id is None else str(run_id)
+    return [_when(at), run, reason, source, account, number_id, "", "", "", "", notes]
+
+
+def sync_log_row(run: RunResult) -> Row:
+    """One Sync log row: the run's outcome and each source's."""
+    changes = run.changes
+    return [
+        "" if run.run_id is None else run.run_id,
+        _when(run.started_at),
+        _when(run.finished_at),
+        run.status,
+        run.total,
+        run.unassigned,
+        changes.get("added", 0),
+        changes.get("removed", 0),
+        changes.get("assigned", 0),
+        changes.get("unassigned", 0),
+        changes.get("reassigned", 0),
+        cut("; ".join(_source_outcome(key, run) for key in sorted(run.sources))),
+    ]
+
+
+def _source_outcome(key: str, run: RunResult) -> str:
+    source = run.sources[key]
+    if source.status == "ok":
+        return f"{key} ok: {source.count} numbers in {source.pages} pages"
+    return f"{key} failed: {source.error or 'no reason given'}"
+
+
+def notes_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """People's cells of one row as ``Header: value | Header: value``."""
+    return " | ".join(f"{header}: {value}" for header, value in pairs)

@@ -1,0 +1,81 @@
+"""The Inventory's highlight rule and filter: one of each, fixed up only when they drifted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from syncbot.sheets import ops
+
+UNASSIGNED_RULE = '=$B2="unassigned"'
+_HIGHLIGHT = {"red": 1.0, "green": 0.9, "blue": 0.75}
+
+
+def highlight_rule(
+    rules: Sequence[Mapping[str, Any]], sheet_id: int, rows: int, cols: int
+) -> list[bytes]:
+    """Requests that leave exactly one unassigned-row rule, covering rows 2 to ``rows``."""
+    mine = [i for i, rule in enumerate(rules) if _is_our_rule(rule)]
+    wanted = [ops.grid_range(sheet_id, (1, rows), (0, cols))]
+    # Highest index first, so that the indices still to delete stay valid.
+    out = [
+        ops.op("deleteConditionalFormatRule", {"sheetId": sheet_id, "index": index})
+        for index in reversed(mine[1:])
+    ]
+    if not mine:
+        rule = {
+            "ranges": wanted,
+            "booleanRule": {
+                "condition": {
+                    "type": "CUSTOM_FORMULA",
+                    "values": [{"userEnteredValue": UNASSIGNED_RULE}],
+                },
+                "format": {"backgroundColor": _HIGHLIGHT},
+            },
+        }
+        out.append(ops.op("addConditionalFormatRule", {"rule": rule, "index": 0}))
+    elif [_norm(r) for r in rules[mine[0]].get("ranges", [])] != [_norm(r) for r in wanted]:
+        # Keep the colour people may have picked for it; only its range moves.
+        rule = {"ranges": wanted, "booleanRule": rules[mine[0]]["booleanRule"]}
+        body = {"sheetId": sheet_id, "index": mine[0], "rule": rule}
+        out.append(ops.op("updateConditionalFormatRule", body))
+    return out
+
+
+def basic_filter(
+    current: Mapping[str, Any] | None, sheet_id: int, rows: int, cols: int
+) -> list[bytes]:
+    """A filter over the whole Inventory, keeping the sorts and criteria people set."""
+    wanted = ops.grid_range(sheet_id, (0, rows), (0, cols))
+    if current is not None and _norm(current.get("range", {})) == _norm(wanted):
+        return []
+    spec: dict[str, Any] = {"range": wanted}
+    if current is not None:
+        sorts = [s for s in current.get("sortSpecs", []) if s.get("dimensionIndex", 0) < cols]
+        filters = [s for s in current.get("filterSpecs", []) if s.get("columnIndex", 0) < cols]
+        if sorts:
+            spec["sortSpecs"] = sorts
+        if filters:
+            spec["filterSpecs"] = filters
+    return [ops.op("setBasicFilter", {"filter": spec})]
+
+
+def _is_our_rule(rule: Mapping[str, Any]) -> bool:
+    condition = rule.get("booleanRule", {}).get("condition", {})
+    values = condition.get("values", [])
+    return (
+        condition.get("type") == "CUSTOM_FORMULA"
+        and len(values) == 1
+        and values[0].get("userEnteredValue") == UNASSIGNED_RULE
+    )
+
+
+def _norm(grid_range: Mapping[str, Any]) -> tuple[object, ...]:
+    """A GridRange as Google returns it omits zero indices; compare them filled in."""
+    return (
+        grid_range.get("sheetId", 0),
+        grid_range.get("startRowIndex", 0),
+        grid_range.get("endRowIndex"),
+        grid_range.get("startColumnIndex", 0),
+        grid_range.get("endColumnIndex"),
+    )

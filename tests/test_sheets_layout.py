@@ -1,0 +1,98 @@
+"""What the tabs show, as pure functions, and the CSV export of the same columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from syncbot.sandbox.sheets.kit import phone_number, run_result
+from syncbot.sheets import INVENTORY_HEADER, inventory_row, write_csv
+from syncbot.sheets.existing import from_targeted
+from syncbot.sheets.layout import MAX_CELL_CHARS, cut, summary_rows
+
+CONTRACT_HEADER = (
+    "Phone number, Status, Agent, Label, Source, Account, Number ID, Country, Type, Carrier, "
+    "Inbound, Outbound, Provider status, Created at, First seen, Last seen, Unassigned since, "
+    "Valid, Stale"
+)
+
+
+def test_the_inventory_header_is_the_contracts_in_its_order() -> None:
+    assert ", ".join(INVENTORY_HEADER) == CONTRACT_HEADER
+
+
+def test_an_inventory_row_writes_booleans_as_yes_no_and_missing_values_as_empty() -> None:
+    number = phone_number(3, inbound=None, outbound=False, carrier=None, stale=True)
+
+    row = dict(zip(INVENTORY_HEADER, inventory_row(number), strict=True))
+
+    assert row["Phone number"] == "+14150000003"
+    assert row["Status"] == "unassigned"
+    assert row["Agent"] == ""
+    assert row["Inbound"] == ""
+    assert row["Outbound"] == "no"
+    assert row["Valid"] == "yes"
+    assert row["Stale"] == "yes"
+    assert row["Carrier"] == ""
+    assert row["Created at"] == "2024-01-01T00:03:00Z"
+    assert row["Unassigned since"] == "2024-01-02T00:00:00Z"
+
+
+def test_cut_keeps_short_text_and_shortens_long_text_to_the_limit_with_a_marker() -> None:
+    assert cut("short") == "short"
+    text = "é" * (MAX_CELL_CHARS + 10)
+
+    shortened = cut(text)
+
+    assert MAX_CELL_CHARS - 5 <= len(shortened) <= MAX_CELL_CHARS
+    kept, marker = shortened.split(" …[", 1)
+    dropped = int(marker.removeprefix("cut by syncbot: ").split()[0])
+    assert marker.endswith(" more characters]")
+    assert text.startswith(kept)
+    assert len(kept) + dropped == len(text)
+
+
+def test_summary_counts_numbers_by_source_status_country_and_type() -> None:
+    numbers = [phone_number(i) for i in range(6)] + [
+        phone_number(9, source="dialnexa", country_code="GB", number_type="mobile", stale=True)
+    ]
+
+    rows = summary_rows(numbers, run_result(4, count=7))
+
+    assert rows[0] == ["Synced at", "2024-01-03T00:04:00Z"]
+    assert ["Numbers", 7] in rows
+    assert ["Unassigned numbers", 3] in rows
+    assert ["orgapi/default", 6, 2, 0] in rows
+    assert ["dialnexa/default", 1, 1, 1] in rows
+    assert ["unassigned", 3] in rows
+    assert ["GB", 1] in rows
+    assert ["mobile", 1] in rows
+
+
+def test_csv_export_has_the_sheets_columns_in_the_sheets_order() -> None:
+    numbers = [phone_number(1, label="=cmd|' /C calc'!A0"), phone_number(2, label='a, "b"')]
+    out = io.StringIO()
+
+    written = write_csv(numbers, out)
+
+    assert written == 2
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == list(INVENTORY_HEADER)
+    assert rows[1:] == [inventory_row(n) for n in numbers]
+
+
+def test_peoples_cells_stay_on_their_row_when_google_drops_a_rows_trailing_empty_keys() -> None:
+    header = [*INVENTORY_HEADER, "Notes"]
+    answer = [
+        {"values": [header]},
+        {"values": [["orgapi", "default"], ["orgapi", "default", "pn_2"]]},
+        {"values": [["first"], ["second"]]},
+    ]
+
+    old = from_targeted(answer)
+
+    assert [(row.key, row.extras) for row in old.rows] == [
+        (("orgapi", "default", ""), ("first",)),
+        (("orgapi", "default", "pn_2"), ("second",)),
+    ]
+    assert old.notes(old.rows[1]) == [("Notes", "second")]

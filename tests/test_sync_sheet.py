@@ -1,0 +1,99 @@
+"""A whole `syncbot sync` into a Google Sheet: real CLI, real gspread, the fake Sheets API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncbot.sandbox.providers import Sandbox
+from syncbot.sandbox.sheets.app import FakeSheets
+from syncbot.sandbox.sheets.kit import SheetsSandbox
+from syncbot.sheets import INVENTORY_HEADER
+from tests.test_cli import clean_env, syncbot
+
+
+@pytest.fixture
+def sheets() -> Iterator[SheetsSandbox]:
+    fake = FakeSheets()
+    with fake.running():
+        yield SheetsSandbox.create(fake)
+
+
+def sheet_env(sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path) -> dict[str, str]:
+    return clean_env(
+        tmp_path,
+        **sandbox.env(),
+        GOOGLE_SHEET_ID=f"https://docs.google.com/spreadsheets/d/{sheets.spreadsheet_id}/edit",
+        GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(sheets.key),
+        GOOGLE_SHEETS_API_URL=sheets.url,
+    )
+
+
+async def test_sync_writes_every_number_to_the_inventory_tab_as_raw_text(
+    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+) -> None:
+    code, out, err = await syncbot(
+        "sync", "--json", env=sheet_env(sandbox, sheets, tmp_path), cwd=tmp_path
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["sheet"]["status"] == "ok"
+    inventory = sheets.fake.values(sheets.spreadsheet_id, "Inventory")
+    assert tuple(inventory[0]) == INVENTORY_HEADER
+    assert len(inventory) == 1 + 40
+    phones = [row[0] for row in inventory[1:]]
+    assert all(p.startswith("+") for p in phones if p[1:].isdigit())
+    labels = [row[INVENTORY_HEADER.index("Label")] for row in inventory[1:]]
+    assert '=HYPERLINK("http://x","y")' in labels
+    for tab in ("Summary", "Changes", "Sync log"):
+        assert sheets.fake.values(sheets.spreadsheet_id, tab)
+
+
+async def test_an_unshared_sheet_fails_the_run_but_the_store_still_commits(
+    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+) -> None:
+    sheets.fake.unshare(sheets.spreadsheet_id, sheets.email)
+    env = sheet_env(sandbox, sheets, tmp_path)
+    code, out, err = await syncbot("sync", "--json", env=env, cwd=tmp_path)
+    assert code == 1, err
+    result = json.loads(out)
+    assert result["status"] == "partial"
+    assert result["sheet"]["status"] == "failed"
+    assert sheets.email in result["sheet"]["error"]
+    assert {s["status"] for s in result["sources"].values()} == {"ok"}
+    code, out, _ = await syncbot("query", "stats", "--json", env=env, cwd=tmp_path)
+    assert json.loads(out)["total"] == 40
+    code, out, _ = await syncbot("doctor", env=env, cwd=tmp_path)
+    assert code == 1
+    assert "✗ sheet:" in out
+    assert sheets.email in out
+
+
+async def test_doctor_names_the_service_account_to_share_with(
+    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+) -> None:
+    code, out, _ = await syncbot("doctor", env=sheet_env(sandbox, sheets, tmp_path), cwd=tmp_path)
+    assert code == 0, out
+    assert f"✓ sheet: can write 'syncbot sandbox' as {sheets.email}" in out
+    assert "PRIVATE KEY" not in out
+
+
+async def test_export_writes_the_inventory_as_csv_in_the_sheets_columns(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    code, out, err = await syncbot("export", "--csv", "-", env=env, cwd=tmp_path)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert tuple(rows[0]) == INVENTORY_HEADER
+    assert len(rows) == 41
+    code, _, err = await syncbot("export", "--csv", "inventory.csv", env=env, cwd=tmp_path)
+    assert code == 0
+    assert "Wrote 40 numbers" in err
+    assert (tmp_path / "inventory.csv").read_text().count("\n") == 41
