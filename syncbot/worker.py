@@ -1,8 +1,9 @@
 """``syncbot worker``: a sync every ``SYNC_INTERVAL_SECONDS``, ended cleanly by SIGTERM.
 
 Heroku sends SIGTERM (maybe more than once) and SIGKILL 30 s later. A run in progress gets
-``GRACE_SECONDS`` to finish; past that it is cancelled before its commit, and the store's
-single transaction means the previous snapshot stays whole either way.
+``GRACE_SECONDS`` to finish; past that it is cancelled. A commit already under way finishes in
+its thread before the process exits, and the store's single transaction means the snapshot is
+the previous run's or the new one's, never a mix, even if SIGKILL comes first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import random
 import signal
 
+from syncbot.errors import ConfigError
 from syncbot.logs import event
 from syncbot.settings import Settings
 from syncbot.store import Store
@@ -31,7 +33,11 @@ async def run_worker(
     after_run: AfterRun | None = None,
     grace_seconds: float = GRACE_SECONDS,
 ) -> None:
-    """Sync until ``stop`` is set (SIGTERM and SIGINT set it)."""
+    """Sync until ``stop`` is set (SIGTERM and SIGINT set it).
+
+    A run that fails is logged and the next one comes; a ``ConfigError`` ends the worker,
+    since settings are read once and every later run would fail the same way.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -50,16 +56,20 @@ async def run_worker(
                 done, _ = await asyncio.wait({run}, timeout=grace_seconds)
                 if not done:
                     run.cancel()
-                    event(log, logging.WARNING, "sync cancelled before commit; nothing stored")
+                    # Its lock is released once the cancellation has run through it.
+                    await asyncio.wait({run})
+                    event(log, logging.WARNING, "sync cancelled: the grace period is over")
             stopping.cancel()
-            if run.done() and not run.cancelled() and run.exception() is not None:
-                # A run that failed outright is logged; the next one still comes.
-                event(log, logging.ERROR, "sync failed", error=str(run.exception()))
+            error = None if run.cancelled() else run.exception()
+            if isinstance(error, ConfigError):
+                raise error
+            if error is not None:
+                event(log, logging.ERROR, "sync failed", error=str(error))
             # Jitter keeps several workers or a restart storm from hitting providers together.
             pause = interval * random.uniform(0.95, 1.05)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        # The handlers stay until the loop closes: a second SIGTERM while asyncio.run() waits
+        # for a commit thread would otherwise kill the process with the default action.
         event(log, logging.INFO, "worker stopped")
