@@ -267,6 +267,8 @@ class RunResult:
     changes: dict[str, int] = field(default_factory=lambda: count_changes([]))
     dry_run: bool = False
     message: str | None = None
+    # Phone texts read by libphonenumber this run; the others came from the store's cache.
+    phones_parsed: int = 0
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -295,6 +297,7 @@ class RunResult:
             "changes": dict(self.changes),
             "dry_run": self.dry_run,
             "message": self.message,
+            "phones_parsed": self.phones_parsed,
         }
 
 

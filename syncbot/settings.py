@@ -106,8 +106,14 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Every setting of CONTRACT section 4. Build with ``load_settings()``."""
 
+    # An empty variable (a blank line copied from .env.example, an empty Heroku config var)
+    # means "not set", so the default applies instead of a validation error.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
 
     orgapi_base_url: str = "https://api.example.com"

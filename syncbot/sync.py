@@ -141,7 +141,7 @@ async def run_sync(
             store, result, accounts=accounts, options=options, progress=progress
         )
         if not options.dry_run:
-            result.run_id = await asyncio.to_thread(store.commit_run, result, reconciled)
+            result.run_id = await _commit(store, result, reconciled)
             if writer is not None:
                 await _write_sheet(writer, reconciled, result)
                 await asyncio.to_thread(store.update_run, result.run_id, result)
@@ -154,6 +154,7 @@ async def run_sync(
         total=result.total,
         unassigned=result.unassigned,
         sheet=result.sheet.status,
+        phones_parsed=result.phones_parsed,
         **{f"changes_{kind}": n for kind, n in result.changes.items()},
     )
     if after_run is not None and not options.dry_run:
@@ -172,9 +173,9 @@ async def _collect(
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> Reconciled:
-    previous = await asyncio.to_thread(store.load_numbers)
-    states = await asyncio.to_thread(store.source_states)
-    parse = PhoneParser(n.parsed for n in previous if n.parsed is not None)
+    parse = PhoneParser(await asyncio.to_thread(store.parse_cache))
+    # The previous snapshot is only needed once the listings are in: read it meanwhile.
+    previous_read = asyncio.ensure_future(asyncio.to_thread(store.load_numbers))
     providers = [provider_for(a) for a in accounts]
     for provider in providers:
         provider.page_size = options.page_size
@@ -189,6 +190,9 @@ async def _collect(
                 for p in providers
             )
         )
+    previous = await previous_read
+    result.phones_parsed = parse.parsed
+    states = await asyncio.to_thread(store.source_states)
     result.sources = {o.result.key: o.result for o in outcomes}
     reconciled = reconcile(
         previous,
@@ -207,6 +211,17 @@ async def _collect(
     result.finished_at = utc_now()
     result.settle()
     return reconciled
+
+
+async def _commit(store: Store, result: RunResult, reconciled: Reconciled) -> int:
+    """Commit in a thread that cancellation cannot abandon: a cancelled run (SIGTERM) waits
+    for its transaction to end, committed or rolled back, before the run lock is released."""
+    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, reconciled))
+    try:
+        return await asyncio.shield(commit)
+    except asyncio.CancelledError:
+        await asyncio.wait({commit})
+        raise
 
 
 async def _write_sheet(writer: SheetWrite, reconciled: Reconciled, result: RunResult) -> None:

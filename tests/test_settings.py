@@ -131,3 +131,12 @@ def test_a_bad_service_account_key_says_what_to_do(value: str, message: str) -> 
     with pytest.raises(ConfigError, match=message) as caught:
         settings_from({"GOOGLE_SERVICE_ACCOUNT_JSON": value}).service_account_info()
     assert "GOOGLE_SERVICE_ACCOUNT_JSON" in caught.value.message
+
+
+def test_empty_variables_fall_back_to_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ORGAPI_BASE_URL", "ORGAPI_ACCOUNTS", "SYNC_INTERVAL_SECONDS", "PORT"):
+        monkeypatch.setenv(name, "")
+    s = load_settings(env_file=None)
+    assert s.orgapi_base_url == "https://api.example.com"
+    assert s.orgapi_accounts == []
+    assert (s.sync_interval_seconds, s.port) == (900, 3000)

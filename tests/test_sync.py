@@ -328,6 +328,16 @@ async def test_changes_between_runs_are_classified_and_history_fields_kept(
     assert by_id["pn_new"].first_seen_at == second.started_at
 
 
+async def test_an_unchanged_number_is_never_parsed_twice(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    first = await sync(sandbox, sqlite_store)
+    sandbox.dialnexa.records[0]["phone_number"] = "+44 20 7946 0001"
+    second = await sync(sandbox, sqlite_store)
+    assert first.phones_parsed == 40
+    assert second.phones_parsed == 1
+
+
 async def test_an_unchanged_second_run_records_no_changes(
     sandbox: Sandbox, sqlite_store: SqliteStore
 ) -> None:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 
 from syncbot.history import Reconciled
-from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
+from syncbot.models import Change, ParsedPhone, PhoneNumber, RunRecord, RunResult, SourceState
 
 
 class Store(ABC):
@@ -34,6 +34,10 @@ class Store(ABC):
     @abstractmethod
     def load_numbers(self) -> list[PhoneNumber]:
         """The current inventory, stale rows included."""
+
+    @abstractmethod
+    def parse_cache(self) -> list[ParsedPhone]:
+        """How each stored number's phone text was read, so it is not parsed again."""
 
     @abstractmethod
     def source_states(self) -> list[SourceState]: ...

@@ -66,7 +66,7 @@ class PostgresStore(SqlStore):
         with self._mutex:
             if self._conn.closed:
                 # The server dropped the connection (a restart, a failover): the call that
-                # found out failed; this one and the next run on a new connection.
+                # noticed failed, and the calls after it get a new connection.
                 self._conn = self._connect()
             # Reads take one snapshot, so the inventory and the source states always match.
             # Writes must not: their snapshot would predate the advisory lock they wait for,

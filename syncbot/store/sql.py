@@ -200,6 +200,14 @@ class SqlStore(Store):
         assert parsed is not None
         return parsed
 
+    def parse_cache(self) -> list[ParsedPhone]:
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT phone_text, phone_region, parsed_e164, valid, parsed_country, parsed_type "
+                "FROM numbers"
+            )
+            return [ParsedPhone(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
+
     def load_numbers(self) -> list[PhoneNumber]:
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
