@@ -16,6 +16,7 @@ from syncbot.errors import StoreError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.settings import Settings, load_settings
+from syncbot.slack import alert_hook
 from syncbot.store import Store, open_store
 from syncbot.store.sql import SqlStore
 from syncbot.sync import SyncOptions, run_sync
@@ -56,7 +57,11 @@ async def _sync(
 ) -> RunResult:
     try:
         return await run_sync(
-            settings, store, options=SyncOptions(dry_run=dry_run), progress=progress.update
+            settings,
+            store,
+            options=SyncOptions(dry_run=dry_run),
+            progress=progress.update,
+            after_run=alert_hook(settings),
         )
     finally:
         progress.done()
@@ -122,7 +127,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.accounts()
     with opened(settings, migrate=True) as store:
-        asyncio.run(run_worker(settings, store))
+        asyncio.run(run_worker(settings, store, after_run=alert_hook(settings)))
     return 0
 
 

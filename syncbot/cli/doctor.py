@@ -13,6 +13,7 @@ from syncbot.errors import ConfigError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
 from syncbot.providers import provider_for
 from syncbot.settings import Account, Settings, load_settings
+from syncbot.slack import check_slack
 from syncbot.store import open_store
 
 
@@ -100,6 +101,7 @@ def run_checks(settings: Settings, *, store_label: str) -> list[Check]:
 
     checks += asyncio.run(probe_all())
     checks += _sheet_checks(settings)
+    checks += [Check(c.ok, c.name, c.detail) for c in asyncio.run(check_slack(settings))]
     return checks
 
 

@@ -32,11 +32,13 @@ class Snapshot:
     changes: list[Change]
     _by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
     _digits: list[tuple[str, PhoneNumber]] = field(default_factory=list, repr=False)
+    _by_status: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for number in self.numbers:
             self._by_e164.setdefault(number.phone_number, []).append(number)
             self._digits.append((_NON_DIGITS.sub("", number.phone_number), number))
+            self._by_status.setdefault(number.status, []).append(number)
 
     @property
     def run_id(self) -> int | None:
@@ -61,6 +63,10 @@ class Snapshot:
                 digits = digits[2:]
             return [n for d, n in self._digits if d.startswith(digits)] if digits else []
         return [n for d, n in self._digits if digits in d] if digits else []
+
+    def with_status(self, status: str) -> list[PhoneNumber]:
+        """The numbers with this status, in inventory order."""
+        return self._by_status.get(status, [])
 
 
 def load_snapshot(store: Store) -> Snapshot:
@@ -138,6 +144,8 @@ def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
         since = number.unassigned_since
         if since is None or now - since < dt.timedelta(days=query.idle_days):
             return False
+    if not query.filters:
+        return True
     fields = {
         "source": number.source,
         "account": number.account,
@@ -202,7 +210,13 @@ def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_secon
     )
     if query.action in {"help", "sync"}:
         return out
-    pool = snapshot.with_phone(query.phone) if query.phone else snapshot.numbers
+    if query.phone:
+        pool = snapshot.with_phone(query.phone)
+    elif query.status is not None:
+        # `unassigned` is the most asked question: the index spares scanning the inventory.
+        pool = snapshot.with_status(query.status)
+    else:
+        pool = snapshot.numbers
     out.numbers = [n for n in pool if _matches(n, query, now)]
     if query.action == "stats":
         out.stats = {

@@ -116,7 +116,11 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
             raise QueryError(f'I don\'t know "{word}".{_suggest(word.split(":", 1)[0])}')
         i += 1
     if action is None:
-        action = "list" if (status or agent or phone_parts or idle_days or filters) else "help"
+        action = (
+            "list"
+            if (status or agent or phone_parts or idle_days is not None or filters)
+            else "help"
+        )
     return Query(
         text=" ".join(words),
         action=action,

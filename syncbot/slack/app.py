@@ -1,0 +1,318 @@
+"""The Slack app: bolt's ``AsyncApp`` on aiohttp, its listeners, and the server ``serve`` runs.
+
+``POST /slack/events`` takes slash commands and button clicks (bolt answers them in the HTTP
+response, ``process_before_response``, so nothing polls for the acknowledgement), ``GET /healthz``
+reports the latest sync. With ``SLACK_APP_TOKEN`` the same app also listens over Socket Mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from syncbot.errors import SyncbotError
+from syncbot.logs import event
+from syncbot.models import iso
+from syncbot.query import Query, answer, parse
+from syncbot.settings import Settings
+from syncbot.slack.alerts import alert_hook
+from syncbot.slack.background import Background, SyncRunner
+from syncbot.slack.blocks import (
+    PAGE_ACTIONS,
+    Message,
+    ago,
+    answer_message,
+    notice,
+    read_page_value,
+    sheet_url,
+    unescape,
+    usage_message,
+)
+from syncbot.slack.config import require_settings
+from syncbot.slack.errors import on_error
+from syncbot.slack.middleware import AllowedTeams, SkipRetries, is_ssl_check, signed_by_slack
+from syncbot.slack.snapshot import LiveSnapshot
+from syncbot.store import Store
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0
+# How long a request made right after start-up waits for the first snapshot; well inside the 3 s
+# Slack gives the acknowledgement.
+READY_TIMEOUT_SECONDS = 2.0
+# The app is installed with one slash command (slack-manifest.yml names it /numbers); a renamed
+# copy, such as /numbers-dev for a development app, gets the same grammar.
+_ANY_COMMAND = re.compile(r"^/")
+_PAGE_ACTION = re.compile("^(" + "|".join(PAGE_ACTIONS) + ")$")
+
+Listener = Callable[..., Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What the listeners share: settings, the store, the in-memory snapshot, running work."""
+
+    settings: Settings
+    snapshot: LiveSnapshot
+    background: Background
+    syncs: SyncRunner
+    clock: Callable[[], float]
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
+
+    async def answer(self, query: Query, *, offset: int = 0) -> Message:
+        """The answer to ``query`` from the in-memory snapshot: never a store or provider call."""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                snapshot = await self.snapshot.ready()
+        except TimeoutError:
+            return notice(
+                ":hourglass: syncbot has just started and is still loading the latest sync. "
+                "Try again in a few seconds."
+            )
+        now = self.now()
+        found = answer(
+            query, snapshot, now=now, interval_seconds=self.settings.sync_interval_seconds
+        )
+        return answer_message(
+            found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
+        )
+
+    def request_sync(self, user_id: str | None, respond: AsyncRespond) -> Message:
+        """Start a sync for an admin; what to tell whoever asked."""
+        if user_id not in self.settings.slack_admin_user_ids:
+            event(log, logging.INFO, "sync refused: not an admin", user=user_id)
+            every = ago(dt.timedelta(seconds=self.settings.sync_interval_seconds))
+            return notice(
+                "Sorry, only syncbot's admins can start a sync. The scheduled one runs every "
+                f"{every}, and `/numbers status` shows how the latest went."
+            )
+        if not self.syncs.start(respond):
+            return notice(
+                ":hourglass: A sync is already running; its outcome goes to whoever started it. "
+                "`/numbers status` shows it once it has finished."
+            )
+        event(log, logging.INFO, "sync requested", user=user_id)
+        return notice(":arrows_counterclockwise: Sync started. I'll post the outcome here.")
+
+
+def _respond_of(context: AsyncBoltContext) -> AsyncRespond:
+    if context.respond is None:
+        raise SyncbotError("Slack sent no response_url with this request, so I cannot reply.")
+    return context.respond
+
+
+def _numbers_command(runtime: Runtime) -> Listener:
+    async def numbers(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        # Slack escapes &, < and > in what the user typed; the grammar reads the typed text.
+        query = parse(unescape(str(command.get("text") or "")))
+        if query.action == "help":
+            await ack(usage_message())
+        elif query.action == "sync":
+            await ack(runtime.request_sync(context.user_id, _respond_of(context)))
+        else:
+            await ack(await runtime.answer(query))
+
+    return numbers
+
+
+def _page_button(runtime: Runtime) -> Listener:
+    async def page(ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext) -> None:
+        # The value is the one this app put on the button (Slack signs the payload), and it is
+        # parsed by the same grammar; a page can show a list, never start a sync.
+        text, offset = read_page_value(str(action.get("value") or ""))
+        message = await runtime.answer(parse(text), offset=offset)
+        respond = _respond_of(context)
+        await ack()
+        runtime.background.reply(respond, {**message, "replace_original": True})
+
+    return page
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    """Every listener of the app, in one place."""
+    app.error(on_error)
+    app.command(_ANY_COMMAND)(_numbers_command(runtime))
+    app.action(_PAGE_ACTION)(_page_button(runtime))
+
+
+def build_app(runtime: Runtime) -> AsyncApp:
+    """bolt's app, configured from the settings alone, with every check and listener."""
+    settings = runtime.settings
+    assert settings.slack_bot_token is not None
+    app = AsyncApp(
+        name="syncbot",
+        # bolt falls back to SLACK_* variables for what it is not given: give it all it uses.
+        token=settings.slack_bot_token.get_secret_value(),
+        signing_secret="",
+        # Signatures (and ssl_check, which precedes them) are handled at the HTTP edge, in
+        # ``_events``, before bolt parses the body; Socket Mode needs neither.
+        request_verification_enabled=False,
+        ssl_check_enabled=False,
+        process_before_response=True,
+        user_facing_authorize_error_message=(
+            "syncbot cannot use its Slack token right now; ask the people who run it to check "
+            "SLACK_BOT_TOKEN with `syncbot doctor`."
+        ),
+    )
+    # bolt builds its client from the token alone; GovSlack, proxies and tests need the base URL
+    # (auth.test, and apps.connections.open in Socket Mode, go through this client).
+    app.client.base_url = settings.slack_api_url
+    app.client.timeout = 10
+    app.use(SkipRetries())
+    app.use(AllowedTeams(settings.slack_allowed_team_ids))
+    register(app, runtime)
+    return app
+
+
+RUNTIME = web.AppKey("syncbot_slack_runtime", Runtime)
+BOLT = web.AppKey("syncbot_slack_bolt", AsyncApp)
+
+
+async def _events(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    runtime = request.app[RUNTIME]
+    body = await request.read()
+    if is_ssl_check(request.content_type, body):
+        return web.Response()
+    secret = runtime.settings.slack_signing_secret
+    if not signed_by_slack(secret, body, request.headers, now=runtime.clock()):
+        # Neither the body nor the signature is logged: both are the caller's to replay.
+        event(log, logging.WARNING, "request refused: bad or missing signature")
+        return web.json_response({"error": "invalid request signature"}, status=401)
+    bolt = request.app[BOLT]
+    response = await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """200 with the latest sync's age and each source's health; 503 until there is a sync."""
+    runtime = request.app[RUNTIME]
+    snapshot = runtime.snapshot.current
+    if snapshot is None:
+        return web.json_response(
+            {"status": "starting", "detail": "loading the latest sync"}, status=503
+        )
+    run = snapshot.run
+    if run is None:
+        return web.json_response(
+            {"status": "no_sync", "detail": "no sync has run yet: run `syncbot sync`"}, status=503
+        )
+    interval = runtime.settings.sync_interval_seconds
+    age = int((runtime.now() - run.finished_at).total_seconds())
+    late = age > 2 * interval
+    stale = any(state.stale for state in snapshot.states)
+    # Source errors are left out: this endpoint is public, and `/numbers status` shows them.
+    body = {
+        "status": "degraded" if late or stale else "ok",
+        "latest_sync": {
+            "run_id": run.run_id,
+            "status": run.status,
+            "finished_at": iso(run.finished_at),
+            "age_seconds": age,
+            "late": late,
+        },
+        "interval_seconds": interval,
+        "sources": {
+            state.key: {
+                "status": state.status,
+                "stale": state.stale,
+                "last_ok_at": iso(state.last_ok_at),
+                "last_attempt_at": iso(state.last_attempt_at),
+            }
+            for state in snapshot.states
+        },
+    }
+    return web.json_response(body)
+
+
+async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
+    runtime = web_app[RUNTIME]
+    stopping = asyncio.Event()
+    poller = asyncio.create_task(runtime.snapshot.keep_fresh(stopping))
+    socket: AsyncSocketModeHandler | None = None
+    app_token = runtime.settings.slack_app_token
+    if app_token is not None:
+        socket = AsyncSocketModeHandler(web_app[BOLT], app_token.get_secret_value())
+        # The client retries a failed connection forever; HTTP (and /healthz) must not wait.
+        runtime.background.start(socket.connect_async())  # type: ignore[no-untyped-call]
+    event(
+        log,
+        logging.INFO,
+        "slack app started",
+        socket_mode=socket is not None,
+        http_events=runtime.settings.slack_signing_secret is not None,
+        allowed_teams=",".join(runtime.settings.slack_allowed_team_ids) or "any",
+    )
+    try:
+        yield
+    finally:
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        # Work running in threads is waited for, never abandoned: the caller closes the store
+        # once ``serve`` returns, and a thread still reading it would crash the process.
+        stopping.set()
+        await poller
+        await runtime.syncs.close()
+        await runtime.background.close()
+
+
+def create_web_app(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], float] = time.time,
+    poll_seconds: float = POLL_SECONDS,
+) -> web.Application:
+    """The aiohttp application ``serve`` runs; tests serve it on a loopback port.
+
+    ``clock`` (seconds since the epoch) drives both the signature window and the age of syncs.
+    """
+    require_settings(settings)
+    background = Background()
+    snapshot = LiveSnapshot(store, poll_seconds=poll_seconds)
+    syncs = SyncRunner(
+        settings, store, background, after_run=alert_hook(settings), after_sync=snapshot.check
+    )
+    runtime = Runtime(settings, snapshot, background, syncs, clock)
+    web_app = web.Application()
+    web_app[RUNTIME] = runtime
+    web_app[BOLT] = build_app(runtime)
+    web_app.router.add_post("/slack/events", _events)
+    web_app.router.add_get("/healthz", _healthz)
+    web_app.cleanup_ctx.append(_lifecycle)
+    return web_app
+
+
+def serve(settings: Settings, store: Store) -> None:
+    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks).
+
+    Binding does not wait for the first snapshot: requests that arrive while it loads wait up to
+    two seconds for it, and ``/healthz`` says 503 until it is there.
+    """
+    web_app = create_web_app(settings, store)
+    event(log, logging.INFO, "listening", port=settings.port)
+    web.run_app(
+        web_app,
+        host="0.0.0.0",  # noqa: S104 - the platform routes $PORT on every interface
+        port=settings.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=10,
+    )

@@ -1,0 +1,112 @@
+"""Work that outlives Slack's 3 s acknowledgement: requested syncs and edits of a message.
+
+Both report back through the request's ``response_url``. Tasks are kept referenced (asyncio
+holds only weak references) and cancelled when the app shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from syncbot.logs import event
+from syncbot.models import RunResult
+from syncbot.settings import Settings
+from syncbot.slack.blocks import Message, sync_outcome
+from syncbot.slack.errors import user_message
+from syncbot.store import Store
+from syncbot.sync import AfterRun, run_sync
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    """Tasks started by requests, kept until they finish or the app stops."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def reply(self, respond: AsyncRespond, message: Message) -> None:
+        """Send ``message`` to the ``response_url`` without holding up the acknowledgement."""
+        self.start(send(respond, message))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def send(respond: AsyncRespond, message: Message) -> None:
+    """Post to a ``response_url``; a failure is logged, since nobody is left to tell."""
+    try:
+        response = await respond(message)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # The URL itself is not logged: whoever holds it can post to the user for 30 minutes.
+        event(log, logging.WARNING, "response_url unreachable", error=type(exc).__name__)
+        return
+    if response.status_code != 200:
+        event(log, logging.WARNING, "response_url refused the message", status=response.status_code)
+
+
+class SyncRunner:
+    """Runs ``/numbers sync`` requests in the background, never two at once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        background: Background,
+        *,
+        after_run: AfterRun | None,
+        after_sync: Callable[[], Awaitable[object]],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._background = background
+        self._after_run = after_run
+        self._after_sync = after_sync
+        self._running: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def start(self, respond: AsyncRespond) -> bool:
+        """Start a sync reporting to ``respond``; False when one is already running."""
+        if self.running:
+            return False
+        self._running = self._background.start(self._run(respond))
+        return True
+
+    async def close(self) -> None:
+        """Wait for a sync in progress to finish and report: its thread uses the store."""
+        if self._running is not None:
+            await asyncio.wait({self._running})
+
+    async def _run(self, respond: AsyncRespond) -> None:
+        try:
+            result = await asyncio.to_thread(self._sync_on_own_loop)
+        except Exception as exc:
+            # The admin is told through the one translator (a ConfigError reads as itself).
+            await send(respond, user_message(exc))
+            return
+        # The admin's next question comes right after the outcome: answer it from this run.
+        await self._after_sync()
+        await send(respond, sync_outcome(result))
+
+    def _sync_on_own_loop(self) -> RunResult:
+        # Normalizing and reconciling 100,000 numbers is seconds of CPU; on the app's loop it
+        # would hold up every acknowledgement past Slack's 3 s. On shutdown the thread finishes
+        # its run (see ``close``), bounded by the providers' retry policy.
+        return asyncio.run(run_sync(self._settings, self._store, after_run=self._after_run))

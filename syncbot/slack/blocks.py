@@ -1,0 +1,409 @@
+"""Block Kit messages, built by pure functions from answers and run results.
+
+Every text that came from a provider, a user or an error goes through ``escape`` where it is
+inserted, so a label such as ``<!channel>`` shows as text and never pings anyone. Messages stay
+within Slack's limits by construction: at most ``MAX_BLOCKS`` blocks, ``MAX_TEXT`` characters per
+text, ``MAX_BUTTON_VALUE`` characters per button value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
+from syncbot.query import USAGE, Answer
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+PAGE_SIZE = 20
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+MAX_BUTTON_VALUE = 2000
+PAGE_ACTIONS = ("numbers_page_prev", "numbers_page_next")
+# How many examples of each kind of change an alert lists before "and N more".
+ALERT_EXAMPLES = 5
+_PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
+_STATS_TITLES = {
+    "by_source": "By source",
+    "by_status": "By status",
+    "by_country": "By country",
+    "by_type": "By type",
+}
+_STATS_ROWS = 30
+_STATUS_SOURCES = 40
+_WARNINGS = 5
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, as its mrkdwn reference asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """What a user typed, from the escaped text Slack sends (``escape`` undone)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _plain(text: str, limit: int) -> str:
+    """Provider text on one line, cut to ``limit`` characters (before escaping)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Cut escaped text to ``limit`` without leaving half an entity such as ``&am``."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+
+
+def ephemeral(blocks: list[Block], fallback: str) -> Message:
+    """A message only the asker sees; ``text`` is what notifications and screen readers show."""
+    return {"response_type": "ephemeral", "text": clip(fallback), "blocks": blocks}
+
+
+def _packed(lines: Sequence[str], *, max_sections: int) -> list[Block]:
+    """Lines grouped into as few sections as the text limit allows."""
+    blocks: list[Block] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= MAX_TEXT or not current:
+            current = candidate
+            continue
+        blocks.append(section(current))
+        current = line
+    if current:
+        blocks.append(section(current))
+    return blocks[:max_sections]
+
+
+def ago(delta: dt.timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"
+
+
+def _when(at: dt.datetime | None, now: dt.datetime) -> str:
+    return "never" if at is None else f"{ago(now - at)} ago ({iso(at)})"
+
+
+def sheet_url(sheet_id: str | None) -> str | None:
+    return None if sheet_id is None else f"https://docs.google.com/spreadsheets/d/{sheet_id}"
+
+
+# --- /numbers answers -----------------------------------------------------------------------
+
+
+def usage_message(problem: str | None = None) -> Message:
+    """The grammar, led by what was wrong with the query when there was something."""
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(f":grey_question: {escape(problem)}"))
+    blocks.append(section(f"```{escape(USAGE)}```"))
+    return ephemeral(blocks, escape(problem) if problem else "How to use /numbers")
+
+
+def notice(text: str) -> Message:
+    """A one-line answer written by us (it may hold mrkdwn); callers escape what they insert."""
+    return ephemeral([section(text)], text)
+
+
+def _warnings(found: Answer) -> list[Block]:
+    if not found.warnings:
+        return []
+    lines = [f":warning: {escape(w)}" for w in found.warnings[:_WARNINGS]]
+    if len(found.warnings) > _WARNINGS:
+        more = len(found.warnings) - _WARNINGS
+        lines.append(f"and {more} more warnings: `/numbers status` shows every source")
+    return [section("\n".join(lines))]
+
+
+def _sync_line(run: RunRecord | None, now: dt.datetime) -> str:
+    if run is None:
+        return "No sync yet."
+    return f"From sync run {run.run_id} ({run.status}), finished {_when(run.finished_at, now)}."
+
+
+def page_value(query_text: str, offset: int) -> str | None:
+    """A button's value: the query and where the page starts (``None`` when it cannot fit)."""
+    value = json.dumps({"q": query_text, "o": offset}, separators=(",", ":"))
+    return value if len(value) <= MAX_BUTTON_VALUE else None
+
+
+def read_page_value(value: str) -> tuple[str, int]:
+    """The query text and offset a paging button carries; garbage reads as the first page."""
+    try:
+        data = json.loads(value)
+        text, offset = data["q"], data["o"]
+    except (ValueError, KeyError, TypeError):
+        return "", 0
+    if not isinstance(text, str) or not isinstance(offset, int) or isinstance(offset, bool):
+        return "", 0
+    return text, max(0, offset)
+
+
+def first_of_page(offset: int, total: int) -> int:
+    """``offset`` aligned to a page and moved back onto the last page when the list shrank."""
+    last = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
+    return min(max(0, offset) // PAGE_SIZE * PAGE_SIZE, last)
+
+
+def _pager(query_text: str, offset: int, total: int, sheet: str | None) -> list[Block]:
+    if total <= PAGE_SIZE:
+        return []
+    end = min(offset + PAGE_SIZE, total)
+    text = f"Showing {offset + 1:,} to {end:,} of {total:,}."
+    if sheet:
+        text += f" The full list is in <{sheet}|the Google Sheet>."
+    blocks = [context(text)]
+    buttons = []
+    for action_id, label, target, shown in (
+        (PAGE_ACTIONS[0], "Previous", offset - PAGE_SIZE, offset > 0),
+        (PAGE_ACTIONS[1], "Next", offset + PAGE_SIZE, end < total),
+    ):
+        value = page_value(query_text, target)
+        if shown and value is not None:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "text": {"type": "plain_text", "text": label},
+                    "value": value,
+                }
+            )
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+def _number_line(n: PhoneNumber) -> str:
+    head = f"*{escape(_plain(n.phone_number, 40))}*"
+    if not n.valid:
+        head += " _(not a valid number)_"
+    if n.unassigned:
+        since = f" since {n.unassigned_since.date().isoformat()}" if n.unassigned_since else ""
+        state = f"unassigned{since}"
+    else:
+        state = f"agent {escape(_plain(n.agent_id or '', 80))}"
+    first = [head, state]
+    if n.label:
+        first.append(f"“{escape(_plain(n.label, 120))}”")
+    details = [n.source_key, n.country_code, n.number_type, n.carrier]
+    second = " · ".join(escape(_plain(d, 60)) for d in details if d)
+    if n.stale:
+        second += " · _stale: its source failed in the latest sync_"
+    return " · ".join(first) + "\n" + second
+
+
+def _change_line(c: Change) -> str:
+    phone = f"*{escape(_plain(c.phone_number, 40))}*"
+    before, after = (escape(_plain(a or "no agent", 80)) for a in (c.agent_before, c.agent_after))
+    what = {
+        ChangeKind.ADDED: "added",
+        ChangeKind.REMOVED: "removed",
+        ChangeKind.ASSIGNED: f"assigned to {after}",
+        ChangeKind.UNASSIGNED: f"unassigned (was {before})",
+        ChangeKind.REASSIGNED: f"reassigned from {before} to {after}",
+    }[c.kind]
+    line = f"{phone} {what} · {escape(_plain(f'{c.source}/{c.account}', 60))}"
+    if c.label:
+        line += f" · “{escape(_plain(c.label, 120))}”"
+    return line
+
+
+def _listing(
+    found: Answer,
+    total: int,
+    page: Sequence[str],
+    *,
+    noun: str,
+    now: dt.datetime,
+    offset: int,
+    sheet: str | None,
+) -> Message:
+    """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
+    asked = escape(_plain(found.query.text, 200))
+    if total == 0:
+        summary = f"No {noun} match “{asked}”."
+    elif total > PAGE_SIZE:
+        end = min(offset + PAGE_SIZE, total)
+        summary = f"*{total:,} {noun}* match “{asked}” (showing {offset + 1:,} to {end:,})."
+    else:
+        summary = f"*{total:,} {noun}* match “{asked}”."
+    blocks = [*_warnings(found), section(summary)]
+    blocks += [section(line) for line in page[:PAGE_SIZE]]
+    blocks.append(context(_sync_line(found.run, now)))
+    blocks += _pager(found.query.text, offset, total, sheet)
+    return ephemeral(blocks, summary.replace("*", ""))
+
+
+def _stats(found: Answer, now: dt.datetime) -> Message:
+    summary = f"*{len(found.numbers):,} numbers* in “{escape(_plain(found.query.text, 200))}”"
+    blocks = [*_warnings(found), section(summary)]
+    for key, title in _STATS_TITLES.items():
+        counts = found.stats.get(key, {})
+        shown = list(counts.items())[:_STATS_ROWS]
+        text = " · ".join(f"{escape(_plain(name, 60))} {n:,}" for name, n in shown)
+        if len(counts) > len(shown):
+            text += f" · and {len(counts) - len(shown)} more"
+        blocks.append(section(f"*{title}*\n{text or 'none'}"))
+    blocks.append(context(_sync_line(found.run, now)))
+    return ephemeral(blocks, summary.replace("*", ""))
+
+
+def _source_line(state: SourceState, now: dt.datetime) -> str:
+    name = f"*{escape(_plain(state.key, 80))}*"
+    if state.status == "ok":
+        return f":white_check_mark: {name}: ok, listed {_when(state.last_ok_at, now)}"
+    line = f":warning: {name}: {state.status} at {_when(state.last_attempt_at, now)}"
+    if state.error:
+        line += f": {escape(_plain(state.error, 500))}"
+    return line + f"; its numbers are from {_when(state.last_ok_at, now)}"
+
+
+def _status(found: Answer, now: dt.datetime) -> Message:
+    run = found.run
+    if run is None:
+        head = "*No sync has run yet.* The worker runs one every interval, or an admin can "
+        head += "run `/numbers sync`."
+    else:
+        result = run.result
+        sheet = (result.get("sheet") or {}).get("status", "skipped")
+        head = (
+            f"*Latest sync*: run {run.run_id}, {run.status}, finished {_when(run.finished_at, now)}"
+            f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned"
+            f"; sheet {escape(str(sheet))}."
+        )
+    lines = [_source_line(s, now) for s in found.states]
+    if len(lines) > _STATUS_SOURCES:
+        lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
+    blocks = [*_warnings(found), section(head), *_packed(lines, max_sections=40)]
+    return ephemeral(blocks, head.replace("*", ""))
+
+
+def answer_message(
+    found: Answer, *, now: dt.datetime, offset: int = 0, sheet: str | None = None
+) -> Message:
+    """The ephemeral answer to a query; ``offset`` picks the page of a long list."""
+    action = found.query.action
+    if action == "stats":
+        return _stats(found, now)
+    if action == "status":
+        return _status(found, now)
+    if action in {"changes", "list"}:
+        # Only the page shown is formatted: a list may hold the whole inventory.
+        items: Sequence[Change | PhoneNumber] = (
+            found.changes if action == "changes" else found.numbers
+        )
+        start = first_of_page(offset, len(items))
+        page = [
+            _change_line(item) if isinstance(item, Change) else _number_line(item)
+            for item in items[start : start + PAGE_SIZE]
+        ]
+        noun = "changes" if action == "changes" else "numbers"
+        return _listing(found, len(items), page, noun=noun, now=now, offset=start, sheet=sheet)
+    return usage_message()
+
+
+# --- /numbers sync --------------------------------------------------------------------------
+
+
+def sync_outcome(result: RunResult) -> Message:
+    """What a requested sync did, for the admin who asked."""
+    if result.status == "skipped":
+        return notice(
+            ":hourglass: Another sync (the scheduled worker's) was already running, so this one "
+            "did nothing. `/numbers status` shows its outcome once it finishes."
+        )
+    icon = {"ok": ":white_check_mark:", "partial": ":warning:"}.get(result.status, ":x:")
+    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items() if n) or "none"
+    lines = [
+        f"{icon} *Sync {result.status}* (run {result.run_id}, {took:.1f} s): "
+        f"{result.total:,} numbers, {result.unassigned:,} unassigned. Changes: {changes}."
+    ]
+    for source in result.sources.values():
+        if source.status == "failed":
+            error = escape(_plain(source.error or "failed", 500))
+            lines.append(f":warning: *{escape(source.key)}* failed: {error}")
+    if result.sheet.status == "failed":
+        lines.append(f":warning: The sheet was not written: {escape(result.sheet.error or '')}")
+    return ephemeral(_packed(lines, max_sections=10), lines[0].replace("*", ""))
+
+
+# --- after-sync alerts ----------------------------------------------------------------------
+
+_ALERT_KINDS = (
+    (ChangeKind.UNASSIGNED, "became unassigned"),
+    (ChangeKind.REMOVED, "removed"),
+    (ChangeKind.ADDED, "added"),
+)
+
+
+def _examples(items: Sequence[Change]) -> str:
+    shown = [escape(_plain(c.phone_number, 40)) for c in items[:ALERT_EXAMPLES]]
+    more = f" and {len(items) - len(shown):,} more" if len(items) > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+def alert_message(
+    result: RunResult,
+    changes: Iterable[Change],
+    *,
+    failed_sources: Mapping[str, str],
+    sheet: str | None = None,
+) -> Message | None:
+    """The channel alert after a sync, or ``None`` when there is nothing to tell."""
+    by_kind: dict[ChangeKind, list[Change]] = {}
+    for change in changes:
+        by_kind.setdefault(change.kind, []).append(change)
+    lines = [
+        f"*{len(by_kind[kind]):,} {label}*: {_examples(by_kind[kind])}"
+        for kind, label in _ALERT_KINDS
+        if by_kind.get(kind)
+    ]
+    lines += [
+        f":warning: *{escape(key)} failed*: {escape(_plain(error, 500))}; its previous numbers "
+        "are kept and marked stale"
+        for key, error in failed_sources.items()
+    ]
+    if not lines:
+        return None
+    head = f"Phone numbers changed in sync run {result.run_id}"
+    footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
+    others = [
+        f"{len(by_kind[k]):,} {k.value}"
+        for k in (ChangeKind.ASSIGNED, ChangeKind.REASSIGNED)
+        if by_kind.get(k)
+    ]
+    if others:
+        footer += f" Also {', '.join(others)}."
+    if sheet:
+        footer += f" <{sheet}|Open the sheet>."
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": head}},
+        *_packed(lines, max_sections=MAX_BLOCKS - 2),
+        context(footer + " `/numbers changes` lists them all."),
+    ]
+    counts = [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
+    counts += [f"{escape(key)} failed" for key in failed_sources]
+    return {"text": clip(f"{head}: {'; '.join(counts)}"), "blocks": blocks}

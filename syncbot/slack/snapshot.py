@@ -1,0 +1,89 @@
+"""The in-memory copy of the latest sync that every ``/numbers`` answer comes from.
+
+Slack allows 3 s for an answer and loading a 100,000-number snapshot takes seconds, so requests
+never touch the store (nor a provider, nor the sheet). A poller asks the store for the latest
+run id (one indexed row) every few seconds; when a newer run appears it loads that run in a
+worker thread while requests keep getting the previous copy, then swaps the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from syncbot.errors import SyncbotError
+from syncbot.logs import event
+from syncbot.query import Snapshot, load_snapshot
+from syncbot.store import Store
+
+log = logging.getLogger(__name__)
+
+_EMPTY = Snapshot(numbers=[], run=None, states=[], changes=[])
+
+
+class LiveSnapshot:
+    """The latest committed sync, kept in memory and replaced when a newer run is stored."""
+
+    def __init__(self, store: Store, *, poll_seconds: float = 5.0) -> None:
+        self._store = store
+        self._poll_seconds = poll_seconds
+        self._current: Snapshot | None = None
+        self._loaded = asyncio.Event()
+        # One check-and-load at a time: a second caller waits for the first instead of loading
+        # the same run again.
+        self._refreshing = asyncio.Lock()
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The copy answers come from; ``None`` until the first load finishes."""
+        return self._current
+
+    async def ready(self) -> Snapshot:
+        """The current copy, once the first load has finished."""
+        await self._loaded.wait()
+        assert self._current is not None
+        return self._current
+
+    async def refresh(self) -> None:
+        """Load the latest run if it is not the one in memory."""
+        async with self._refreshing:
+            latest = await asyncio.to_thread(self._store.latest_run)
+            latest_id = latest.run_id if latest else None
+            if self._current is not None and self._current.run_id == latest_id:
+                return
+            started = asyncio.get_running_loop().time()
+            loaded = _EMPTY
+            if latest is not None:
+                loaded = await asyncio.to_thread(load_snapshot, self._store)
+            self._current = loaded
+            self._loaded.set()
+            event(
+                log,
+                logging.INFO,
+                "snapshot loaded",
+                run_id=loaded.run_id,
+                numbers=len(loaded.numbers),
+                seconds=asyncio.get_running_loop().time() - started,
+            )
+
+    async def check(self) -> None:
+        """``refresh``, logging a failure instead of raising it: the previous copy stays."""
+        try:
+            await self.refresh()
+        except SyncbotError as exc:
+            event(log, logging.WARNING, "snapshot refresh failed", error=exc.message)
+        except Exception:
+            # A bug must not stop the refreshes for good: answers would go stale silently.
+            log.exception("snapshot refresh failed unexpectedly")
+
+    async def keep_fresh(self, stop: asyncio.Event) -> None:
+        """``check`` every ``poll_seconds`` until ``stop`` is set.
+
+        Stopping waits for a check in progress instead of cancelling it: a cancelled await would
+        leave its thread reading the store while the caller closes it.
+        """
+        while not stop.is_set():
+            await self.check()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._poll_seconds)

@@ -1,0 +1,113 @@
+"""After-sync alerts: one chat.postMessage to SLACK_ALERT_CHANNEL when something changed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from syncbot.sandbox.faults import Fault
+from syncbot.sandbox.providers import Sandbox
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.settings import Settings
+from syncbot.slack import alert_hook
+from syncbot.store import SqliteStore
+from syncbot.sync import AfterRun, SyncOptions, run_sync
+from tests.conftest import FAST, settings_for
+from tests.test_cli import clean_env, syncbot
+
+CHANNEL = "C0ALERTS"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+
+
+def alerting(sandbox: Sandbox, fake: FakeSlack) -> Settings:
+    return settings_for(sandbox, **fake.env(), SLACK_ALERT_CHANNEL=CHANNEL)
+
+
+async def sync(sandbox: Sandbox, store: SqliteStore, hook: AfterRun | None) -> None:
+    await run_sync(settings_for(sandbox), store, options=SyncOptions(policy=FAST), after_run=hook)
+
+
+def posted(fake: FakeSlack) -> list[str]:
+    return [json.dumps(call.args) for call in fake.calls_to("chat.postMessage")]
+
+
+async def test_a_sync_with_changes_posts_one_alert_with_counts_and_the_first_numbers(
+    sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
+) -> None:
+    await sync(sandbox, sqlite_store, alert_hook(alerting(sandbox, fake)))
+    (call,) = fake.calls_to("chat.postMessage")
+    assert call.args["channel"] == CHANNEL
+    assert call.args["text"] == "Phone numbers changed in sync run 1: 40 added"
+    added = call.args["blocks"][1]["text"]["text"]
+    assert added.startswith("*40 added*: +")
+    assert added.count(", ") == 4
+    assert added.endswith(" and 35 more")
+
+
+async def test_a_sync_that_changed_nothing_posts_nothing(
+    sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
+) -> None:
+    hook = alert_hook(alerting(sandbox, fake))
+    await sync(sandbox, sqlite_store, hook)
+    await sync(sandbox, sqlite_store, hook)
+    assert len(posted(fake)) == 1
+
+
+async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_once(
+    sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
+) -> None:
+    hook = alert_hook(alerting(sandbox, fake))
+    await sync(sandbox, sqlite_store, hook)
+    record = next(r for r in sandbox.orgapi.records if r.get("assigned_agent_id"))
+    record.update(status="free", assigned_agent_id=None)
+    sandbox.dialnexa.options.always = Fault.status(503)
+    await sync(sandbox, sqlite_store, hook)
+    second = posted(fake)[1]
+    assert "*1 became unassigned*: " + json.dumps(record["phone_number"])[1:-1] in second
+    assert "dialnexa/default failed*: " in second
+    # Still failing, nothing else new: the outage was already told.
+    await sync(sandbox, sqlite_store, hook)
+    assert len(posted(fake)) == 2
+
+
+async def test_there_is_no_alert_hook_without_an_alert_channel(
+    sandbox: Sandbox, fake: FakeSlack
+) -> None:
+    assert alert_hook(settings_for(sandbox, **fake.env())) is None
+
+
+async def test_a_refused_alert_is_logged_with_a_hint_and_never_fails_the_sync(
+    sandbox: Sandbox,
+    sqlite_store: SqliteStore,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.errors["chat.postMessage"] = "not_in_channel"
+    with caplog.at_level(logging.INFO):
+        result = await run_sync(
+            settings_for(sandbox), sqlite_store, after_run=alert_hook(alerting(sandbox, fake))
+        )
+    assert result.status == "ok"
+    (record,) = [r for r in caplog.records if r.getMessage() == "alert not posted"]
+    assert record.fields["error"] == "not_in_channel"  # type: ignore[attr-defined]
+    assert "invite the app" in record.fields["hint"]  # type: ignore[attr-defined]
+    assert fake.bot_token not in caplog.text
+
+
+async def test_the_sync_command_posts_the_alert_when_a_channel_is_set(
+    sandbox: Sandbox, fake: FakeSlack, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env(), **fake.env(), SLACK_ALERT_CHANNEL=CHANNEL)
+    code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
+    assert code == 0, err
+    (call,) = fake.calls_to("chat.postMessage")
+    assert call.args["text"] == "Phone numbers changed in sync run 1: 40 added"
