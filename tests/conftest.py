@@ -10,6 +10,8 @@ import pytest
 
 from syncbot.http import RetryPolicy
 from syncbot.sandbox.providers import Sandbox
+from syncbot.sandbox.sheets import FakeSheets
+from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.settings import Settings, settings_from
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions
@@ -42,3 +44,22 @@ def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
     store.migrate()
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeSheets]:
+    """The fake Sheets API, one per test module (starting it costs a thread and a key)."""
+    fake = FakeSheets()
+    with fake.running():
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def key(fake: FakeSheets) -> dict[str, str]:
+    return fake.service_account()
+
+
+@pytest.fixture
+def box(fake: FakeSheets, key: dict[str, str]) -> SheetsSandbox:
+    """A fresh spreadsheet shared with the module's service account."""
+    return SheetsSandbox.create(fake, key=key)

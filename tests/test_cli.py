@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,34 +11,10 @@ import pytest
 from syncbot.cli import build_parser
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
+from tests.procs import clean_env, syncbot
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ("sandbox-orgapi-key", "sandbox-dialnexa-key")
-CONTRACT_PREFIXES = ("ORGAPI_", "DIALNEXA_", "GOOGLE_", "SLACK_", "DATABASE_URL", "PORT", "SYNC_")
-
-
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """This machine's environment without any syncbot setting, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CONTRACT_PREFIXES)}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'syncbot.db'}"
-    env.update(extra)
-    return env
-
-
-async def syncbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "syncbot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_sync_json_prints_the_contract_object_and_exits_0(

@@ -17,8 +17,8 @@ import pytest
 from syncbot.errors import ConfigError
 from syncbot.sandbox.providers import DIALNEXA_API_KEY, ORGAPI_API_KEY, Sandbox
 from syncbot.settings import Settings, load_settings
-from tests.test_cli import clean_env
-from tests.test_locking import LIMIT, finish, sync_json
+from tests.procs import LIMIT, clean_env, finish
+from tests.test_locking import sync_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, closing
@@ -20,36 +19,13 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.store import open_store
 from syncbot.store.sqlite import sqlite_path
 from tests import pg
-from tests.test_cli import clean_env
-
-# Generous: these bound a hang, never a speed.
-LIMIT = 60.0
+from tests.procs import LIMIT, clean_env, finish, spawn
 
 
 @pytest.fixture(params=pg.BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with pg.store_url(request.param, tmp_path) as url:
         yield url
-
-
-async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    """A real `syncbot` process; its cwd holds no .env, so only ``env`` configures it."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "syncbot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    out, err = await asyncio.wait_for(proc.communicate(), LIMIT)
-    assert proc.returncode is not None
-    return proc.returncode, (out or b"").decode(), (err or b"").decode()
 
 
 async def sync_json(env: dict[str, str], cwd: Path) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from gspread.exceptions import APIError
@@ -18,23 +17,6 @@ from syncbot.sheets import SheetWriter
 from syncbot.sheets.client import RetryPolicy
 
 NUMBERS = [phone_number(i) for i in range(5)]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSheets]:
-    fake = FakeSheets()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def key(fake: FakeSheets) -> dict[str, str]:
-    return fake.service_account()
-
-
-@pytest.fixture
-def box(fake: FakeSheets, key: dict[str, str]) -> SheetsSandbox:
-    return SheetsSandbox.create(fake, key=key)
 
 
 def writer_for(box: SheetsSandbox, attempts: int = 5) -> SheetWriter:

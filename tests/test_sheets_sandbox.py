@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import gspread
 import pytest
 import requests
@@ -14,23 +12,6 @@ from gspread.utils import ValueInputOption, ValueRenderOption
 from syncbot.sandbox.sheets import FakeSheets
 from syncbot.sandbox.sheets.auth import mint_key
 from syncbot.sandbox.sheets.kit import SheetsSandbox
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSheets]:
-    fake = FakeSheets()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def key(fake: FakeSheets) -> dict[str, str]:
-    return fake.service_account()
-
-
-@pytest.fixture
-def box(fake: FakeSheets, key: dict[str, str]) -> SheetsSandbox:
-    return SheetsSandbox.create(fake, key=key)
 
 
 @pytest.fixture

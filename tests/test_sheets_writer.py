@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from gspread.utils import ValueInputOption
@@ -17,23 +16,6 @@ from syncbot.sheets.upkeep import UNASSIGNED_RULE
 
 TABS = ["Inventory", "Summary", "Changes", "Sync log"]
 AT = dt.datetime(2024, 1, 5, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSheets]:
-    fake = FakeSheets()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def key(fake: FakeSheets) -> dict[str, str]:
-    return fake.service_account()
-
-
-@pytest.fixture
-def box(fake: FakeSheets, key: dict[str, str]) -> SheetsSandbox:
-    return SheetsSandbox.create(fake, key=key)
 
 
 def writer_for(box: SheetsSandbox, **options: int) -> SheetWriter:

@@ -17,7 +17,7 @@ from syncbot.slack import alert_hook
 from syncbot.store import SqliteStore
 from syncbot.sync import AfterRun, SyncOptions, run_sync
 from tests.conftest import FAST, settings_for
-from tests.test_cli import clean_env, syncbot
+from tests.procs import clean_env, syncbot
 
 CHANNEL = "C0ALERTS"
 

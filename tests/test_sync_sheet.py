@@ -5,45 +5,34 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from syncbot.sandbox.providers import Sandbox
-from syncbot.sandbox.sheets.app import FakeSheets
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.sheets import INVENTORY_HEADER
-from tests.test_cli import clean_env, syncbot
+from tests.procs import clean_env, syncbot
 
 
-@pytest.fixture
-def sheets() -> Iterator[SheetsSandbox]:
-    fake = FakeSheets()
-    with fake.running():
-        yield SheetsSandbox.create(fake)
-
-
-def sheet_env(sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path) -> dict[str, str]:
+def sheet_env(sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path) -> dict[str, str]:
     return clean_env(
         tmp_path,
         **sandbox.env(),
-        GOOGLE_SHEET_ID=f"https://docs.google.com/spreadsheets/d/{sheets.spreadsheet_id}/edit",
-        GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(sheets.key),
-        GOOGLE_SHEETS_API_URL=sheets.url,
+        GOOGLE_SHEET_ID=f"https://docs.google.com/spreadsheets/d/{box.spreadsheet_id}/edit",
+        GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(box.key),
+        GOOGLE_SHEETS_API_URL=box.url,
     )
 
 
 async def test_sync_writes_every_number_to_the_inventory_tab_as_raw_text(
-    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+    sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path
 ) -> None:
     code, out, err = await syncbot(
-        "sync", "--json", env=sheet_env(sandbox, sheets, tmp_path), cwd=tmp_path
+        "sync", "--json", env=sheet_env(sandbox, box, tmp_path), cwd=tmp_path
     )
     assert code == 0, err
     result = json.loads(out)
     assert result["sheet"]["status"] == "ok"
-    inventory = sheets.fake.values(sheets.spreadsheet_id, "Inventory")
+    inventory = box.fake.values(box.spreadsheet_id, "Inventory")
     assert tuple(inventory[0]) == INVENTORY_HEADER
     assert len(inventory) == 1 + 40
     phones = [row[0] for row in inventory[1:]]
@@ -51,35 +40,35 @@ async def test_sync_writes_every_number_to_the_inventory_tab_as_raw_text(
     labels = [row[INVENTORY_HEADER.index("Label")] for row in inventory[1:]]
     assert '=HYPERLINK("http://x","y")' in labels
     for tab in ("Summary", "Changes", "Sync log"):
-        assert sheets.fake.values(sheets.spreadsheet_id, tab)
+        assert box.fake.values(box.spreadsheet_id, tab)
 
 
 async def test_an_unshared_sheet_fails_the_run_but_the_store_still_commits(
-    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+    sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path
 ) -> None:
-    sheets.fake.unshare(sheets.spreadsheet_id, sheets.email)
-    env = sheet_env(sandbox, sheets, tmp_path)
+    box.fake.unshare(box.spreadsheet_id, box.email)
+    env = sheet_env(sandbox, box, tmp_path)
     code, out, err = await syncbot("sync", "--json", env=env, cwd=tmp_path)
     assert code == 1, err
     result = json.loads(out)
     assert result["status"] == "partial"
     assert result["sheet"]["status"] == "failed"
-    assert sheets.email in result["sheet"]["error"]
+    assert box.email in result["sheet"]["error"]
     assert {s["status"] for s in result["sources"].values()} == {"ok"}
     code, out, _ = await syncbot("query", "stats", "--json", env=env, cwd=tmp_path)
     assert json.loads(out)["total"] == 40
     code, out, _ = await syncbot("doctor", env=env, cwd=tmp_path)
     assert code == 1
     assert "✗ sheet:" in out
-    assert sheets.email in out
+    assert box.email in out
 
 
 async def test_doctor_names_the_service_account_to_share_with(
-    sandbox: Sandbox, sheets: SheetsSandbox, tmp_path: Path
+    sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path
 ) -> None:
-    code, out, _ = await syncbot("doctor", env=sheet_env(sandbox, sheets, tmp_path), cwd=tmp_path)
+    code, out, _ = await syncbot("doctor", env=sheet_env(sandbox, box, tmp_path), cwd=tmp_path)
     assert code == 0, out
-    assert f"✓ sheet: can write 'syncbot sandbox' as {sheets.email}" in out
+    assert f"✓ sheet: can write 'syncbot sandbox' as {box.email}" in out
     assert "PRIVATE KEY" not in out
 
 

@@ -24,8 +24,8 @@ from syncbot.sync import SyncOptions, run_sync
 from syncbot.worker import run_worker
 from tests import pg
 from tests.conftest import settings_for
-from tests.test_cli import clean_env
-from tests.test_locking import LIMIT, eventually, finish, spawn
+from tests.procs import LIMIT, clean_env, finish, spawn
+from tests.test_locking import eventually
 
 HEROKU_KILL_AFTER = 30.0
 _PAIR = r'[A-Za-z_][A-Za-z0-9_]*=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)'
