@@ -204,7 +204,7 @@ def snapshot(store: SqlStore) -> tuple[object, ...]:
     runs = store.recent_runs(100)
     return (
         store.load_numbers(),
-        [n.parsed for n in store.load_numbers()],
+        store.parse_cache(),
         store.source_states(),
         runs,
         [store.changes(r.run_id) for r in runs],
@@ -296,7 +296,9 @@ def test_commit_then_load_round_trips_every_field(store: SqlStore) -> None:
 
     loaded = store.load_numbers()
     assert loaded == reconciled.inventory
-    assert [n.parsed for n in loaded] == [n.parsed for n in reconciled.inventory]
+    assert sorted(store.parse_cache(), key=lambda p: p.text) == sorted(
+        (n.parsed for n in reconciled.inventory if n.parsed is not None), key=lambda p: p.text
+    )
     by_id = {n.number_id: n for n in loaded}
     got_full, got_sparse = by_id["pn_full"], by_id["dn_sparse"]
     # Booleans come back as booleans, and unknown stays unknown rather than false.

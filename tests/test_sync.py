@@ -55,13 +55,14 @@ async def test_first_sync_lists_every_number_of_both_sources_across_pages(
     assert all(n.first_seen_at == result.started_at for n in stored)
 
 
-async def test_stored_numbers_keep_their_phone_parse_for_the_next_run(
+async def test_the_store_keeps_each_phone_parse_for_the_next_run(
     sandbox: Sandbox, sqlite_store: SqliteStore
 ) -> None:
     await sync(sandbox, sqlite_store)
-    for number in sqlite_store.load_numbers():
-        assert number.parsed is not None
-        assert number.parsed == parse_phone(number.parsed.text, number.parsed.region)
+    cache = sqlite_store.parse_cache()
+    assert len(cache) == 40
+    for parsed in cache:
+        assert parsed == parse_phone(parsed.text, parsed.region)
 
 
 async def test_orgapi_last_page_with_has_more_but_null_cursor_ends_the_listing(
