@@ -29,7 +29,8 @@ from syncbot.models import (
 )
 from syncbot.store import open_store
 from syncbot.store.postgres import PostgresStore
-from syncbot.store.sql import MIGRATIONS, SqlStore
+from syncbot.store.schema import MIGRATIONS
+from syncbot.store.sql import SqlStore
 from syncbot.store.sqlite import SqliteStore, sqlite_path
 from tests import pg
 

@@ -1,0 +1,69 @@
+"""The store's schema, as numbered migrations shared by every SQL backend.
+
+A migration is never edited once released: a change of schema is a new entry at the end,
+which ``syncbot migrate`` applies once, recording it in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+# Each migration is a list of statements; {ts}, {bool} and {serial} take the backend's types.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE runs (
+            run_id {serial} PRIMARY KEY,
+            status TEXT NOT NULL,
+            started_at {ts} NOT NULL,
+            finished_at {ts} NOT NULL,
+            result TEXT NOT NULL
+        )""",
+        """CREATE TABLE numbers (
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            phone_number TEXT NOT NULL,
+            valid {bool} NOT NULL,
+            country_code TEXT,
+            number_type TEXT,
+            carrier TEXT,
+            status TEXT NOT NULL,
+            provider_status TEXT,
+            agent_id TEXT,
+            label TEXT,
+            inbound {bool},
+            outbound {bool},
+            created_at {ts},
+            first_seen_at {ts} NOT NULL,
+            unassigned_since {ts},
+            phone_text TEXT NOT NULL,
+            phone_region TEXT,
+            parsed_e164 TEXT,
+            parsed_country TEXT,
+            parsed_type TEXT,
+            PRIMARY KEY (source, account, number_id)
+        )""",
+        "CREATE INDEX numbers_phone ON numbers (phone_number)",
+        """CREATE TABLE source_states (
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            status TEXT NOT NULL,
+            last_ok_at {ts},
+            last_attempt_at {ts} NOT NULL,
+            error TEXT,
+            PRIMARY KEY (source, account)
+        )""",
+        """CREATE TABLE changes (
+            change_id {serial} PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs (run_id),
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            phone_number TEXT NOT NULL,
+            agent_before TEXT,
+            agent_after TEXT,
+            label TEXT,
+            at {ts} NOT NULL
+        )""",
+        "CREATE INDEX changes_run ON changes (run_id)",
+    ),
+)
