@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gspread.utils import rowcol_to_a1
+
 from syncbot.models import Key
 from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS
 
@@ -67,13 +69,8 @@ def quote_title(title: str) -> str:
 
 
 def column_letter(index: int) -> str:
-    """``0`` -> ``A``, ``26`` -> ``AA``."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    """``0`` -> ``A``, ``26`` -> ``AA`` (gspread's A1 helper, without the row)."""
+    return rowcol_to_a1(1, index + 1)[:-1]
 
 
 @dataclass(frozen=True, slots=True)
