@@ -113,12 +113,8 @@ async def run_sync(
     options: SyncOptions | None = None,
     progress: ProgressHook | None = None,
     after_run: AfterRun | None = None,
-    sheet_write: SheetWrite | None = None,
 ) -> RunResult:
-    """Run one sync. Never raises for a provider or sheet failure: the result says it.
-
-    ``sheet_write`` replaces the Google Sheet writer the settings would configure.
-    """
+    """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
     accounts = settings.accounts()
     if not accounts:
@@ -127,7 +123,7 @@ async def run_sync(
             "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
             "shows a sync without credentials"
         )
-    writer = sheet_write or (None if options.dry_run else _sheet_writer(settings))
+    writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     with contextlib.ExitStack() as stack:
         acquired = await asyncio.to_thread(stack.enter_context, store.run_lock())
