@@ -19,7 +19,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check syncbot tests bench
 	$(BIN)/ruff format --check syncbot tests bench
-	$(BIN)/mypy --strict syncbot
+	$(BIN)/mypy --strict syncbot bench
 
 test: lint
 	$(BIN)/pytest
@@ -29,6 +29,7 @@ fmt: setup
 	$(BIN)/ruff format syncbot tests bench
 
 bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

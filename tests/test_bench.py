@@ -1,0 +1,125 @@
+"""The benchmark harness keeps working: `python -m bench --quick` end to end, and the critical
+path it divides by. No timing is asserted: these machines are too noisy for that."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench._proc import ROOT, clean_env
+from bench.critical_path import dialnexa_path, orgapi_path
+from bench.harness import DLT_MISSING, QUICK_NUMBERS
+from syncbot.sandbox.faults import RecordedRequest
+
+PROCESS = {"wall_s", "cpu_s", "peak_rss_mb"}
+SYNCBOT = PROCESS | {
+    "critical_path_s",
+    "wall_over_critical_path",
+    "critical_path",
+    "timeline",
+    "requests",
+    "sheets_calls",
+    "sheets_writes",
+    "sheets_sent_bytes",
+    "sheets_received_bytes",
+    "listed",
+    "sheet_rows",
+}
+PEER = PROCESS | {"requests", "listed", "syncbot_wall_over_theirs"}
+TARGETS = {
+    "first_wall_over_critical_path",
+    "steady_wall_over_critical_path",
+    "sheets_calls_per_sync",
+    "peak_rss_mb",
+    "steady_cpu_over_first_cpu",
+}
+
+
+def _request(duration: float, **query: str) -> RecordedRequest:
+    return RecordedRequest("/", query, 200, 0.0, duration, None)
+
+
+def test_orgapi_path_is_the_longest_status_chain() -> None:
+    requests = [
+        _request(0.5, status="free"),
+        _request(0.25, status="assigned"),
+        _request(0.5, status="assigned", cursor="b"),
+        _request(0.5, status="assigned", cursor="c"),
+        _request(0.125, page_size="1"),
+    ]
+    assert orgapi_path(requests) == 1.25
+    assert orgapi_path([]) == 0
+
+
+def test_dialnexa_path_is_page_one_then_the_slowest_other_page() -> None:
+    requests = [_request(0.25, page="1"), _request(0.5, page="2"), _request(1, page="3")]
+    assert dialnexa_path(requests) == 1.25
+
+
+def _bench(*args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - our own harness
+        [sys.executable, "-m", "bench", "--quick", *args],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _report() -> tuple[dict[str, Any], str]:
+    out = _bench()
+    report, end = json.JSONDecoder().raw_decode(out)
+    return report, out[end:]
+
+
+def test_quick_run_reports_every_figure_and_lists_every_number() -> None:
+    report, table = _report()
+
+    assert report["numbers"] == report["expected_numbers"] == QUICK_NUMBERS
+    for run in ("syncbot_first", "syncbot_steady"):
+        figures = report[run]
+        assert set(figures) == SYNCBOT
+        assert figures["listed"] == figures["sheet_rows"] == QUICK_NUMBERS
+        assert figures["critical_path_s"] > 0
+        assert set(figures["critical_path"]) == {"orgapi_s", "dialnexa_s", "sheets_s"}
+        assert set(figures["timeline"]) == {
+            "startup_s",
+            "listing_s",
+            "after_listing_s",
+            "sheets_s",
+            "exit_s",
+        }
+        assert figures["requests"]["orgapi"] > 0
+        assert figures["requests"]["dialnexa"] > 0
+        assert figures["sheets_calls"] > 0
+    assert set(report["targets"]) == TARGETS
+    for target in report["targets"].values():
+        assert {"value", "limit", "comparison", "met", "over_by"} <= set(target)
+
+    naive = report["peers"]["naive"]
+    assert set(naive) == PEER | {"sheets_calls", "sheets_sent_bytes", "sheets_server_s"}
+    assert naive["listed"] == QUICK_NUMBERS
+    if importlib.util.find_spec("dlt") is None:
+        assert report["peers"]["dlt"] == DLT_MISSING
+        assert DLT_MISSING in table
+    else:
+        assert set(report["peers"]["dlt"]) == PEER
+        assert report["peers"]["dlt"]["listed"] == QUICK_NUMBERS
+    for heading in ("first sync", "steady state", "naive", "dlt rest_api", "targets"):
+        assert heading in table
+
+
+def test_profile_writes_both_syncs(tmp_path: Path) -> None:
+    _bench("--profile", str(tmp_path))
+
+    for name in ("first", "steady"):
+        assert (tmp_path / f"{name}.prof").stat().st_size > 0
+        assert "run_sync" in (tmp_path / f"{name}.txt").read_text(encoding="utf-8")
