@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -68,6 +69,10 @@ async def _sync(
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    # A one-off process: the cyclic collector would walk the run's 100,000 fresh records again
+    # and again (over a second of CPU per 100,000 numbers, measured) for garbage that reference
+    # counting frees anyway; the process ends with the run.
+    gc.disable()
     settings = load_settings()
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
     with opened(settings, migrate=True) as store:

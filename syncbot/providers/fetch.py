@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # 10,000 pages of 100 is a million numbers: far past any real account, short of forever.
 MAX_PAGES = 10_000
+# Records processed between two turns of the event loop (about 0.5 ms of work).
+_RECORDS_PER_TURN = 20
 
 
 @dataclass(slots=True)
@@ -41,46 +43,58 @@ def _reason(exc: ValidationError) -> str:
 async def _pages(
     provider: Provider, http: HttpClient, stats: RequestStats, *, max_pages: int
 ) -> AsyncIterator[PageInfo]:
-    """Every page of the listing, in the order they arrive."""
+    """Every page of the listing, in the order they arrive.
+
+    Each answered request sends the requests it unlocks from its own task, before its page is
+    handed over: a cursor chain never waits while another chain's page is being processed.
+    """
     paginator = provider.paginator()
     pending = list(paginator.start())
-    running: dict[asyncio.Task[object], Params] = {}
+    running: set[asyncio.Task[None]] = set()
+    arrived: asyncio.Queue[PageInfo | Exception] = asyncio.Queue()
     issued = 0
 
     def launch() -> None:
         nonlocal issued
         while pending and len(running) < provider.concurrency:
-            params = pending.pop(0)
             issued += 1
             if issued > max_pages:
                 raise PaginationError(
                     f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
                     "that long is more likely a pagination fault than real numbers"
                 )
-            task = asyncio.create_task(
-                http.get_json(
-                    provider.url,
-                    params=params,
-                    headers=provider.headers(),
-                    what=provider.key,
-                    auth_hint=provider.auth_hint(),
-                    stats=stats,
-                )
+            running.add(asyncio.create_task(fetch(pending.pop(0))))
+
+    async def fetch(params: Params) -> None:
+        outcome: PageInfo | Exception
+        try:
+            body = await http.get_json(
+                provider.url,
+                params=params,
+                headers=provider.headers(),
+                what=provider.key,
+                auth_hint=provider.auth_hint(),
+                stats=stats,
             )
-            running[task] = params
+            outcome = provider.read_page(body)
+            pending.extend(paginator.update_state(params, outcome))
+        except Exception as exc:  # handed to the consumer, which ends the listing with it
+            outcome = exc
+        running.discard(asyncio.current_task())
+        if isinstance(outcome, PageInfo):
+            try:
+                launch()
+            except PaginationError as exc:
+                outcome = exc
+        arrived.put_nowait(outcome)
 
     try:
         launch()
-        while running:
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                sent = running.pop(task)
-                page = provider.read_page(task.result())
-                pending.extend(paginator.update_state(sent, page))
-                # The next request goes out before this page is processed, so a cursor
-                # chain never waits on our CPU.
-                launch()
-                yield page
+        while running or not arrived.empty():
+            item = await arrived.get()
+            if isinstance(item, Exception):
+                raise item
+            yield item
     finally:
         for task in running:
             task.cancel()
@@ -108,8 +122,11 @@ async def fetch_numbers(
             result.pages += 1
             if page.total is not None:
                 result.reported_total = max(result.reported_total or 0, page.total)
-            for raw in page.records:
+            for index, raw in enumerate(page.records, start=1):
                 listing.take(raw)
+                if index % _RECORDS_PER_TURN == 0:
+                    # Let answered requests of other chains send their follow-ups meanwhile.
+                    await asyncio.sleep(0)
             result.count = len(listing.seen)
             result.requests, result.retries = stats.requests, stats.retries
             if on_page is not None:
