@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         _serve,
         "Run the Slack app: HTTP on $PORT (POST /slack/events, GET /healthz), "
-        "or Socket Mode when SLACK_APP_TOKEN is set.",
+        "plus Socket Mode when SLACK_APP_TOKEN is set.",
     )
     command("worker", _worker, "Sync every SYNC_INTERVAL_SECONDS until SIGTERM.")
 
