@@ -32,10 +32,10 @@ from aiohttp import WSMsgType, web
 
 from syncbot.sandbox._server import Running, start
 
-# Fake credentials that only this fake accepts.
-BOT_TOKEN = "xoxb-sandbox-bot-token"  # noqa: S105
-APP_TOKEN = "xapp-sandbox-app-token"  # noqa: S105
-SIGNING_SECRET = "sandbox-signing-secret"  # noqa: S105
+# Fake credentials that only this fake accepts: public by design, they open nothing else.
+BOT_TOKEN = "xoxb-sandbox-bot-token"  # noqa: S105 - a fake token for the fake Slack
+APP_TOKEN = "xapp-sandbox-app-token"  # noqa: S105 - as above
+SIGNING_SECRET = "sandbox-signing-secret"  # noqa: S105 - as above
 TEAM_ID = "T0SANDBOX"
 TEAM_NAME = "Sandbox"
 BOT_USER_ID = "U0SYNCBOT"

@@ -251,7 +251,7 @@ async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
     if app_token is not None:
         socket = AsyncSocketModeHandler(web_app[BOLT], app_token.get_secret_value())
         # The client retries a failed connection forever; HTTP (and /healthz) must not wait.
-        runtime.background.start(socket.connect_async())  # type: ignore[no-untyped-call]
+        runtime.background.start(socket.connect_async())  # type: ignore[no-untyped-call]  # slack_sdk leaves it unannotated
     event(
         log,
         logging.INFO,
@@ -264,7 +264,7 @@ async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         if socket is not None:
-            await socket.close_async()  # type: ignore[no-untyped-call]
+            await socket.close_async()  # type: ignore[no-untyped-call]  # as above
         # Work running in threads is waited for, never abandoned: the caller closes the store
         # once ``serve`` returns, and a thread still reading it would crash the process.
         stopping.set()
