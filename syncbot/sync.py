@@ -75,10 +75,6 @@ async def _fetch(
 ) -> FetchOutcome:
     try:
         outcome = await fetch_numbers(provider, http, parse, max_pages=max_pages, on_page=progress)
-    except SyncbotError as exc:
-        result = SourceResult(provider.name, provider.account.name, status="failed")
-        result.error = exc.message
-        outcome = FetchOutcome([], result)
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)

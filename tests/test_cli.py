@@ -75,7 +75,7 @@ async def test_a_failed_source_exits_1_and_keeps_the_other_sources_rows(
     assert code == 1, err
     assert "Sync partial" in out
     assert "dialnexa/default  failed" in out
-    assert "Kept the previous numbers of dialnexa/default, marked stale" in out
+    assert "Kept 20 numbers from earlier syncs, marked stale" in out
     code, out, _ = await syncbot("query", "source:dialnexa", "--json", env=env, cwd=tmp_path)
     data = json.loads(out)
     assert data["total"] == 20

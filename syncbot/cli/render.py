@@ -97,10 +97,15 @@ def sync_summary(result: RunResult, *, store_label: str) -> str:
     changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items())
     lines += ["", f"Changes: {changes}"]
     failed = [s.key for s in result.sources.values() if s.status == "failed"]
-    if failed:
+    kept = result.total - sum(s.count for s in result.sources.values() if s.status == "ok")
+    if kept:
         lines.append(
-            f"Kept the previous numbers of {', '.join(failed)}, marked stale, until a sync of "
-            "it succeeds."
+            f"Kept {kept:,} numbers from earlier syncs, marked stale, until a sync of their "
+            "source succeeds."
+        )
+    elif failed:
+        lines.append(
+            f"No earlier numbers of {', '.join(failed)} to keep: nothing is stored for it yet."
         )
     if result.sheet.status == "ok":
         lines.append(f"Sheet: written ({result.sheet.url or 'the configured sheet'}).")

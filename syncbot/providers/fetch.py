@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from syncbot.errors import PaginationError
+from syncbot.errors import PaginationError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
 from syncbot.logs import event
 from syncbot.models import PhoneNumber, SourceResult
@@ -109,7 +109,8 @@ async def fetch_numbers(
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
 ) -> FetchOutcome:
-    """List one account, keeping each id once; raises ``ProviderError`` when the source fails.
+    """List one account, keeping each id once. A source that fails comes back with status
+    ``failed``, its error, and the requests and retries it took (and no numbers).
 
     One bad record is counted and logged and the rest of its page still lands.
     """
@@ -131,6 +132,10 @@ async def fetch_numbers(
             result.requests, result.retries = stats.requests, stats.retries
             if on_page is not None:
                 on_page(result)
+    except SyncbotError as exc:
+        # None of this listing lands, so none of it counts.
+        result.status, result.error, result.count = "failed", exc.message, 0
+        return FetchOutcome([], result)
     finally:
         result.requests, result.retries = stats.requests, stats.retries
         result.duration = time.monotonic() - started
