@@ -29,6 +29,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from syncbot.costs import CostRules, check_currency, parse_rules
 from syncbot.errors import ConfigError
 
 SourceName = Literal["orgapi", "dialnexa"]
@@ -46,6 +47,7 @@ _EXAMPLES: dict[str, str] = {
     "SLACK_API_URL": "https://slack.com/api/",
     "SLACK_ADMIN_USER_IDS": "U012ABCDEF,U034GHIJKL",
     "SLACK_ALLOWED_TEAM_IDS": "T012ABCDEF",
+    "COST_CURRENCY": "USD",
     "SYNC_INTERVAL_SECONDS": "900",
     "PORT": "3000",
 }
@@ -138,6 +140,10 @@ class Settings(BaseSettings):
     slack_allowed_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_alert_channel: str | None = None
 
+    # JSON text, checked rule by rule by syncbot.costs so an error names the rule.
+    number_costs: str | None = None
+    cost_currency: str = "USD"
+
     sync_interval_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     port: int = Field(default=3000, ge=1, le=65535)
 
@@ -176,6 +182,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("number_costs")
+    @classmethod
+    def _check_costs(cls, value: str | None) -> str | None:
+        parse_rules(value)  # raises ConfigError naming the bad rule
+        return value
+
+    @field_validator("cost_currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        return check_currency(value)
 
     @field_validator("database_url")
     @classmethod
@@ -247,6 +264,10 @@ class Settings(BaseSettings):
                 )
             seen.add(account.key)
         return found
+
+    def costs(self) -> CostRules:
+        """``NUMBER_COSTS`` and ``COST_CURRENCY`` as rules to price numbers with."""
+        return CostRules(parse_rules(self.number_costs), self.cost_currency)
 
     @property
     def database_scheme(self) -> str:
