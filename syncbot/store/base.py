@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 
@@ -36,6 +37,14 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def scan_numbers(
+        self, *, changes_of: int | None = None
+    ) -> Iterator[tuple[PhoneNumber, int | None]]:
+        """The current inventory one record at a time, never all at once, in the order of
+        ``load_numbers``; each with the id of its change in run ``changes_of``, if it has one.
+        """
+
+    @abstractmethod
     def parse_cache(self) -> list[ParsedPhone]:
         """How each stored number's phone text was read, so it is not parsed again."""
 
@@ -50,6 +59,10 @@ class Store(ABC):
 
     @abstractmethod
     def changes(self, run_id: int) -> list[Change]: ...
+
+    @abstractmethod
+    def scan_changes(self, run_id: int) -> Iterator[tuple[int, Change]]:
+        """``changes(run_id)`` one at a time, each with the id ``scan_numbers`` gives it."""
 
     @abstractmethod
     def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
@@ -33,6 +33,11 @@ class Cursor(Protocol):
     def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+
+
+# Rows a streamed read holds at once: big enough to amortize each fetch, small beside 500,000.
+STREAM_BATCH = 2_000
 
 
 # What a loaded record needs; the stored row adds how its phone text was read (the cache).
@@ -75,6 +80,17 @@ class SqlStore(Store):
 
     @abstractmethod
     def has_table(self, cur: Cursor, name: str) -> bool: ...
+
+    @abstractmethod
+    def stream(self, cur: Cursor, statement: str, params: Sequence[Any]) -> Iterator[list[Any]]:
+        """A query's rows in batches of ``STREAM_BATCH``, fetched as they are read.
+
+        ``cur`` is the transaction's cursor: the rows belong to its snapshot.
+        """
+
+    @abstractmethod
+    def binary(self, column: str) -> str:
+        """``column`` compared by code point, the order Python sorts strings in."""
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -152,21 +168,37 @@ class SqlStore(Store):
             return [ParsedPhone(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
 
     def load_numbers(self) -> list[PhoneNumber]:
+        return [number for number, _ in self.scan_numbers()]
+
+    def scan_numbers(
+        self, *, changes_of: int | None = None
+    ) -> Iterator[tuple[PhoneNumber, int | None]]:
+        # Sorted by code point in the database rather than by its collation: PostgreSQL sorts
+        # text by the database's (en_US on Heroku) and SQLite by bytes, and only code points
+        # give one order on every backend, the order reconcile() gives the inventory it returns.
+        order = ", ".join(
+            self.binary(f"n.{c}") for c in ("source", "account", "phone_number", "number_id")
+        )
+        columns = ", ".join(f"n.{c.strip()}" for c in _LOADED_COLUMNS.split(","))
+        statement = (
+            f"SELECT {columns}, c.change_id FROM numbers n LEFT JOIN changes c "  # noqa: S608 - fixed columns
+            "ON c.run_id = ? AND c.source = n.source AND c.account = n.account "
+            f"AND c.number_id = n.number_id ORDER BY {order}"
+        )
+        # Run 0 has no changes: the join then costs one index probe per number.
+        params = (0 if changes_of is None else changes_of,)
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
-            cur.execute(f"SELECT {_LOADED_COLUMNS} FROM numbers")  # noqa: S608 - fixed columns
-            rows = cur.fetchall()
-        numbers = self._numbers(rows, states)
-        # Sorted here rather than by ORDER BY: PostgreSQL sorts text by the database's collation
-        # (en_US on Heroku) and SQLite by bytes, so only Python gives one order on every backend,
-        # the order reconcile() gives the inventory it returns.
-        return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
+            record = self._record_reader(states)
+            for batch in self.stream(cur, self.sql(statement), params):
+                for row in batch:
+                    yield record(row), row[-1]
 
-    def _numbers(self, rows: list[Any], states: dict[str, SourceState]) -> list[PhoneNumber]:
+    def _record_reader(self, states: dict[str, SourceState]) -> Callable[[Any], PhoneNumber]:
         """Rows to records, sharing one object per repeated value.
 
-        The Slack app keeps the inventory in memory; 100,000 rows repeat a few sources,
-        statuses, countries, agents and run times, and sharing them keeps a third less.
+        Readers keep or index many records; 100,000 rows repeat a few sources, statuses,
+        countries, agents and run times, and sharing them keeps a third less.
         """
         shared: dict[object, Any] = {}
 
@@ -181,33 +213,31 @@ class SqlStore(Store):
                 found = shared[("time", value)] = self.from_db_time(value)
             return found
 
-        out = []
-        for r in rows:
+        def record(r: Any) -> PhoneNumber:
             state = states.get(f"{r[0]}/{r[1]}")
-            out.append(
-                PhoneNumber(
-                    one(r[0]),
-                    one(r[1]),
-                    r[2],
-                    r[3],
-                    bool(r[4]),
-                    one(r[5]),
-                    one(r[6]),
-                    one(r[7]),
-                    one(r[8]),
-                    one(r[9]),
-                    one(r[10]),
-                    r[11],
-                    None if r[12] is None else bool(r[12]),
-                    None if r[13] is None else bool(r[13]),
-                    self.from_db_time(r[14]),
-                    when(r[15]),
-                    state.last_ok_at if state else None,
-                    when(r[16]),
-                    state.stale if state else False,
-                )
+            return PhoneNumber(
+                one(r[0]),
+                one(r[1]),
+                r[2],
+                r[3],
+                bool(r[4]),
+                one(r[5]),
+                one(r[6]),
+                one(r[7]),
+                one(r[8]),
+                one(r[9]),
+                one(r[10]),
+                r[11],
+                None if r[12] is None else bool(r[12]),
+                None if r[13] is None else bool(r[13]),
+                self.from_db_time(r[14]),
+                when(r[15]),
+                state.last_ok_at if state else None,
+                when(r[16]),
+                state.stale if state else False,
             )
-        return out
+
+        return record
 
     def _run(self, row: Sequence[Any]) -> RunRecord:
         return RunRecord(
@@ -234,30 +264,25 @@ class SqlStore(Store):
             return [self._run(row) for row in cur.fetchall()]
 
     def changes(self, run_id: int) -> list[Change]:
+        return [change for _, change in self.scan_changes(run_id)]
+
+    def scan_changes(self, run_id: int) -> Iterator[tuple[int, Change]]:
         with self.transaction() as cur:
-            cur.execute(
-                self.sql(
-                    "SELECT kind, source, account, number_id, phone_number, agent_before, "
-                    "agent_after, label, at, run_id FROM changes WHERE run_id = ? "
-                    "ORDER BY change_id"
-                ),
-                (run_id,),
+            statement = self.sql(
+                "SELECT kind, source, account, number_id, phone_number, agent_before, "
+                "agent_after, label, at, run_id, change_id FROM changes WHERE run_id = ? "
+                "ORDER BY change_id"
             )
-            return [
-                Change(
-                    ChangeKind(r[0]),
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    r[6],
-                    r[7],
-                    self._time(r[8]),
-                    int(r[9]),
-                )
-                for r in cur.fetchall()
-            ]
+            when: dict[object, dt.datetime] = {}
+            for batch in self.stream(cur, statement, (run_id,)):
+                for r in batch:
+                    at = when.get(r[8])
+                    if at is None:
+                        at = when[r[8]] = self._time(r[8])
+                    change = Change(
+                        ChangeKind(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], at, int(r[9])
+                    )
+                    yield int(r[10]), change
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -1,0 +1,360 @@
+"""The latest committed sync as the query engine holds it: columns, not an object per number.
+
+500,000 numbers as ``PhoneNumber`` objects take about 700 MB; as columns (``columns.py``) they
+take a tenth of that, and a query selects rows as bitmaps in milliseconds. Records are made
+only for what an answer shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+import phonenumbers
+
+from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, SourceState, Status
+from syncbot.query.columns import (
+    CodesBuilder,
+    DigitIndex,
+    DigitIndexBuilder,
+    Instants,
+    Rows,
+    Texts,
+    TextsBuilder,
+    all_rows,
+    from_flags,
+    to_flags,
+)
+from syncbot.store import Store
+
+_NON_DIGITS = re.compile(r"\D")
+CountedField = Literal["source_key", "status", "country", "type"]
+
+
+def _time_order(value: dt.datetime | None) -> tuple[bool, dt.datetime | None]:
+    return (value is not None, value)
+
+
+class _Inventory:
+    """The numbers, one column per field, in inventory order."""
+
+    def __init__(self, numbers: Iterable[PhoneNumber], states: Iterable[SourceState]) -> None:
+        sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
+        number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
+        digits = DigitIndexBuilder()
+        flags: CodesBuilder[tuple[bool, bool | None, bool | None]] = CodesBuilder()
+        countries: CodesBuilder[str | None] = CodesBuilder()
+        types: CodesBuilder[str | None] = CodesBuilder()
+        carriers: CodesBuilder[str | None] = CodesBuilder()
+        statuses: CodesBuilder[Status] = CodesBuilder()
+        provider_statuses: CodesBuilder[str | None] = CodesBuilder()
+        agents: CodesBuilder[str | None] = CodesBuilder()
+        first_seen: CodesBuilder[dt.datetime | None] = CodesBuilder()
+        since: CodesBuilder[dt.datetime | None] = CodesBuilder()
+        self.created_at = Instants()
+        count = 0
+        for n in numbers:
+            sources.add((n.source, n.account))
+            number_ids.add(n.number_id)
+            phones.add(n.phone_number)
+            digits.add(_NON_DIGITS.sub("", n.phone_number))
+            flags.add((n.valid, n.inbound, n.outbound))
+            countries.add(n.country_code)
+            types.add(n.number_type)
+            carriers.add(n.carrier)
+            statuses.add(n.status)
+            provider_statuses.add(n.provider_status)
+            agents.add(n.agent_id)
+            labels.add(n.label)
+            self.created_at.add(n.created_at)
+            first_seen.add(n.first_seen_at)
+            since.add(n.unassigned_since)
+            count += 1
+        self.count = count
+        self.sources = sources.done()
+        self.number_ids: Texts = number_ids.done()
+        self.phones: Texts = phones.done()
+        self.labels: Texts = labels.done()
+        self.digits: DigitIndex = digits.done()
+        self.flags = flags.done()
+        self.countries = countries.done()
+        self.types = types.done()
+        self.carriers = carriers.done()
+        self.statuses = statuses.done()
+        self.provider_statuses = provider_statuses.done()
+        self.agents = agents.done()
+        self.first_seen = first_seen.done()
+        self.since = since.done(order=_time_order)
+        by_key = {(s.source, s.account): s for s in states}
+        self.source_states = [by_key.get(key) for key in self.sources.values]
+
+    def number(self, row: int) -> PhoneNumber:
+        source, account = self.sources[row]
+        valid, inbound, outbound = self.flags[row]
+        state = self.source_states[self.sources.code(row)]
+        phone = self.phones[row]
+        number_id = self.number_ids[row]
+        assert phone is not None
+        assert number_id is not None
+        return PhoneNumber(
+            source,
+            account,
+            number_id,
+            phone,
+            valid,
+            self.countries[row],
+            self.types[row],
+            self.carriers[row],
+            self.statuses[row],
+            self.provider_statuses[row],
+            self.agents[row],
+            self.labels[row],
+            inbound,
+            outbound,
+            self.created_at[row],
+            self.first_seen[row],
+            state.last_ok_at if state else None,
+            self.since[row],
+            state.stale if state else False,
+        )
+
+
+class _ChangeLog:
+    """The latest run's changes, one column per field, in the order they were recorded."""
+
+    def __init__(self, changes: Iterable[Change]) -> None:
+        kinds: CodesBuilder[ChangeKind] = CodesBuilder()
+        sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
+        number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
+        agents: CodesBuilder[tuple[str | None, str | None]] = CodesBuilder()
+        at: CodesBuilder[tuple[dt.datetime, int | None]] = CodesBuilder()
+        count = 0
+        for c in changes:
+            kinds.add(c.kind)
+            sources.add((c.source, c.account))
+            number_ids.add(c.number_id)
+            phones.add(c.phone_number)
+            labels.add(c.label)
+            agents.add((c.agent_before, c.agent_after))
+            at.add((c.at, c.run_id))
+            count += 1
+        self.count = count
+        self.kinds = kinds.done()
+        self.sources = sources.done()
+        self.number_ids = number_ids.done()
+        self.phones = phones.done()
+        self.labels = labels.done()
+        self.agents = agents.done()
+        self.at = at.done()
+        # Each change's number's row in the inventory plus one; 0 when it has none (removed).
+        self.number_rows = array("I", [0]) * count
+
+    def change(self, row: int) -> Change:
+        source, account = self.sources[row]
+        before, after = self.agents[row]
+        at, run_id = self.at[row]
+        number_id, phone = self.number_ids[row], self.phones[row]
+        assert number_id is not None
+        assert phone is not None
+        return Change(
+            self.kinds[row],
+            source,
+            account,
+            number_id,
+            phone,
+            before,
+            after,
+            self.labels[row],
+            at,
+            run_id,
+        )
+
+
+class Snapshot:
+    """The latest committed sync: inventory, run, source health and the run's changes."""
+
+    __slots__ = ("_changes", "_inventory", "run", "states")
+
+    def __init__(
+        self,
+        *,
+        numbers: Iterable[PhoneNumber] = (),
+        run: RunRecord | None = None,
+        states: Iterable[SourceState] = (),
+        changes: Iterable[Change] = (),
+    ) -> None:
+        listed = list(changes)
+        index = {c.key: j for j, c in enumerate(listed) if c.kind is not ChangeKind.REMOVED}
+        self._assemble(((n, index.get(n.key)) for n in numbers), run, states, listed)
+
+    @classmethod
+    def _read(cls, store: Store, run: RunRecord | None) -> Snapshot:
+        """``run``'s snapshot, streamed from the store without holding its records at once."""
+        snapshot = cls.__new__(cls)
+        ids = array("q")
+
+        def changes() -> Iterable[Change]:
+            for change_id, change in store.scan_changes(run.run_id) if run else ():
+                ids.append(change_id)
+                yield change
+
+        log = _ChangeLog(changes())
+        numbers = (
+            (number, None if change_id is None else bisect_left(ids, change_id))
+            for number, change_id in store.scan_numbers(changes_of=run.run_id if run else None)
+        )
+        snapshot._assemble(numbers, run, store.source_states(), log)  # noqa: SLF001 - its own class
+        return snapshot
+
+    def _assemble(
+        self,
+        numbers: Iterable[tuple[PhoneNumber, int | None]],
+        run: RunRecord | None,
+        states: Iterable[SourceState],
+        changes: Iterable[Change] | _ChangeLog,
+    ) -> None:
+        self.run = run
+        self.states = list(states)
+        log = changes if isinstance(changes, _ChangeLog) else _ChangeLog(changes)
+
+        def rows() -> Iterable[PhoneNumber]:
+            for row, (number, change) in enumerate(numbers):
+                if change is not None:
+                    log.number_rows[change] = row + 1
+                yield number
+
+        self._inventory = _Inventory(rows(), self.states)
+        self._changes = log
+
+    @property
+    def run_id(self) -> int | None:
+        return self.run.run_id if self.run else None
+
+    @property
+    def numbers(self) -> Rows[PhoneNumber]:
+        """Every number, in inventory order; records are made as they are read."""
+        return self.numbers_in(all_rows(self._inventory.count))
+
+    @property
+    def changes(self) -> Rows[Change]:
+        return Rows(all_rows(self._changes.count), self._changes.change)
+
+    def numbers_in(self, selected: int) -> Rows[PhoneNumber]:
+        return Rows(selected, self._inventory.number)
+
+    # -- selections: bitmaps of inventory rows ------------------------------------------------
+
+    def everything(self) -> int:
+        return all_rows(self._inventory.count)
+
+    def phone_bits(self, text: str) -> int:
+        """Numbers matching a phone number in any format, or containing a run of digits."""
+        digits = _NON_DIGITS.sub("", text)
+        index = self._inventory.digits
+        if text.lstrip().startswith(("+", "00")):
+            try:
+                parsed = phonenumbers.parse(
+                    text.replace("00", "+", 1) if text.startswith("00") else text
+                )
+            except phonenumbers.NumberParseException:
+                parsed = None
+            if parsed is not None and phonenumbers.is_possible_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                exact = self._exactly(index.equal(e164[1:]), e164)
+                if exact:
+                    return exact
+            if text.startswith("00"):
+                digits = digits[2:]
+            return index.starting(digits) if digits else 0
+        return index.containing(digits) if digits else 0
+
+    def _exactly(self, candidates: int, phone: str) -> int:
+        """The ``candidates`` whose phone text is ``phone`` itself, not only its digits."""
+        return sum(
+            1 << row for row in Rows(candidates, int) if self._inventory.phones[row] == phone
+        )
+
+    def status_bits(self, status: str) -> int:
+        return self._inventory.statuses.where(lambda value: value == status)
+
+    def agent_bits(self, agent: str) -> int:
+        wanted = agent.lower()
+        return self._inventory.agents.where(lambda value: (value or "").lower() == wanted)
+
+    def unassigned_since_bits(self, cutoff: dt.datetime) -> int:
+        """Numbers unassigned since ``cutoff`` or earlier."""
+        return self._inventory.since.where(lambda value: value is not None and value <= cutoff)
+
+    def field_bits(self, field: str, wanted: Iterable[str]) -> int:
+        """Numbers whose ``field`` (a ``FILTER_KEYS`` key) is one of ``wanted``, ignoring case."""
+        lowered = {w.lower() for w in wanted}
+        inventory = self._inventory
+        if field in {"source", "account"}:
+            part = 0 if field == "source" else 1
+            return inventory.sources.where(lambda value: value[part].lower() in lowered)
+        column = {
+            "country": inventory.countries,
+            "type": inventory.types,
+            "carrier": inventory.carriers,
+        }[field]
+        return column.where(lambda value: (value or "").lower() in lowered)
+
+    def counts(self, field: CountedField, selected: int) -> Counter[str]:
+        """How many ``selected`` numbers hold each value of ``field``; no value is "unknown"."""
+        inventory = self._inventory
+        out: Counter[str] = Counter()
+        if field == "source_key":
+            for (source, account), n in inventory.sources.counts(selected, inventory.count).items():
+                out[f"{source}/{account}"] += n
+        elif field == "status":
+            out.update(inventory.statuses.counts(selected, inventory.count))
+        else:
+            column = inventory.countries if field == "country" else inventory.types
+            for value, n in column.counts(selected, inventory.count).items():
+                out[value or "unknown"] += n
+        return out
+
+    def changes_of(
+        self, selected: int | None, *, removed: Callable[[str, str], bool]
+    ) -> Rows[Change]:
+        """The changes of the ``selected`` numbers (all with ``None``), and the removals of
+        numbers whose source and account pass ``removed``."""
+        log = self._changes
+        if selected is None:
+            return self.changes
+        # One character per row, shifted by one so that index 0 answers for "no row".
+        flags = "0" + to_flags(selected, self._inventory.count)
+        kept = from_flags("".join(map(flags.__getitem__, log.number_rows)))
+        gone = log.kinds.where(lambda kind: kind is ChangeKind.REMOVED) & log.sources.where(
+            lambda value: removed(*value)
+        )
+        return Rows(kept | gone, log.change)
+
+    # -- what earlier versions offered, as records ------------------------------------------
+
+    def with_phone(self, text: str) -> Rows[PhoneNumber]:
+        return self.numbers_in(self.phone_bits(text))
+
+    def with_status(self, status: str) -> Rows[PhoneNumber]:
+        """The numbers with this status, in inventory order."""
+        return self.numbers_in(self.status_bits(status))
+
+
+def load_snapshot(store: Store) -> Snapshot:
+    """The latest committed run's snapshot.
+
+    Its parts are read in several transactions; a sync committed meanwhile (the latest run id
+    moved) means they may not match, so they are read again.
+    """
+    for _ in range(3):
+        run = store.latest_run()
+        snapshot = Snapshot._read(store, run)  # noqa: SLF001 - the module's own constructor
+        latest = store.latest_run()
+        if (latest.run_id if latest else None) == snapshot.run_id:
+            break
+    return snapshot
