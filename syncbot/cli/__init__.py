@@ -168,7 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("migrate", _migrate, "Create or upgrade the store's schema. Safe to run again.")
 
-    p = command("export", _export, "Write the latest inventory as CSV, in the sheet's columns.")
+    p = command(
+        "export",
+        _export,
+        "Write the latest inventory as CSV, in the sheet's columns. A cell that a spreadsheet "
+        "program would run as a formula (it starts with =, +, -, @, a tab or a carriage return) "
+        "gets a leading ' (OWASP's CSV-injection advice); plain numbers and E.164 phone "
+        "numbers stay as they are.",
+    )
     p.add_argument(
         "--csv", required=True, metavar="PATH", help="the file to write, or - for stdout"
     )
