@@ -505,7 +505,7 @@ async def test_answers_follow_a_newer_sync_without_a_restart(app: App) -> None:
     reply = await app.command("unassigned")
     assert reply.texts[0].startswith(f"*{before + 1:,} numbers* match")
     changes = await app.command("changes")
-    assert changes.texts[0].startswith("*1 changes* match")
+    assert changes.texts[0].startswith("*1 change* matches")
 
 
 async def test_while_a_newer_sync_loads_answers_keep_coming_from_the_previous_one(

@@ -84,11 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log debug details (never secrets)"
     )
+    # Also after the command (`syncbot sync -v`); SUPPRESS keeps a -v given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log debug details (never secrets)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
+            parents=[verbose],
             help=summary,
             description=summary,
             epilog=EPILOG,
