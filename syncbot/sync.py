@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -122,6 +123,7 @@ async def run_sync(
         )
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
+    started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         acquired = await asyncio.to_thread(stack.enter_context, store.run_lock())
         if not acquired:
@@ -133,9 +135,11 @@ async def run_sync(
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
         await _collect(staging, result, accounts=accounts, options=options, progress=progress)
+        result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
         if writer is not None and result.run_id is not None:
             await _write_sheet(writer, store, result)
+            result.duration = time.perf_counter() - started
             await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,
