@@ -12,9 +12,9 @@ import dataclasses
 import datetime as dt
 import random
 import re
+import zlib
 from typing import Any
 
-from syncbot.history import reconcile
 from syncbot.models import PhoneNumber, RunResult, SourceResult
 from syncbot.sandbox.data import generate_dataset
 from syncbot.store import Store
@@ -91,17 +91,24 @@ def listings(numbers: int) -> dict[str, list[PhoneNumber]]:
 
 
 def commit(store: Store, listed: dict[str, list[PhoneNumber]], *, at: dt.datetime) -> int:
-    """Store ``listed`` as one successful run at ``at``; returns its run id."""
-    reconciled = reconcile(
-        store.load_numbers(), listed, failed={}, known_states=store.source_states(), now=at
-    )
+    """Stage and store ``listed`` as one successful run at ``at``, as ``run_sync`` does;
+    returns its run id."""
+    staging = store.staging()
+    try:
+        for numbers in listed.values():
+            for n in numbers:
+                staging.add(n, zlib.crc32(repr(n).encode()))
+        staging.settle()
+    finally:
+        staging.close()
     result = RunResult(started_at=at, finished_at=at)
     result.sources = {
-        key: SourceResult(*key.split("/", 1), count=len(numbers)) for key, numbers in listed.items()
+        key: SourceResult(numbers[0].source, numbers[0].account, count=len(numbers))
+        for key, numbers in listed.items()
     }
-    result.total = len(reconciled.inventory)
-    result.unassigned = sum(n.unassigned for n in reconciled.inventory)
-    return store.commit_run(result, reconciled)
+    run_id = store.commit_run(result)
+    assert run_id is not None
+    return run_id
 
 
 def churned(
@@ -125,9 +132,9 @@ def churned(
                 moved.append(n)
             elif n.unassigned:
                 moved.append(dataclasses.replace(n, status="assigned", agent_id="agent_new"))
+            elif rng.random() < 0.5:
+                moved.append(dataclasses.replace(n, status="unassigned", agent_id=None))
             else:
-                agent = None if rng.random() < 0.5 else "agent_moved"
-                status = "unassigned" if agent is None else "assigned"
-                moved.append(dataclasses.replace(n, status=status, agent_id=agent))
+                moved.append(dataclasses.replace(n, agent_id="agent_moved"))
         out[key] = moved + added
     return out

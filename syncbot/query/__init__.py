@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncbot.query.engine import Answer, answer, warnings_for
+from syncbot.query.engine import Answer, answer, counted, warnings_for
 from syncbot.query.grammar import USAGE, Query, parse
 from syncbot.query.snapshot import Snapshot, load_snapshot
 
@@ -12,6 +12,7 @@ __all__ = [
     "Query",
     "Snapshot",
     "answer",
+    "counted",
     "load_snapshot",
     "parse",
     "warnings_for",

@@ -14,12 +14,12 @@ runs in C at a fraction of a millisecond per 100,000 rows, never a Python loop o
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from array import array
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
-from itertools import compress, islice
+from itertools import accumulate, compress, islice, repeat
 from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
@@ -83,12 +83,13 @@ def _matching(plane: bytes, wanted: Iterable[int]) -> int:
 class Codes(Generic[V]):
     """A column of repeated values: each distinct value once, a code per row."""
 
-    __slots__ = ("_bits", "_planes", "values")
+    __slots__ = ("_bits", "_folded", "_planes", "values")
 
     def __init__(self, values: list[V], planes: list[bytes]) -> None:
         self.values = values
         self._planes = planes
         self._bits: dict[int, int] = {}
+        self._folded: dict[str, list[int]] | None = None
 
     def __getitem__(self, row: int) -> V:
         return self.values[self.code(row)]
@@ -102,6 +103,17 @@ class Codes(Generic[V]):
     def where(self, test: Callable[[V], bool]) -> int:
         """The rows whose value passes ``test`` (called once per distinct value)."""
         return self.bits([code for code, value in enumerate(self.values) if test(value)])
+
+    def folded(self, wanted: Iterable[str]) -> int:
+        """The rows whose value, lower-cased (``None`` as ""), is one of ``wanted`` (lower
+        case); thousands of agents are looked up, not tried one by one."""
+        if self._folded is None:
+            self._folded = {}
+            for code, value in enumerate(self.values):
+                text = value if isinstance(value, str) else ""
+                self._folded.setdefault(text.lower(), []).append(code)
+        folded = self._folded
+        return self.bits([code for text in wanted for code in folded.get(text, ())])
 
     def bits(self, codes: Collection[int]) -> int:
         """The rows holding one of ``codes``."""
@@ -166,12 +178,12 @@ class CodesBuilder(Generic[V]):
         self._code: dict[V, int] = {}
         self._rows = array("I")
 
-    def add(self, value: V) -> None:
-        code = self._code.get(value)
-        if code is None:
-            code = self._code[value] = len(self._values)
+    def extend(self, values: Sequence[V]) -> None:
+        code = self._code
+        for value in set(values).difference(code):
+            code[value] = len(self._values)
             self._values.append(value)
-        self._rows.append(code)
+        self._rows.extend(map(code.__getitem__, values))
 
     def done(self, *, order: Callable[[V], Any] | None = None) -> Codes[V]:
         """The column; with ``order``, codes follow that order of the values (for ranges)."""
@@ -215,11 +227,11 @@ class TextsBuilder:
         self._ends = array("I")
         self._null = bytearray()
 
-    def add(self, value: str | None) -> None:
-        if value is not None:
-            self._blob += value.encode()
-        self._ends.append(len(self._blob))
-        self._null.append(value is None)
+    def extend(self, values: Sequence[str | None]) -> None:
+        parts = [b"" if value is None else value.encode() for value in values]
+        self._ends.extend(islice(accumulate(map(len, parts), initial=len(self._blob)), 1, None))
+        self._blob += b"".join(parts)
+        self._null.extend(value is None for value in values)
 
     def done(self) -> Texts:
         return Texts(bytes(self._blob), self._ends, bytes(self._null))
@@ -238,58 +250,96 @@ class Instants:
     def __init__(self) -> None:
         self._micros = array("q")
 
-    def add(self, value: dt.datetime | None) -> None:
-        self._micros.append(_NO_TIME if value is None else (value - _EPOCH) // _MICROSECOND)
+    def extend(self, values: Iterable[dt.datetime | None]) -> None:
+        self._micros.extend(
+            _NO_TIME if value is None else (value - _EPOCH) // _MICROSECOND for value in values
+        )
 
     def __getitem__(self, row: int) -> dt.datetime | None:
         micros = self._micros[row]
         return None if micros == _NO_TIME else _EPOCH + dt.timedelta(microseconds=micros)
 
 
+# Digits of a phone number that the bitmaps index: E.164 allows 15.
+_WIDTH = 15
+_PAD = "-"
+_NON_DIGITS = re.compile(r"\D")
+
+
 class DigitIndex:
-    """Every row's phone digits in one blob, each between newlines, for substring searches."""
+    """Which rows hold which digit at each of the first 15 places of their phone's digits.
 
-    __slots__ = ("_blob", "_starts")
+    A run of digits is found by and-ing the bitmaps of its digits at consecutive places, for
+    every place it may start at: about fifty operations on bitmaps, whatever the inventory's
+    size and however many numbers match. Rows with longer or non-ASCII digits, which only text
+    that is not a phone number has, are searched one by one.
+    """
 
-    def __init__(self, blob: bytes, starts: array[int]) -> None:
-        self._blob = blob
-        self._starts = starts
+    __slots__ = ("_bits", "_count", "_odd")
+
+    def __init__(self, bits: list[dict[str, int]], odd: dict[int, str], count: int) -> None:
+        self._bits = bits
+        self._odd = odd
+        self._count = count
+
+    def _at(self, place: int, digits: str) -> int:
+        out = all_rows(self._count)
+        for offset, digit in enumerate(digits):
+            out &= self._bits[place + offset][digit]
+        return out
+
+    def _odd_rows(self, test: Callable[[str], bool]) -> int:
+        return sum(1 << row for row, digits in self._odd.items() if test(digits))
 
     def equal(self, digits: str) -> int:
-        return self._rows_with(f"\n{digits}\n".encode(), lead=1)
+        odd = self._odd_rows(lambda d: d == digits)
+        if len(digits) > _WIDTH or not digits.isascii():
+            return odd
+        found = self._at(0, digits)
+        if len(digits) < _WIDTH:
+            found &= self._bits[len(digits)][_PAD]
+        return found | odd
 
     def starting(self, digits: str) -> int:
-        return self._rows_with(f"\n{digits}".encode(), lead=1)
+        odd = self._odd_rows(lambda d: d.startswith(digits))
+        if len(digits) > _WIDTH or not digits.isascii():
+            return odd
+        return self._at(0, digits) | odd
 
     def containing(self, digits: str) -> int:
-        return self._rows_with(digits.encode(), lead=0)
-
-    def _rows_with(self, needle: bytes, *, lead: int) -> int:
-        starts, blob = self._starts, self._blob
-        flags = bytearray([_ZERO]) * len(starts)
-        found = blob.find(needle)
-        while found != -1:
-            row = bisect_right(starts, found + lead) - 1
-            flags[row] = _ONE
-            # On to the next row: a row is selected once, however often it matches.
-            following = starts[row + 1] - 1 if row + 1 < len(starts) else len(blob)
-            found = blob.find(needle, following)
-        return from_flags(flags)
+        odd = self._odd_rows(lambda d: digits in d)
+        if len(digits) > _WIDTH or not digits.isascii():
+            return odd
+        for place in range(_WIDTH - len(digits) + 1):
+            odd |= self._at(place, digits)
+        return odd
 
 
 class DigitIndexBuilder:
-    __slots__ = ("_blob", "_starts")
+    __slots__ = ("_count", "_odd", "_places")
 
     def __init__(self) -> None:
-        self._blob = bytearray(b"\n")
-        self._starts = array("I")
+        self._places = [bytearray() for _ in range(_WIDTH)]
+        self._odd: dict[int, str] = {}
+        self._count = 0
 
-    def add(self, digits: str) -> None:
-        self._starts.append(len(self._blob))
-        self._blob += digits.encode() + b"\n"
+    def extend(self, phones: Sequence[str]) -> None:
+        digits = list(map(_NON_DIGITS.sub, repeat(""), phones))
+        for offset, found in enumerate(digits):
+            if len(found) > _WIDTH or not found.isascii():
+                self._odd[self._count + offset] = found
+                digits[offset] = ""
+        fixed = "".join(map(str.ljust, digits, repeat(_WIDTH), repeat(_PAD))).encode()
+        for place, plane in enumerate(self._places):
+            plane.extend(fixed[place::_WIDTH])
+        self._count += len(digits)
 
     def done(self) -> DigitIndex:
-        return DigitIndex(bytes(self._blob), self._starts)
+        bits = [
+            {symbol: _matching(bytes(plane), (ord(symbol),)) for symbol in "0123456789" + _PAD}
+            for plane in self._places
+        ]
+        return DigitIndex(bits, self._odd, self._count)
 
 
 class Rows(Sequence[T]):

@@ -18,6 +18,11 @@ from syncbot.query.grammar import Query
 from syncbot.query.snapshot import Snapshot
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 number``, ``2 numbers``, ``1,204 changes``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 @dataclass(slots=True)
 class Answer:
     """What a query found, in a form both the CLI and Slack render."""

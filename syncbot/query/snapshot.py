@@ -12,7 +12,8 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice, repeat
 from typing import Literal
 
 import phonenumbers
@@ -31,6 +32,7 @@ from syncbot.query.columns import (
     to_flags,
 )
 from syncbot.store import Store
+from syncbot.store.base import NumberBatch
 
 _NON_DIGITS = re.compile(r"\D")
 CountedField = Literal["source_key", "status", "country", "type"]
@@ -43,7 +45,7 @@ def _time_order(value: dt.datetime | None) -> tuple[bool, dt.datetime | None]:
 class _Inventory:
     """The numbers, one column per field, in inventory order."""
 
-    def __init__(self, numbers: Iterable[PhoneNumber], states: Iterable[SourceState]) -> None:
+    def __init__(self, batches: Iterable[NumberBatch], states: Iterable[SourceState]) -> None:
         sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
         number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
         digits = DigitIndexBuilder()
@@ -58,23 +60,23 @@ class _Inventory:
         since: CodesBuilder[dt.datetime | None] = CodesBuilder()
         self.created_at = Instants()
         count = 0
-        for n in numbers:
-            sources.add((n.source, n.account))
-            number_ids.add(n.number_id)
-            phones.add(n.phone_number)
-            digits.add(_NON_DIGITS.sub("", n.phone_number))
-            flags.add((n.valid, n.inbound, n.outbound))
-            countries.add(n.country_code)
-            types.add(n.number_type)
-            carriers.add(n.carrier)
-            statuses.add(n.status)
-            provider_statuses.add(n.provider_status)
-            agents.add(n.agent_id)
-            labels.add(n.label)
-            self.created_at.add(n.created_at)
-            first_seen.add(n.first_seen_at)
-            since.add(n.unassigned_since)
-            count += 1
+        for batch in batches:
+            sources.extend(list(zip(batch.source, batch.account, strict=True)))
+            number_ids.extend(batch.number_id)
+            phones.extend(batch.phone_number)
+            digits.extend(batch.phone_number)
+            flags.extend(list(zip(batch.valid, batch.inbound, batch.outbound, strict=True)))
+            countries.extend(batch.country_code)
+            types.extend(batch.number_type)
+            carriers.extend(batch.carrier)
+            statuses.extend(batch.status)
+            provider_statuses.extend(batch.provider_status)
+            agents.extend(batch.agent_id)
+            labels.extend(batch.label)
+            self.created_at.extend(batch.created_at)
+            first_seen.extend(batch.first_seen_at)
+            since.extend(batch.unassigned_since)
+            count += len(batch.source)
         self.count = count
         self.sources = sources.done()
         self.number_ids: Texts = number_ids.done()
@@ -133,16 +135,19 @@ class _ChangeLog:
         number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
         agents: CodesBuilder[tuple[str | None, str | None]] = CodesBuilder()
         at: CodesBuilder[tuple[dt.datetime, int | None]] = CodesBuilder()
+        self._hashes = array("q")
         count = 0
-        for c in changes:
-            kinds.add(c.kind)
-            sources.add((c.source, c.account))
-            number_ids.add(c.number_id)
-            phones.add(c.phone_number)
-            labels.add(c.label)
-            agents.add((c.agent_before, c.agent_after))
-            at.add((c.at, c.run_id))
-            count += 1
+        listed = iter(changes)
+        while batch := list(islice(listed, 2_000)):
+            kinds.extend([c.kind for c in batch])
+            sources.extend([(c.source, c.account) for c in batch])
+            number_ids.extend([c.number_id for c in batch])
+            phones.extend([c.phone_number for c in batch])
+            labels.extend([c.label for c in batch])
+            agents.extend([(c.agent_before, c.agent_after) for c in batch])
+            at.extend([(c.at, c.run_id) for c in batch])
+            self._hashes.extend(hash(c.key) for c in batch)
+            count += len(batch)
         self.count = count
         self.kinds = kinds.done()
         self.sources = sources.done()
@@ -153,6 +158,27 @@ class _ChangeLog:
         self.at = at.done()
         # Each change's number's row in the inventory plus one; 0 when it has none (removed).
         self.number_rows = array("I", [0]) * count
+
+    def link(self, batches: Iterable[NumberBatch]) -> Iterator[NumberBatch]:
+        """``batches``, noting the row of each number this log holds a change of."""
+        # Sorted hashes of the changes' keys, not a dict of the keys: 500,000 changes (a first
+        # sync) would take 100 MB as tuples. Two keys with one hash are told apart by id.
+        order = sorted(range(self.count), key=self._hashes.__getitem__)
+        hashes = array("q", map(self._hashes.__getitem__, order))
+        changes = array("I", order)
+        del order
+        self._hashes = array("q")
+        row = 1
+        for batch in batches:
+            found = list(map(hash, zip(batch.source, batch.account, batch.number_id, strict=True)))
+            spots = map(bisect_left, repeat(hashes), found)
+            for offset, (wanted, spot) in enumerate(zip(found, spots, strict=True)):
+                if spot < len(hashes) and hashes[spot] == wanted:
+                    change = changes[spot]
+                    if self.number_ids[change] == batch.number_id[offset]:
+                        self.number_rows[change] = row + offset
+            row += len(batch.source)
+            yield batch
 
     def change(self, row: int) -> Change:
         source, account = self.sources[row]
@@ -183,52 +209,16 @@ class Snapshot:
     def __init__(
         self,
         *,
-        numbers: Iterable[PhoneNumber] = (),
+        numbers: Iterable[PhoneNumber] | Iterable[NumberBatch] = (),
         run: RunRecord | None = None,
         states: Iterable[SourceState] = (),
         changes: Iterable[Change] = (),
     ) -> None:
-        listed = list(changes)
-        index = {c.key: j for j, c in enumerate(listed) if c.kind is not ChangeKind.REMOVED}
-        self._assemble(((n, index.get(n.key)) for n in numbers), run, states, listed)
-
-    @classmethod
-    def _read(cls, store: Store, run: RunRecord | None) -> Snapshot:
-        """``run``'s snapshot, streamed from the store without holding its records at once."""
-        snapshot = cls.__new__(cls)
-        ids = array("q")
-
-        def changes() -> Iterable[Change]:
-            for change_id, change in store.scan_changes(run.run_id) if run else ():
-                ids.append(change_id)
-                yield change
-
-        log = _ChangeLog(changes())
-        numbers = (
-            (number, None if change_id is None else bisect_left(ids, change_id))
-            for number, change_id in store.scan_numbers(changes_of=run.run_id if run else None)
-        )
-        snapshot._assemble(numbers, run, store.source_states(), log)  # noqa: SLF001 - its own class
-        return snapshot
-
-    def _assemble(
-        self,
-        numbers: Iterable[tuple[PhoneNumber, int | None]],
-        run: RunRecord | None,
-        states: Iterable[SourceState],
-        changes: Iterable[Change] | _ChangeLog,
-    ) -> None:
+        """``numbers`` in inventory order, as records or as the store's batches."""
         self.run = run
         self.states = list(states)
-        log = changes if isinstance(changes, _ChangeLog) else _ChangeLog(changes)
-
-        def rows() -> Iterable[PhoneNumber]:
-            for row, (number, change) in enumerate(numbers):
-                if change is not None:
-                    log.number_rows[change] = row + 1
-                yield number
-
-        self._inventory = _Inventory(rows(), self.states)
+        log = _ChangeLog(changes)
+        self._inventory = _Inventory(log.link(_batches(numbers)), self.states)
         self._changes = log
 
     @property
@@ -283,8 +273,7 @@ class Snapshot:
         return self._inventory.statuses.where(lambda value: value == status)
 
     def agent_bits(self, agent: str) -> int:
-        wanted = agent.lower()
-        return self._inventory.agents.where(lambda value: (value or "").lower() == wanted)
+        return self._inventory.agents.folded((agent.lower(),))
 
     def unassigned_since_bits(self, cutoff: dt.datetime) -> int:
         """Numbers unassigned since ``cutoff`` or earlier."""
@@ -302,7 +291,7 @@ class Snapshot:
             "type": inventory.types,
             "carrier": inventory.carriers,
         }[field]
-        return column.where(lambda value: (value or "").lower() in lowered)
+        return column.folded(lowered)
 
     def counts(self, field: CountedField, selected: int) -> Counter[str]:
         """How many ``selected`` numbers hold each value of ``field``; no value is "unknown"."""
@@ -345,6 +334,39 @@ class Snapshot:
         return self.numbers_in(self.status_bits(status))
 
 
+def _batches(numbers: Iterable[PhoneNumber] | Iterable[NumberBatch]) -> Iterator[NumberBatch]:
+    listed: list[PhoneNumber] = []
+    for item in numbers:
+        if isinstance(item, NumberBatch):
+            yield item
+        else:
+            listed.append(item)
+    if listed:
+        yield _batch(listed)
+
+
+def _batch(numbers: list[PhoneNumber]) -> NumberBatch:
+    return NumberBatch(
+        source=[n.source for n in numbers],
+        account=[n.account for n in numbers],
+        number_id=[n.number_id for n in numbers],
+        phone_number=[n.phone_number for n in numbers],
+        valid=[n.valid for n in numbers],
+        country_code=[n.country_code for n in numbers],
+        number_type=[n.number_type for n in numbers],
+        carrier=[n.carrier for n in numbers],
+        status=[n.status for n in numbers],
+        provider_status=[n.provider_status for n in numbers],
+        agent_id=[n.agent_id for n in numbers],
+        label=[n.label for n in numbers],
+        inbound=[n.inbound for n in numbers],
+        outbound=[n.outbound for n in numbers],
+        created_at=[n.created_at for n in numbers],
+        first_seen_at=[n.first_seen_at for n in numbers],
+        unassigned_since=[n.unassigned_since for n in numbers],
+    )
+
+
 def load_snapshot(store: Store) -> Snapshot:
     """The latest committed run's snapshot.
 
@@ -353,7 +375,12 @@ def load_snapshot(store: Store) -> Snapshot:
     """
     for _ in range(3):
         run = store.latest_run()
-        snapshot = Snapshot._read(store, run)  # noqa: SLF001 - the module's own constructor
+        snapshot = Snapshot(
+            numbers=store.scan_numbers(),
+            run=run,
+            states=store.source_states(),
+            changes=store.iter_changes(run.run_id) if run else (),
+        )
         latest = store.latest_run()
         if (latest.run_id if latest else None) == snapshot.run_id:
             break

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from syncbot.history import Reconciled
-from syncbot.models import Change, ParsedPhone, PhoneNumber, RunRecord, RunResult, SourceState
+from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState, Status
+
+if TYPE_CHECKING:
+    from syncbot.store.staging import Staging
+
+
+@dataclass(frozen=True, slots=True)
+class NumberBatch:
+    """Stored numbers field by field: one sequence per field, aligned, for readers that keep
+    columns rather than records. Repeated values are shared objects."""
+
+    source: Sequence[str]
+    account: Sequence[str]
+    number_id: Sequence[str]
+    phone_number: Sequence[str]
+    valid: Sequence[bool]
+    country_code: Sequence[str | None]
+    number_type: Sequence[str | None]
+    carrier: Sequence[str | None]
+    status: Sequence[Status]
+    provider_status: Sequence[str | None]
+    agent_id: Sequence[str | None]
+    label: Sequence[str | None]
+    inbound: Sequence[bool | None]
+    outbound: Sequence[bool | None]
+    created_at: Sequence[dt.datetime | None]
+    first_seen_at: Sequence[dt.datetime | None]
+    unassigned_since: Sequence[dt.datetime | None]
 
 
 class Store(ABC):
@@ -37,18 +66,6 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
-    def scan_numbers(
-        self, *, changes_of: int | None = None
-    ) -> Iterator[tuple[PhoneNumber, int | None]]:
-        """The current inventory one record at a time, never all at once, in the order of
-        ``load_numbers``; each with the id of its change in run ``changes_of``, if it has one.
-        """
-
-    @abstractmethod
-    def parse_cache(self) -> list[ParsedPhone]:
-        """How each stored number's phone text was read, so it is not parsed again."""
-
-    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
@@ -61,12 +78,23 @@ class Store(ABC):
     def changes(self, run_id: int) -> list[Change]: ...
 
     @abstractmethod
-    def scan_changes(self, run_id: int) -> Iterator[tuple[int, Change]]:
-        """``changes(run_id)`` one at a time, each with the id ``scan_numbers`` gives it."""
+    def iter_changes(self, run_id: int) -> Iterator[Change]:
+        """A run's changes in order, read a batch at a time."""
 
     @abstractmethod
-    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
-        """Store a run's snapshot, changes and source states atomically; returns its run id."""
+    def scan_numbers(self) -> Iterator[NumberBatch]:
+        """The current inventory a batch at a time, in ``load_numbers``' order, read in one
+        transaction without holding it all at once."""
+
+    @abstractmethod
+    def staging(self) -> Staging:
+        """Start a run: where its listings land as they arrive (call under ``run_lock``)."""
+
+    @abstractmethod
+    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
+        """Fold the staged listings of ``result``'s ok sources into the snapshot, with its
+        changes and source states, atomically; fills in ``result``'s totals and changes and
+        returns the run id. A dry run computes the same figures and stores nothing (None)."""
 
     @abstractmethod
     def update_run(self, run_id: int, result: RunResult) -> None:

@@ -6,7 +6,8 @@ which ``syncbot migrate`` applies once, recording it in ``schema_version``.
 
 from __future__ import annotations
 
-# Each migration is a list of statements; {ts}, {bool} and {serial} take the backend's types.
+# Each migration is a list of statements; {ts}, {bool}, {bigint} and {serial} take the
+# backend's types.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE runs (
@@ -67,9 +68,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX changes_run ON changes (run_id)",
     ),
     (
-        # The query engine reads the inventory with each number's change in the latest run:
-        # one probe of this index per number.
-        "CREATE INDEX changes_run_number ON changes (run_id, source, account, number_id)",
-        "DROP INDEX changes_run",
+        # A digest of each number's raw record as last listed: a record that comes back
+        # unchanged skips validation and normalization (syncbot/store/staging.py).
+        "ALTER TABLE numbers ADD COLUMN digest {bigint}",
     ),
 )

@@ -14,18 +14,17 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
 from syncbot.errors import StoreError
-from syncbot.history import Reconciled
 from syncbot.models import (
     Change,
     ChangeKind,
-    ParsedPhone,
     PhoneNumber,
     RunRecord,
     RunResult,
     SourceState,
 )
-from syncbot.store.base import Store
+from syncbot.store.base import NumberBatch, Store
 from syncbot.store.schema import MIGRATIONS
+from syncbot.store.staging import Staging, apply_run, digests, prepare, staged_insert
 
 
 class Cursor(Protocol):
@@ -33,27 +32,41 @@ class Cursor(Protocol):
     def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
-    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+    def fetchmany(self, size: int, /) -> list[Any]: ...
 
 
-# Rows a streamed read holds at once: big enough to amortize each fetch, small beside 500,000.
+# Rows a streamed read holds at once: enough to amortize each fetch, little beside 500,000.
 STREAM_BATCH = 2_000
 
 
-# What a loaded record needs; the stored row adds how its phone text was read (the cache).
 _LOADED_COLUMNS = (
     "source, account, number_id, phone_number, valid, country_code, number_type, carrier, "
     "status, provider_status, agent_id, label, inbound, outbound, created_at, first_seen_at, "
     "unassigned_since"
 )
-_NUMBER_COLUMNS = (
-    f"{_LOADED_COLUMNS}, phone_text, phone_region, parsed_e164, parsed_country, parsed_type"
-)
-_NUMBER_UPDATES = ", ".join(
-    f"{name} = excluded.{name}"
-    for name in (c.strip() for c in _NUMBER_COLUMNS.split(","))
-    if name not in {"source", "account", "number_id"}
-)
+# Changes read from the store a batch at a time.
+_CHANGES_BATCH = 1000
+
+
+def _shared(
+    column: Sequence[Any], shared: dict[Any, Any], convert: Callable[[Any], Any]
+) -> list[Any]:
+    """``column``'s values converted, each distinct one once, as shared objects."""
+    for raw in set(column).difference(shared):
+        shared[raw] = convert(raw)
+    return list(map(shared.__getitem__, column))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+class _DryRun(Exception):
+    """Rolls a dry run's transaction back once its figures are known."""
 
 
 class SqlStore(Store):
@@ -159,46 +172,22 @@ class SqlStore(Store):
         assert parsed is not None
         return parsed
 
-    def parse_cache(self) -> list[ParsedPhone]:
-        with self.transaction() as cur:
-            cur.execute(
-                "SELECT phone_text, phone_region, parsed_e164, valid, parsed_country, parsed_type "
-                "FROM numbers"
-            )
-            return [ParsedPhone(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
-
     def load_numbers(self) -> list[PhoneNumber]:
-        return [number for number, _ in self.scan_numbers()]
-
-    def scan_numbers(
-        self, *, changes_of: int | None = None
-    ) -> Iterator[tuple[PhoneNumber, int | None]]:
-        # Sorted by code point in the database rather than by its collation: PostgreSQL sorts
-        # text by the database's (en_US on Heroku) and SQLite by bytes, and only code points
-        # give one order on every backend, the order reconcile() gives the inventory it returns.
-        order = ", ".join(
-            self.binary(f"n.{c}") for c in ("source", "account", "phone_number", "number_id")
-        )
-        columns = ", ".join(f"n.{c.strip()}" for c in _LOADED_COLUMNS.split(","))
-        statement = (
-            f"SELECT {columns}, c.change_id FROM numbers n LEFT JOIN changes c "  # noqa: S608 - fixed columns
-            "ON c.run_id = ? AND c.source = n.source AND c.account = n.account "
-            f"AND c.number_id = n.number_id ORDER BY {order}"
-        )
-        # Run 0 has no changes: the join then costs one index probe per number.
-        params = (0 if changes_of is None else changes_of,)
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
-            record = self._record_reader(states)
-            for batch in self.stream(cur, self.sql(statement), params):
-                for row in batch:
-                    yield record(row), row[-1]
+            cur.execute(f"SELECT {_LOADED_COLUMNS} FROM numbers")  # noqa: S608 - fixed columns
+            rows = cur.fetchall()
+        numbers = self._numbers(rows, states)
+        # Sorted here rather than by ORDER BY: PostgreSQL sorts text by the database's collation
+        # (en_US on Heroku) and SQLite by bytes, so only Python gives one order on every backend,
+        # the order the sheet and the answers list numbers in.
+        return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
 
-    def _record_reader(self, states: dict[str, SourceState]) -> Callable[[Any], PhoneNumber]:
+    def _numbers(self, rows: list[Any], states: dict[str, SourceState]) -> list[PhoneNumber]:
         """Rows to records, sharing one object per repeated value.
 
-        Readers keep or index many records; 100,000 rows repeat a few sources, statuses,
-        countries, agents and run times, and sharing them keeps a third less.
+        The Slack app keeps the inventory in memory; 100,000 rows repeat a few sources,
+        statuses, countries, agents and run times, and sharing them keeps a third less.
         """
         shared: dict[object, Any] = {}
 
@@ -213,31 +202,33 @@ class SqlStore(Store):
                 found = shared[("time", value)] = self.from_db_time(value)
             return found
 
-        def record(r: Any) -> PhoneNumber:
+        out = []
+        for r in rows:
             state = states.get(f"{r[0]}/{r[1]}")
-            return PhoneNumber(
-                one(r[0]),
-                one(r[1]),
-                r[2],
-                r[3],
-                bool(r[4]),
-                one(r[5]),
-                one(r[6]),
-                one(r[7]),
-                one(r[8]),
-                one(r[9]),
-                one(r[10]),
-                r[11],
-                None if r[12] is None else bool(r[12]),
-                None if r[13] is None else bool(r[13]),
-                self.from_db_time(r[14]),
-                when(r[15]),
-                state.last_ok_at if state else None,
-                when(r[16]),
-                state.stale if state else False,
+            out.append(
+                PhoneNumber(
+                    one(r[0]),
+                    one(r[1]),
+                    r[2],
+                    r[3],
+                    bool(r[4]),
+                    one(r[5]),
+                    one(r[6]),
+                    one(r[7]),
+                    one(r[8]),
+                    one(r[9]),
+                    one(r[10]),
+                    r[11],
+                    None if r[12] is None else bool(r[12]),
+                    None if r[13] is None else bool(r[13]),
+                    self.from_db_time(r[14]),
+                    when(r[15]),
+                    state.last_ok_at if state else None,
+                    when(r[16]),
+                    state.stale if state else False,
+                )
             )
-
-        return record
+        return out
 
     def _run(self, row: Sequence[Any]) -> RunRecord:
         return RunRecord(
@@ -264,139 +255,110 @@ class SqlStore(Store):
             return [self._run(row) for row in cur.fetchall()]
 
     def changes(self, run_id: int) -> list[Change]:
-        return [change for _, change in self.scan_changes(run_id)]
+        return list(self.iter_changes(run_id))
 
-    def scan_changes(self, run_id: int) -> Iterator[tuple[int, Change]]:
-        with self.transaction() as cur:
-            statement = self.sql(
-                "SELECT kind, source, account, number_id, phone_number, agent_before, "
-                "agent_after, label, at, run_id, change_id FROM changes WHERE run_id = ? "
-                "ORDER BY change_id"
+    def iter_changes(self, run_id: int) -> Iterator[Change]:
+        after = -1
+        while True:
+            with self.transaction() as cur:
+                cur.execute(
+                    self.sql(
+                        "SELECT kind, source, account, number_id, phone_number, agent_before, "
+                        "agent_after, label, at, run_id, change_id FROM changes "
+                        "WHERE run_id = ? AND change_id > ? ORDER BY change_id LIMIT ?"
+                    ),
+                    (run_id, after, _CHANGES_BATCH),
+                )
+                rows = cur.fetchall()
+            yield from (
+                Change(
+                    ChangeKind(r[0]),
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    self._time(r[8]),
+                    int(r[9]),
+                )
+                for r in rows
             )
-            when: dict[object, dt.datetime] = {}
-            for batch in self.stream(cur, statement, (run_id,)):
-                for r in batch:
-                    at = when.get(r[8])
-                    if at is None:
-                        at = when[r[8]] = self._time(r[8])
-                    change = Change(
-                        ChangeKind(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], at, int(r[9])
-                    )
-                    yield int(r[10]), change
+            if len(rows) < _CHANGES_BATCH:
+                return
+            after = int(rows[-1][10])
+
+    def scan_numbers(self) -> Iterator[NumberBatch]:
+        # Sorted by code point in the database, as load_numbers sorts in Python, rather than by
+        # the database's collation (en_US on Heroku's PostgreSQL).
+        order = ", ".join(
+            self.binary(c) for c in ("source", "account", "phone_number", "number_id")
+        )
+        statement = f"SELECT {_LOADED_COLUMNS} FROM numbers ORDER BY {order}"  # noqa: S608 - fixed columns
+        # Converted a column at a time, repeated values once: a record per row would cost
+        # seconds at 500,000 numbers. Ids, phone numbers, labels and creation times are mostly
+        # distinct, so they are not shared.
+        texts: dict[Any, Any] = {}
+        flags: dict[Any, bool | None] = {}
+        times: dict[Any, dt.datetime | None] = {}
+        with self.transaction() as cur:
+            for rows in self.stream(cur, statement, ()):
+                c = list(zip(*rows, strict=True))
+                yield NumberBatch(
+                    source=_shared(c[0], texts, _same),
+                    account=_shared(c[1], texts, _same),
+                    number_id=c[2],
+                    phone_number=c[3],
+                    valid=list(map(bool, c[4])),
+                    country_code=_shared(c[5], texts, _same),
+                    number_type=_shared(c[6], texts, _same),
+                    carrier=_shared(c[7], texts, _same),
+                    status=_shared(c[8], texts, _same),
+                    provider_status=_shared(c[9], texts, _same),
+                    agent_id=_shared(c[10], texts, _same),
+                    label=c[11],
+                    inbound=_shared(c[12], flags, _flag),
+                    outbound=_shared(c[13], flags, _flag),
+                    created_at=list(map(self.from_db_time, c[14])),
+                    first_seen_at=_shared(c[15], times, self.from_db_time),
+                    unassigned_since=_shared(c[16], times, self.from_db_time),
+                )
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _number_row(self, n: PhoneNumber) -> tuple[Any, ...]:
-        p = n.parsed
-        return (
-            n.source,
-            n.account,
-            n.number_id,
-            n.phone_number,
-            n.valid,
-            n.country_code,
-            n.number_type,
-            n.carrier,
-            n.status,
-            n.provider_status,
-            n.agent_id,
-            n.label,
-            n.inbound,
-            n.outbound,
-            self.to_db_time(n.created_at),
-            self.to_db_time(n.first_seen_at),
-            self.to_db_time(n.unassigned_since),
-            p.text if p else n.phone_number,
-            p.region if p else None,
-            p.e164 if p else None,
-            p.country_code if p else None,
-            p.number_type if p else None,
-        )
+    def staging(self) -> Staging:
+        with self.transaction() as cur:
+            prepare(self, cur)
+            known = digests(cur)
+        return Staging(self, known)
 
-    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
+    def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        with self.transaction() as cur:
+            cur.executemany(staged_insert(self), rows)
+
+    def staged_count(self, source: str, account: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("SELECT COUNT(*) FROM staged WHERE source = ? AND account = ?"),
+                (source, account),
+            )
+            return int(cur.fetchone()[0])
+
+    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
         try:
-            return self._commit_run(result, reconciled)
+            with self.transaction(write=True) as cur:
+                run_id = apply_run(self, cur, result)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            result.run_id = None
+            return None
         except self.driver_error as exc:
             raise StoreError(
                 f"the store could not commit this run ({exc}); the previous snapshot is "
                 "unchanged and the next run will try again"
             ) from None
-
-    def _commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
-        assert result.finished_at is not None
-        with self.transaction(write=True) as cur:
-            cur.execute(
-                self.sql(
-                    "INSERT INTO runs (status, started_at, finished_at, result) "
-                    "VALUES (?, ?, ?, ?) RETURNING run_id"
-                ),
-                (
-                    result.status,
-                    self.to_db_time(result.started_at),
-                    self.to_db_time(result.finished_at),
-                    json.dumps(result.to_dict()),
-                ),
-            )
-            run_id = int(cur.fetchone()[0])
-            if reconciled.upserts:
-                marks = ", ".join("?" * len(_NUMBER_COLUMNS.split(",")))
-                cur.executemany(
-                    self.sql(
-                        f"INSERT INTO numbers ({_NUMBER_COLUMNS}) VALUES ({marks}) "  # noqa: S608 - fixed columns
-                        f"ON CONFLICT (source, account, number_id) DO UPDATE SET {_NUMBER_UPDATES}"
-                    ),
-                    [self._number_row(n) for n in reconciled.upserts],
-                )
-            if reconciled.removed:
-                cur.executemany(
-                    self.sql(
-                        "DELETE FROM numbers WHERE source = ? AND account = ? AND number_id = ?"
-                    ),
-                    reconciled.removed,
-                )
-            if reconciled.changes:
-                cur.executemany(
-                    self.sql(
-                        "INSERT INTO changes (run_id, kind, source, account, number_id, "
-                        "phone_number, agent_before, agent_after, label, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    ),
-                    [
-                        (
-                            run_id,
-                            c.kind.value,
-                            c.source,
-                            c.account,
-                            c.number_id,
-                            c.phone_number,
-                            c.agent_before,
-                            c.agent_after,
-                            c.label,
-                            self.to_db_time(c.at),
-                        )
-                        for c in reconciled.changes
-                    ],
-                )
-            cur.executemany(
-                self.sql(
-                    "INSERT INTO source_states (source, account, status, last_ok_at, "
-                    "last_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (source, account) DO UPDATE SET status = excluded.status, "
-                    "last_ok_at = excluded.last_ok_at, "
-                    "last_attempt_at = excluded.last_attempt_at, error = excluded.error"
-                ),
-                [
-                    (
-                        s.source,
-                        s.account,
-                        s.status,
-                        self.to_db_time(s.last_ok_at),
-                        self.to_db_time(s.last_attempt_at),
-                        s.error,
-                    )
-                    for s in reconciled.states
-                ],
-            )
         return run_id
 
     def update_run(self, run_id: int, result: RunResult) -> None:
