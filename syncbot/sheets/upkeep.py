@@ -1,4 +1,8 @@
-"""The Inventory's highlight rule and filter: one of each, fixed up only when they drifted."""
+"""The Inventory's highlight rule and filter: one of each, fixed up only when they drifted.
+
+Google moves their ranges with the rows a write inserts or deletes, but not over rows added
+at the very end; after such a write (``moved``) they are set again rather than compared.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ _HIGHLIGHT = {"red": 1.0, "green": 0.9, "blue": 0.75}
 
 
 def highlight_rule(
-    rules: Sequence[Mapping[str, Any]], sheet_id: int, rows: int, cols: int
+    rules: Sequence[Mapping[str, Any]], sheet_id: int, rows: int, cols: int, *, moved: bool
 ) -> list[bytes]:
     """Requests that leave exactly one unassigned-row rule, covering rows 2 to ``rows``."""
     mine = [i for i, rule in enumerate(rules) if _is_our_rule(rule)]
@@ -34,7 +38,9 @@ def highlight_rule(
             },
         }
         out.append(ops.op("addConditionalFormatRule", {"rule": rule, "index": 0}))
-    elif [_norm(r) for r in rules[mine[0]].get("ranges", [])] != [_norm(r) for r in wanted]:
+    elif moved or [_norm(r) for r in rules[mine[0]].get("ranges", [])] != [
+        _norm(r) for r in wanted
+    ]:
         # Keep the colour people may have picked for it; only its range moves.
         rule = {"ranges": wanted, "booleanRule": rules[mine[0]]["booleanRule"]}
         body = {"sheetId": sheet_id, "index": mine[0], "rule": rule}
@@ -43,11 +49,11 @@ def highlight_rule(
 
 
 def basic_filter(
-    current: Mapping[str, Any] | None, sheet_id: int, rows: int, cols: int
+    current: Mapping[str, Any] | None, sheet_id: int, rows: int, cols: int, *, moved: bool
 ) -> list[bytes]:
     """A filter over the whole Inventory, keeping the sorts and criteria people set."""
     wanted = ops.grid_range(sheet_id, (0, rows), (0, cols))
-    if current is not None and _norm(current.get("range", {})) == _norm(wanted):
+    if not moved and current is not None and _norm(current.get("range", {})) == _norm(wanted):
         return []
     spec: dict[str, Any] = {"range": wanted}
     if current is not None:
