@@ -81,6 +81,8 @@ class Delta:
     # Every data row's key once the write is done, and where the key columns are then.
     expected: list[Key]
     key_cols: tuple[int, int, int]
+    # Where each managed column is once the write is done, in ``INVENTORY_HEADER`` order.
+    managed: list[int]
     rows: int
     cols: int
     # People's cells of every number as read, by column: a repair puts them back.
@@ -192,6 +194,7 @@ def plan_delta(
         [(key, notes) for key, notes in removed if notes],
         expected,
         key_cols,
+        managed,
         grid_rows + len(layout) - len(survivors),
         cols,
         kept.people,

@@ -132,7 +132,12 @@ def plan_write(
     current = planner.tabs.get(layout.INVENTORY)
     moved = delta is not None and bool(delta.units or delta.structure)
     tail += upkeep.highlight_rule(
-        current.conditional_formats if current else (), inventory_id, rows, cols, moved=moved
+        current.conditional_formats if current else (),
+        inventory_id,
+        rows,
+        cols,
+        moved=moved,
+        status_col=delta.managed[1] if delta else 1,
     )
     tail += upkeep.basic_filter(
         current.basic_filter if current else None, inventory_id, rows, cols, moved=moved
