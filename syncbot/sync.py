@@ -103,6 +103,18 @@ async def _fetch(
     return outcome
 
 
+def configured_accounts(settings: Settings) -> list[Account]:
+    """Every account to sync; a ``ConfigError`` naming the settings when there is none."""
+    accounts = settings.accounts()
+    if not accounts:
+        raise ConfigError(
+            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
+            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
+            "shows a sync without credentials"
+        )
+    return accounts
+
+
 async def run_sync(
     settings: Settings,
     store: Store,
@@ -113,13 +125,7 @@ async def run_sync(
 ) -> RunResult:
     """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
-    accounts = settings.accounts()
-    if not accounts:
-        raise ConfigError(
-            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
-            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
-            "shows a sync without credentials"
-        )
+    accounts = configured_accounts(settings)
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
