@@ -13,7 +13,7 @@ from pathlib import Path
 
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import answer_text, sync_summary
-from syncbot.errors import NoStoreError
+from syncbot.errors import NoStoreError, SyncbotError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.settings import Settings, load_settings
@@ -121,8 +121,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_csv(numbers, sys.stdout)
         return 0
     path = Path(args.csv)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        rows = write_csv(numbers, out)
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            rows = write_csv(numbers, out)
+    except OSError as exc:
+        raise SyncbotError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)
     return 0
 
