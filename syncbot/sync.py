@@ -17,7 +17,7 @@ import aiohttp
 
 from syncbot import __version__
 from syncbot.errors import ConfigError, SyncbotError
-from syncbot.history import Reconciled, reconcile
+from syncbot.history import Reconciled, health_changes, reconcile
 from syncbot.http import HttpClient, RetryPolicy
 from syncbot.logs import event
 from syncbot.models import (
@@ -207,6 +207,7 @@ async def _collect(
         known_states=states,
         now=result.started_at,
     )
+    result.health = health_changes(states, reconciled.states)
     result.total = len(reconciled.inventory)
     result.unassigned = sum(1 for n in reconciled.inventory if n.unassigned)
     result.changes = count_changes(reconciled.changes)
