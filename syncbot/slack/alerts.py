@@ -8,7 +8,7 @@ whichever process runs each sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -41,14 +41,14 @@ class ChangeAlerts:
         self._channel = channel
         self._sheet = sheet_url(settings.google_sheet_id)
 
-    async def __call__(self, result: RunResult, changes: Sequence[Change]) -> None:
-        alerting = [c for c in changes if c.kind in ALERTING_CHANGES]
-        for message in (
-            health_message(result, sheet=self._sheet),
-            alert_message(result, alerting, sheet=self._sheet) if alerting else None,
-        ):
-            if message is not None:
-                await self._post(message, result)
+    async def __call__(self, result: RunResult, changes: Iterable[Change]) -> None:
+        health = health_message(result, sheet=self._sheet)
+        if health is not None:
+            await self._post(health, result)
+        if any(result.changes.get(kind.value) for kind in ALERTING_CHANGES):
+            changed = alert_message(result, changes, sheet=self._sheet)
+            if changed is not None:
+                await self._post(changed, result)
 
     async def _post(self, message: Message, result: RunResult) -> None:
         client = AsyncWebClient(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
@@ -363,32 +363,53 @@ _ALERT_KINDS = (
 )
 
 
-def _examples(items: Sequence[Change]) -> str:
+def _examples(items: Sequence[Change], count: int) -> str:
     shown = [escape(_plain(c.phone_number, 40)) for c in items[:ALERT_EXAMPLES]]
-    more = f" and {len(items) - len(shown):,} more" if len(items) > len(shown) else ""
+    more = f" and {count - len(shown):,} more" if count > len(shown) else ""
     return ", ".join(shown) + more
+
+
+def _first_of_each_kind(
+    changes: Iterable[Change], counts: Mapping[ChangeKind, int]
+) -> dict[ChangeKind, list[Change]]:
+    """The first few changes of each kind, reading ``changes`` only as far as they are found:
+    a first sync's 500,000 additions are never all read for the five shown."""
+    wanted = {kind: min(n, ALERT_EXAMPLES) for kind, n in counts.items() if n}
+    found: dict[ChangeKind, list[Change]] = {kind: [] for kind in wanted}
+    missing = sum(wanted.values())
+    if missing:
+        for change in changes:
+            examples = found.get(change.kind)
+            if examples is not None and len(examples) < wanted[change.kind]:
+                examples.append(change)
+                missing -= 1
+                if not missing:
+                    break
+    return found
 
 
 def alert_message(
     result: RunResult, changes: Iterable[Change], *, sheet: str | None = None
 ) -> Message | None:
-    """The channel alert after a sync that changed numbers, or ``None`` when none changed."""
-    by_kind: dict[ChangeKind, list[Change]] = {}
-    for change in changes:
-        by_kind.setdefault(change.kind, []).append(change)
+    """The channel alert after a sync that changed numbers, or ``None`` when none changed.
+
+    Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
+    """
+    counts = {kind: result.changes.get(kind.value, 0) for kind in ChangeKind}
+    by_kind = _first_of_each_kind(changes, counts)
     lines = [
-        f"*{len(by_kind[kind]):,} {label}*: {_examples(by_kind[kind])}"
+        f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
         for kind, label in _ALERT_KINDS
-        if by_kind.get(kind)
+        if counts[kind]
     ]
     if not lines:
         return None
     head = f"Phone numbers changed in sync run {result.run_id}"
     footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
     others = [
-        f"{len(by_kind[k]):,} {k.value}"
+        f"{counts[k]:,} {k.value}"
         for k in (ChangeKind.ASSIGNED, ChangeKind.REASSIGNED)
-        if by_kind.get(k)
+        if counts[k]
     ]
     if others:
         footer += f" Also {', '.join(others)}."
@@ -399,8 +420,8 @@ def alert_message(
         *_packed(lines, max_sections=MAX_BLOCKS - 2),
         context(footer + " `/numbers changes` lists them all."),
     ]
-    counts = [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
-    return {"text": clip(f"{head}: {'; '.join(counts)}"), "blocks": blocks}
+    summary = [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
+    return {"text": clip(f"{head}: {'; '.join(summary)}"), "blocks": blocks}
 
 
 def health_message(result: RunResult, *, sheet: str | None = None) -> Message | None:

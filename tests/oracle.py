@@ -1,6 +1,7 @@
 """Reconciling a run's listings with the previous snapshot: the changes and the history fields.
 
-Pure functions, shared by every store backend so they all keep history the same way.
+The Python reference the store's SQL diff (syncbot/store/staging.py) is checked against:
+the reconcile syncbot used before its runs streamed through the store.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from syncbot.models import Change, ChangeKind, Health, Key, PhoneNumber, SourceState
+from syncbot.models import Change, ChangeKind, Key, PhoneNumber, SourceState
 
 
 @dataclass(slots=True)
@@ -139,24 +140,4 @@ def reconcile(
         last_ok = prior_state.last_ok_at if prior_state else None
         out.states.append(SourceState(source, account, "failed", last_ok, now, error))
     out.inventory.sort(key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
-    return out
-
-
-def health_changes(
-    before: Iterable[SourceState], after: Iterable[SourceState]
-) -> dict[str, Health]:
-    """Sources that started failing or recovered, from the stored states before and after a run.
-
-    The states live in the store, so whichever process runs the next sync (a worker, a one-off
-    Scheduler dyno, an admin's ``/numbers sync``) tells an outage once and its end once. A source
-    failing on its first run counts as starting to fail; one no longer configured says nothing.
-    """
-    previous = {state.key: state.status for state in before}
-    out: dict[str, Health] = {}
-    for state in after:
-        was = previous.get(state.key)
-        if state.status == "failed" and was != "failed":
-            out[state.key] = "failing"
-        elif state.status == "ok" and was == "failed":
-            out[state.key] = "recovered"
     return out
