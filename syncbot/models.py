@@ -250,6 +250,8 @@ class SheetResult:
 
 
 RunStatus = Literal["ok", "partial", "failed", "skipped"]
+# A source's change of health in a run (``history.health_changes``).
+Health = Literal["failing", "recovered"]
 
 
 @dataclass(slots=True)
@@ -269,6 +271,10 @@ class RunResult:
     message: str | None = None
     # Phone texts read by libphonenumber this run; the others came from the store's cache.
     phones_parsed: int = 0
+    # Measured, not derived from the timestamps: those are whole seconds.
+    duration: float = 0.0
+    # Sources that started failing or recovered in this run, by ``source/account``.
+    health: dict[str, Health] = field(default_factory=dict)
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -298,7 +304,13 @@ class RunResult:
             "dry_run": self.dry_run,
             "message": self.message,
             "phones_parsed": self.phones_parsed,
+            "duration_seconds": round(self.duration, 3),
         }
+
+    @property
+    def took(self) -> str:
+        """The run's duration, for people: ``0.42 s``, ``12.3 s``."""
+        return f"{self.duration:.2f} s" if self.duration < 1 else f"{self.duration:.1f} s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ def test_summary_counts_numbers_and_shows_each_sources_health_and_last_good_sync
 
 
 def test_csv_export_has_the_sheets_columns_in_the_sheets_order() -> None:
-    numbers = [phone_number(1, label="=cmd|' /C calc'!A0"), phone_number(2, label='a, "b"')]
+    numbers = [phone_number(1, label='Sales, "EU"'), phone_number(2, label='a, "b"')]
     out = io.StringIO()
 
     costs = CostRules((CostRule(2.5, type="local"),))
@@ -92,3 +92,20 @@ def test_csv_export_has_the_sheets_columns_in_the_sheets_order() -> None:
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(INVENTORY_HEADER)
     assert rows[1:] == [[str(v) for v in inventory_row(n, 2.5)] for n in numbers]
+
+
+def test_csv_export_defuses_formulas_but_keeps_numbers_and_phone_numbers() -> None:
+    labels = ['=HYPERLINK("http://x.test","click")', "@SUM(1+1)", "+1+cmd", "-2+3", "\tx", "\rx"]
+    numbers = [phone_number(i, label=label) for i, label in enumerate(labels, start=1)]
+    numbers.append(phone_number(7, label="-12.5", agent_id="+44 20", number_id="+4420"))
+    out = io.StringIO()
+
+    write_csv(numbers, out, costs=CostRules())
+
+    rows = [
+        dict(zip(INVENTORY_HEADER, row, strict=True))
+        for row in csv.reader(io.StringIO(out.getvalue()))
+    ][1:]
+    assert [row["Label"] for row in rows] == [*("'" + label for label in labels), "-12.5"]
+    assert rows[0]["Phone number"] == "+14150000001"
+    assert (rows[6]["Number ID"], rows[6]["Agent"]) == ("+4420", "'+44 20")

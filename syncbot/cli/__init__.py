@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,6 +14,8 @@ from syncbot.errors import SyncbotError
 from syncbot.logs import configure
 
 Handler = Callable[[argparse.Namespace], int]
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as for Ctrl-C's 130.
+EXIT_BROKEN_PIPE = 141
 
 EPILOG = """\
 Settings come from the environment or a .env file (see .env.example).
@@ -84,11 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log debug details (never secrets)"
     )
+    # Also after the command (`syncbot sync -v`); SUPPRESS keeps a -v given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log debug details (never secrets)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
+            parents=[verbose],
             help=summary,
             description=summary,
             epilog=EPILOG,
@@ -168,7 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("migrate", _migrate, "Create or upgrade the store's schema. Safe to run again.")
 
-    p = command("export", _export, "Write the latest inventory as CSV, in the sheet's columns.")
+    p = command(
+        "export",
+        _export,
+        "Write the latest inventory as CSV, in the sheet's columns. A cell that a spreadsheet "
+        "program would run as a formula (it starts with =, +, -, @, a tab or a carriage return) "
+        "gets a leading ' (OWASP's CSV-injection advice); plain numbers and E.164 phone "
+        "numbers stay as they are.",
+    )
     p.add_argument(
         "--csv", required=True, metavar="PATH", help="the file to write, or - for stdout"
     )
@@ -186,7 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(level=level, stream=sys.stdout if args.command in {"worker", "serve"} else sys.stderr)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        # Flushed here rather than at exit, where a reader gone away could not be handled.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `syncbot export --csv - | head -1`: the reader took what it wanted and left. Nothing
+        # to tell it; stdout goes to /dev/null so that the exit's own flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except SyncbotError as exc:
         print(f"syncbot {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -201,3 +228,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    return code

@@ -1,12 +1,15 @@
 """The inventory as CSV, with the Inventory tab's columns in the same order and the same text.
 
-Values are written as they are: phone numbers start with ``+``, so prefixing formula-like
-cells against spreadsheet injection would change every number a script reads.
+A spreadsheet program opening the file runs any cell that starts like a formula, so provider
+text such as ``=HYPERLINK(...)`` is defused as OWASP advises (CSV injection): a leading ``'``
+before a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return. Plain numbers
+and E.164 phone numbers (``+`` and digits) are left as they are, so scripts read them unchanged.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -14,13 +17,25 @@ from syncbot.costs import CostRules
 from syncbot.models import PhoneNumber
 from syncbot.sheets.layout import INVENTORY_HEADER, inventory_row
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def defused(cell: str) -> str:
+    """``cell`` as a spreadsheet program will show it, never run it."""
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
 
 def write_csv(inventory: Iterable[PhoneNumber], out: TextIO, *, costs: CostRules) -> int:
     """Write a header line and one line per number to ``out``; return the numbers written."""
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180's CRLF: with "\n" alone, csv leaves a cell holding a carriage return unquoted.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INVENTORY_HEADER)
     count = 0
     for number in inventory:
-        writer.writerow(inventory_row(number, costs.monthly(number)))
+        row = inventory_row(number, costs.monthly(number))
+        writer.writerow([defused(cell) if isinstance(cell, str) else cell for cell in row])
         count += 1
     return count
