@@ -96,9 +96,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     query = parse(" ".join(args.words))
     settings = load_settings()
+    now = utc_now()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
-    found = answer(query, snapshot, now=utc_now(), interval_seconds=settings.sync_interval_seconds)
+        history = store.changes_since(now - query.window) if query.window else []
+    found = answer(
+        query,
+        snapshot,
+        now=now,
+        interval_seconds=settings.sync_interval_seconds,
+        history=history,
+    )
     if args.json:
         print_json(found.to_dict())
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,8 +222,19 @@ def _ago(delta: dt.timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int) -> Answer:
-    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none."""
+def answer(
+    query: Query,
+    snapshot: Snapshot,
+    *,
+    now: dt.datetime,
+    interval_seconds: int,
+    history: Sequence[Change] = (),
+) -> Answer:
+    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
+
+    ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
+    ``changes 24h``; the snapshot itself keeps only the latest sync's.
+    """
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
@@ -253,7 +264,7 @@ def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_secon
         keys = {n.key for n in out.numbers} if query.has_filters else None
         out.changes = [
             c
-            for c in snapshot.changes
+            for c in (snapshot.changes if query.window is None else history)
             if keys is None
             or c.key in keys
             or (c.kind.value == "removed" and _change_matches(c, query))
