@@ -16,6 +16,7 @@ import aiohttp
 
 from syncbot import __version__
 from syncbot.errors import ConfigError, SyncbotError
+from syncbot.guard import guard_removals
 from syncbot.history import Reconciled, reconcile
 from syncbot.http import HttpClient, RetryPolicy
 from syncbot.logs import event
@@ -30,7 +31,7 @@ from syncbot.models import (
 )
 from syncbot.normalize import PhoneParser
 from syncbot.providers import FetchOutcome, Provider, fetch_numbers, provider_for
-from syncbot.settings import Account, Settings
+from syncbot.settings import Settings
 from syncbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
+    allow_removals: bool = False
 
 
 def _sheet_writer(settings: Settings) -> SheetWrite | None:
@@ -130,7 +133,7 @@ async def run_sync(
             event(log, logging.INFO, "sync skipped", reason="another sync holds the lock")
             return result
         reconciled = await _collect(
-            store, result, accounts=accounts, options=options, progress=progress
+            store, result, settings=settings, options=options, progress=progress
         )
         if not options.dry_run:
             result.run_id = await _commit(store, result, reconciled)
@@ -161,14 +164,14 @@ async def _collect(
     store: Store,
     result: RunResult,
     *,
-    accounts: Sequence[Account],
+    settings: Settings,
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> Reconciled:
     parse = PhoneParser(await asyncio.to_thread(store.parse_cache))
     # The previous snapshot is only needed once the listings are in: read it meanwhile.
     previous_read = asyncio.ensure_future(asyncio.to_thread(store.load_numbers))
-    providers = [provider_for(a) for a in accounts]
+    providers = [provider_for(a) for a in settings.accounts()]
     for provider in providers:
         provider.page_size = options.page_size
     connector = aiohttp.TCPConnector(limit=32)
@@ -183,6 +186,12 @@ async def _collect(
             )
         )
     previous = await previous_read
+    guard_removals(
+        outcomes,
+        await asyncio.to_thread(store.counts_by_source),
+        max_percent=settings.sync_max_removal_percent,
+        allow=options.allow_removals,
+    )
     result.phones_parsed = parse.parsed
     states = await asyncio.to_thread(store.source_states)
     result.sources = {o.result.key: o.result for o in outcomes}

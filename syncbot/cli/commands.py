@@ -54,13 +54,13 @@ def print_json(data: object) -> None:
 
 
 async def _sync(
-    settings: Settings, store: Store, *, dry_run: bool, progress: Progress
+    settings: Settings, store: Store, *, options: SyncOptions, progress: Progress
 ) -> RunResult:
     try:
         return await run_sync(
             settings,
             store,
-            options=SyncOptions(dry_run=dry_run),
+            options=options,
             progress=progress.update,
             after_run=alert_hook(settings),
         )
@@ -76,7 +76,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings()
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
     with opened(settings, migrate=True) as store:
-        result = asyncio.run(_sync(settings, store, dry_run=args.dry_run, progress=progress))
+        options = SyncOptions(dry_run=args.dry_run, allow_removals=args.allow_removals)
+        result = asyncio.run(_sync(settings, store, options=options, progress=progress))
     if args.json:
         print_json(result.to_dict())
     else:

@@ -183,7 +183,11 @@ class _Listing:
         except ValidationError as exc:
             self._invalid(self.provider.record_id(raw), _reason(exc))
             return
-        number = self.provider.normalize(record, self.parse)
+        try:
+            number = self.provider.normalize(record, self.parse)
+        except Exception as exc:  # one odd record must never fail its whole account
+            self._invalid(self.provider.record_id(raw), f"{type(exc).__name__}: {exc}")
+            return
         if number.number_id in self.seen:
             self.result.duplicates += 1
             return

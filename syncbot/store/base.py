@@ -36,6 +36,10 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def counts_by_source(self) -> dict[str, int]:
+        """How many numbers the store holds for each ``source/account``, stale rows included."""
+
+    @abstractmethod
     def parse_cache(self) -> list[ParsedPhone]:
         """How each stored number's phone text was read, so it is not parsed again."""
 
