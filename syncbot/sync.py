@@ -18,7 +18,7 @@ from syncbot import __version__
 from syncbot.errors import ConfigError, SyncbotError
 from syncbot.guard import guard_removals
 from syncbot.history import Reconciled, reconcile
-from syncbot.http import HttpClient, RetryPolicy
+from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
 from syncbot.models import (
     Change,
@@ -30,7 +30,7 @@ from syncbot.models import (
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import FetchOutcome, Provider, fetch_numbers, provider_for
+from syncbot.providers import Deadline, FetchOutcome, Provider, fetch_numbers, provider_for
 from syncbot.settings import Settings
 from syncbot.store import Store
 
@@ -74,15 +74,18 @@ async def _fetch(
     parse: PhoneParser,
     *,
     max_pages: int,
+    deadline: Deadline,
     progress: ProgressHook | None,
 ) -> FetchOutcome:
     try:
-        outcome = await fetch_numbers(provider, http, parse, max_pages=max_pages, on_page=progress)
+        outcome = await fetch_numbers(
+            provider, http, parse, max_pages=max_pages, on_page=progress, deadline=deadline
+        )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
         result = SourceResult(provider.name, provider.account.name, status="failed")
-        result.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        result.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
         outcome = FetchOutcome([], result)
     r = outcome.result
     event(
@@ -168,6 +171,8 @@ async def _collect(
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> Reconciled:
+    seconds = settings.sync_deadline_seconds
+    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
     parse = PhoneParser(await asyncio.to_thread(store.parse_cache))
     # The previous snapshot is only needed once the listings are in: read it meanwhile.
     previous_read = asyncio.ensure_future(asyncio.to_thread(store.load_numbers))
@@ -181,7 +186,14 @@ async def _collect(
         http = HttpClient(session, policy=options.policy)
         outcomes = await asyncio.gather(
             *(
-                _fetch(p, http, parse, max_pages=options.max_pages, progress=progress)
+                _fetch(
+                    p,
+                    http,
+                    parse,
+                    max_pages=options.max_pages,
+                    deadline=deadline,
+                    progress=progress,
+                )
                 for p in providers
             )
         )
