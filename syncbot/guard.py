@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 
 from syncbot.logs import event
 from syncbot.models import SourceResult
-from syncbot.providers import FetchOutcome
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def removal_refusal(result: SourceResult, *, stored: int, max_percent: int) -> s
 
 
 def guard_removals(
-    outcomes: Iterable[FetchOutcome],
+    results: Iterable[SourceResult],
     stored: Mapping[str, int],
     *,
     max_percent: int,
@@ -61,8 +60,7 @@ def guard_removals(
 ) -> None:
     """Fail every listed source whose listing would remove too much (see ``removal_refusal``);
     with ``allow``, let it through with a warning instead."""
-    for outcome in outcomes:
-        result = outcome.result
+    for result in results:
         if result.status != "ok":
             continue
         reason = removal_refusal(result, stored=stored.get(result.key, 0), max_percent=max_percent)
@@ -74,5 +72,5 @@ def guard_removals(
             event(log, logging.WARNING, "mass removal accepted", source=result.key)
             continue
         event(log, logging.ERROR, "mass removal refused", source=result.key, reason=reason)
-        outcome.numbers = []
+        # A failed source's staged listing is left out of the commit: its stored rows stay.
         result.status, result.error, result.count = "failed", reason, 0

@@ -269,6 +269,8 @@ class RunResult:
     message: str | None = None
     # Phone texts read by libphonenumber this run; the others came from the store's cache.
     phones_parsed: int = 0
+    # Measured, not derived from the timestamps: those are whole seconds.
+    duration: float = 0.0
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -298,7 +300,13 @@ class RunResult:
             "dry_run": self.dry_run,
             "message": self.message,
             "phones_parsed": self.phones_parsed,
+            "duration_seconds": round(self.duration, 3),
         }
+
+    @property
+    def took(self) -> str:
+        """The run's duration, for people: ``0.42 s``, ``12.3 s``."""
+        return f"{self.duration:.2f} s" if self.duration < 1 else f"{self.duration:.1f} s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -17,7 +18,6 @@ import aiohttp
 from syncbot import __version__
 from syncbot.errors import ConfigError, SyncbotError
 from syncbot.guard import guard_removals
-from syncbot.history import Reconciled, reconcile
 from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
 from syncbot.models import (
@@ -26,19 +26,20 @@ from syncbot.models import (
     RunResult,
     SheetResult,
     SourceResult,
-    count_changes,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import Deadline, FetchOutcome, Provider, fetch_numbers, provider_for
+from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.settings import Settings
 from syncbot.store import Store
+from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[SourceResult], None]
-# Called after a committed run with its result and changes (Slack alerts hook in here).
-AfterRun = Callable[[RunResult, Sequence[Change]], Awaitable[None]]
+# Called after a committed run with its result and its changes, read from the store as they
+# are iterated (Slack alerts hook in here).
+AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
 SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult], SheetResult]
 
 
@@ -72,22 +73,27 @@ async def _fetch(
     provider: Provider,
     http: HttpClient,
     parse: PhoneParser,
+    staging: Staging,
     *,
     max_pages: int,
     deadline: Deadline,
     progress: ProgressHook | None,
-) -> FetchOutcome:
+) -> SourceResult:
     try:
-        outcome = await fetch_numbers(
-            provider, http, parse, max_pages=max_pages, on_page=progress, deadline=deadline
+        r = await fetch_numbers(
+            provider,
+            http,
+            parse,
+            staging,
+            max_pages=max_pages,
+            on_page=progress,
+            deadline=deadline,
         )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
-        result = SourceResult(provider.name, provider.account.name, status="failed")
-        result.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
-        outcome = FetchOutcome([], result)
-    r = outcome.result
+        r = SourceResult(provider.name, provider.account.name, status="failed")
+        r.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
     event(
         log,
         logging.INFO if r.status == "ok" else logging.ERROR,
@@ -105,7 +111,7 @@ async def _fetch(
     )
     for warning in r.warnings:
         event(log, logging.WARNING, "source warning", source=r.key, warning=warning)
-    return outcome
+    return r
 
 
 async def run_sync(
@@ -127,6 +133,7 @@ async def run_sync(
         )
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
+    started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         acquired = await asyncio.to_thread(stack.enter_context, store.run_lock())
         if not acquired:
@@ -135,14 +142,17 @@ async def run_sync(
             result.message = "another sync is running; this one did nothing"
             event(log, logging.INFO, "sync skipped", reason="another sync holds the lock")
             return result
-        reconciled = await _collect(
-            store, result, settings=settings, options=options, progress=progress
+        staging = await asyncio.to_thread(store.staging)
+        stack.callback(staging.close)
+        await _collect(
+            store, staging, result, settings=settings, options=options, progress=progress
         )
-        if not options.dry_run:
-            result.run_id = await _commit(store, result, reconciled)
-            if writer is not None:
-                await _write_sheet(writer, reconciled, result)
-                await asyncio.to_thread(store.update_run, result.run_id, result)
+        result.duration = time.perf_counter() - started
+        result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        if writer is not None and result.run_id is not None:
+            await _write_sheet(writer, store, result)
+            result.duration = time.perf_counter() - started
+            await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,
         logging.INFO,
@@ -155,9 +165,9 @@ async def run_sync(
         phones_parsed=result.phones_parsed,
         **{f"changes_{kind}": n for kind, n in result.changes.items()},
     )
-    if after_run is not None and not options.dry_run:
+    if after_run is not None and result.run_id is not None:
         try:
-            await after_run(result, reconciled.changes)
+            await after_run(result, store.iter_changes(result.run_id))
         except Exception:
             log.exception("the after-sync hook failed")
     return result
@@ -165,17 +175,16 @@ async def run_sync(
 
 async def _collect(
     store: Store,
+    staging: Staging,
     result: RunResult,
     *,
     settings: Settings,
     options: SyncOptions,
     progress: ProgressHook | None,
-) -> Reconciled:
+) -> None:
     seconds = settings.sync_deadline_seconds
     deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
-    parse = PhoneParser(await asyncio.to_thread(store.parse_cache))
-    # The previous snapshot is only needed once the listings are in: read it meanwhile.
-    previous_read = asyncio.ensure_future(asyncio.to_thread(store.load_numbers))
+    parse = PhoneParser()
     providers = [provider_for(a) for a in settings.accounts()]
     for provider in providers:
         provider.page_size = options.page_size
@@ -190,6 +199,7 @@ async def _collect(
                     p,
                     http,
                     parse,
+                    staging,
                     max_pages=options.max_pages,
                     deadline=deadline,
                     progress=progress,
@@ -197,7 +207,7 @@ async def _collect(
                 for p in providers
             )
         )
-    previous = await previous_read
+    await asyncio.to_thread(staging.settle)
     guard_removals(
         outcomes,
         await asyncio.to_thread(store.counts_by_source),
@@ -205,31 +215,18 @@ async def _collect(
         allow=options.allow_removals,
     )
     result.phones_parsed = parse.parsed
-    states = await asyncio.to_thread(store.source_states)
-    result.sources = {o.result.key: o.result for o in outcomes}
-    reconciled = reconcile(
-        previous,
-        {o.result.key: o.numbers for o in outcomes if o.result.status == "ok"},
-        failed={
-            o.result.key: o.result.error or "failed"
-            for o in outcomes
-            if o.result.status == "failed"
-        },
-        known_states=states,
-        now=result.started_at,
-    )
-    result.total = len(reconciled.inventory)
-    result.unassigned = sum(1 for n in reconciled.inventory if n.unassigned)
-    result.changes = count_changes(reconciled.changes)
+    result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()
     result.settle()
-    return reconciled
 
 
-async def _commit(store: Store, result: RunResult, reconciled: Reconciled) -> int:
+async def _commit(store: Store, result: RunResult, *, dry_run: bool) -> int | None:
     """Commit in a thread that cancellation cannot abandon: a cancelled run (SIGTERM) waits
-    for its transaction to end, committed or rolled back, before the run lock is released."""
-    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, reconciled))
+    for its transaction to end, committed or rolled back, before the run lock is released.
+
+    The store works out the run's changes and totals; a dry run gets them and stores nothing.
+    """
+    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, dry_run=dry_run))
     try:
         return await asyncio.shield(commit)
     except asyncio.CancelledError:
@@ -237,11 +234,15 @@ async def _commit(store: Store, result: RunResult, reconciled: Reconciled) -> in
         raise
 
 
-async def _write_sheet(writer: SheetWrite, reconciled: Reconciled, result: RunResult) -> None:
+async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
+    assert result.run_id is not None
+    run_id = result.run_id
+
+    def write() -> SheetResult:
+        return writer(store.load_numbers(), store.changes(run_id), result)
+
     try:
-        result.sheet = await asyncio.to_thread(
-            writer, reconciled.inventory, reconciled.changes, result
-        )
+        result.sheet = await asyncio.to_thread(write)
     except SyncbotError as exc:
         result.sheet = SheetResult(status="failed", error=exc.message)
     except Exception as exc:

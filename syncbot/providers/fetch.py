@@ -1,22 +1,26 @@
-"""The fetch loop: drives any provider's paginator, validates and normalizes as pages arrive."""
+"""The fetch loop: drives any provider's paginator; records are staged in the store as pages
+arrive, validated and normalized only when they changed since the last good sync."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from syncbot import __version__
 from syncbot.errors import PaginationError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
 from syncbot.logs import event
-from syncbot.models import PhoneNumber, SourceResult
+from syncbot.models import SourceResult
 from syncbot.normalize import PhoneParser
 from syncbot.providers.base import PageInfo, Params, Provider
+from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +36,6 @@ class Deadline:
 
     at: float
     seconds: float
-
-
-@dataclass(slots=True)
-class FetchOutcome:
-    """Every unique number one account listed, and how the listing went."""
-
-    numbers: list[PhoneNumber] = field(default_factory=list)
-    result: SourceResult = field(default_factory=lambda: SourceResult("", ""))
 
 
 def _reason(exc: ValidationError) -> str:
@@ -131,19 +127,21 @@ async def fetch_numbers(
     provider: Provider,
     http: HttpClient,
     parse: PhoneParser,
+    staging: Staging,
     *,
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
     deadline: Deadline | None = None,
-) -> FetchOutcome:
-    """List one account, keeping each id once. A source that fails comes back with status
-    ``failed``, its error, and the requests and retries it took (and no numbers).
+) -> SourceResult:
+    """List one account into ``staging``, each id once (the first listed wins). A source that
+    fails comes back with status ``failed``, its error, and the requests and retries it took;
+    what it staged is ignored by the commit.
 
     One bad record is counted and logged and the rest of its page still lands. A listing not
     done by ``deadline`` is stopped and fails: a provider that trickles its answers must not
     hold the run (and its lock) for ever.
     """
-    listing = _Listing(provider, parse)
+    listing = _Listing(provider, parse, staging)
     result = listing.result
     stats = RequestStats()
     started = time.monotonic()
@@ -158,7 +156,8 @@ async def fetch_numbers(
                     if index % _RECORDS_PER_TURN == 0:
                         # Let answered requests of other chains send their follow-ups meanwhile.
                         await asyncio.sleep(0)
-                result.count = len(listing.seen)
+                staging.flush()
+                result.count = listing.taken
                 result.requests, result.retries = stats.requests, stats.retries
                 if on_page is not None:
                     on_page(result)
@@ -168,35 +167,44 @@ async def fetch_numbers(
         result.status, result.count = "failed", 0
         result.error = (
             f"{provider.key}: not listed within SYNC_DEADLINE_SECONDS ({deadline.seconds:g} s; "
-            f"{result.pages:,} pages and {len(listing.seen):,} numbers by then), so the "
-            "listing was stopped and the run lock released; its numbers are kept, marked stale"
+            f"{result.pages:,} pages and {listing.taken:,} numbers by then), so the listing "
+            "was stopped and the run lock released; its numbers are kept, marked stale"
         )
-        return FetchOutcome([], result)
+        return result
     except SyncbotError as exc:
         # None of this listing lands, so none of it counts.
         result.status, result.error, result.count = "failed", exc.message, 0
-        return FetchOutcome([], result)
+        return result
     finally:
         result.requests, result.retries = stats.requests, stats.retries
         result.duration = time.monotonic() - started
+    result.count = await asyncio.to_thread(staging.count, result.source, result.account)
+    result.duplicates = listing.taken - result.count
     if result.reported_total is not None and result.count < result.reported_total:
         result.warnings.append(
             f"listed {result.count:,} unique numbers but the API reported "
             f"{result.reported_total:,}; its pages may have shifted while listing "
             "(the next sync will catch up)"
         )
-    return FetchOutcome(list(listing.seen.values()), result)
+    return result
 
 
 class _Listing:
-    """One account's numbers as they arrive: validated, normalized, each id kept once."""
+    """One account's records as they arrive: those unchanged since the last good sync are
+    staged by id and digest alone, the others validated, normalized and staged whole."""
 
-    def __init__(self, provider: Provider, parse: PhoneParser) -> None:
+    def __init__(self, provider: Provider, parse: PhoneParser, staging: Staging) -> None:
         self.provider = provider
         self.parse = parse
+        self.staging = staging
         self.model = provider.record_model()
         self.result = SourceResult(provider.name, provider.account.name)
-        self.seen: dict[str, PhoneNumber] = {}
+        # A digest is this account's, and this syncbot version's: a new release normalizes
+        # every record again, in case normalization changed.
+        self.key = hashlib.blake2b(
+            f"{__version__}\0{provider.key}".encode(), digest_size=32
+        ).digest()
+        self.taken = 0
         self.invalid_ids: set[str] = set()
 
     def _invalid(self, record_id: str | None, reason: str) -> None:
@@ -218,6 +226,17 @@ class _Listing:
         if not isinstance(raw, dict):
             self._invalid(None, f"expected an object, got {type(raw).__name__}")
             return
+        # repr() of decoded JSON is deterministic; surrogates are legal in JSON strings.
+        text = repr(raw).encode("utf-8", "surrogatepass")
+        digest = int.from_bytes(
+            hashlib.blake2b(text, digest_size=8, key=self.key).digest(), "big", signed=True
+        )
+        if self.staging.known(digest):
+            number_id = self.provider.record_id(raw)
+            assert number_id is not None  # it validated when it was stored
+            self.staging.keep(self.result.source, self.result.account, number_id, digest)
+            self.taken += 1
+            return
         try:
             record = self.model.model_validate(raw)
         except ValidationError as exc:
@@ -228,7 +247,5 @@ class _Listing:
         except Exception as exc:  # one odd record must never fail its whole account
             self._invalid(self.provider.record_id(raw), f"{type(exc).__name__}: {exc}")
             return
-        if number.number_id in self.seen:
-            self.result.duplicates += 1
-            return
-        self.seen[number.number_id] = number
+        self.staging.add(number, digest)
+        self.taken += 1

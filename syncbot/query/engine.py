@@ -69,6 +69,11 @@ class Snapshot:
         return self._by_status.get(status, [])
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 number``, ``2 numbers``, ``1,204 changes``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def load_snapshot(store: Store) -> Snapshot:
     run = store.latest_run()
     return Snapshot(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
-from syncbot.query import USAGE, Answer
+from syncbot.query import USAGE, Answer, counted
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -243,12 +243,13 @@ def _listing(
     """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
     asked = escape(_plain(found.query.text, 200))
     if total == 0:
-        summary = f"No {noun} match “{asked}”."
+        summary = f"No {noun}s match “{asked}”."
     elif total > PAGE_SIZE:
         end = min(offset + PAGE_SIZE, total)
-        summary = f"*{total:,} {noun}* match “{asked}” (showing {offset + 1:,} to {end:,})."
+        summary = f"*{counted(total, noun)}* match “{asked}” (showing {offset + 1:,} to {end:,})."
     else:
-        summary = f"*{total:,} {noun}* match “{asked}”."
+        verb = "matches" if total == 1 else "match"
+        summary = f"*{counted(total, noun)}* {verb} “{asked}”."
     blocks = [*_warnings(found), section(summary)]
     blocks += [section(line) for line in page[:PAGE_SIZE]]
     blocks.append(context(_sync_line(found.run, now)))
@@ -257,7 +258,11 @@ def _listing(
 
 
 def _stats(found: Answer, now: dt.datetime) -> Message:
-    summary = f"*{len(found.numbers):,} numbers* in “{escape(_plain(found.query.text, 200))}”"
+    summary = f"*{counted(len(found.numbers), 'number')}*"
+    if found.query.has_filters:
+        summary += f" match “{escape(_plain(found.query.text, 200))}”"
+    else:
+        summary += " in the latest sync"
     blocks = [*_warnings(found), section(summary)]
     for key, title in _STATS_TITLES.items():
         counts = found.stats.get(key, {})
@@ -319,7 +324,7 @@ def answer_message(
             _change_line(item) if isinstance(item, Change) else _number_line(item)
             for item in items[start : start + PAGE_SIZE]
         ]
-        noun = "changes" if action == "changes" else "numbers"
+        noun = "change" if action == "changes" else "number"
         return _listing(found, len(items), page, noun=noun, now=now, offset=start, sheet=sheet)
     return usage_message()
 
@@ -335,10 +340,9 @@ def sync_outcome(result: RunResult) -> Message:
             "did nothing. `/numbers status` shows its outcome once it finishes."
         )
     icon = {"ok": ":white_check_mark:", "partial": ":warning:"}.get(result.status, ":x:")
-    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0
     changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items() if n) or "none"
     lines = [
-        f"{icon} *Sync {result.status}* (run {result.run_id}, {took:.1f} s): "
+        f"{icon} *Sync {result.status}* (run {result.run_id}, {result.took}): "
         f"{result.total:,} numbers, {result.unassigned:,} unassigned. Changes: {changes}."
     ]
     for source in result.sources.values():
@@ -359,10 +363,29 @@ _ALERT_KINDS = (
 )
 
 
-def _examples(items: Sequence[Change]) -> str:
+def _examples(items: Sequence[Change], count: int) -> str:
     shown = [escape(_plain(c.phone_number, 40)) for c in items[:ALERT_EXAMPLES]]
-    more = f" and {len(items) - len(shown):,} more" if len(items) > len(shown) else ""
+    more = f" and {count - len(shown):,} more" if count > len(shown) else ""
     return ", ".join(shown) + more
+
+
+def _first_of_each_kind(
+    changes: Iterable[Change], counts: Mapping[ChangeKind, int]
+) -> dict[ChangeKind, list[Change]]:
+    """The first few changes of each kind, reading ``changes`` only as far as they are found:
+    a first sync's 500,000 additions are never all read for the five shown."""
+    wanted = {kind: min(n, ALERT_EXAMPLES) for kind, n in counts.items() if n}
+    found: dict[ChangeKind, list[Change]] = {kind: [] for kind in wanted}
+    missing = sum(wanted.values())
+    if missing:
+        for change in changes:
+            examples = found.get(change.kind)
+            if examples is not None and len(examples) < wanted[change.kind]:
+                examples.append(change)
+                missing -= 1
+                if not missing:
+                    break
+    return found
 
 
 def alert_message(
@@ -372,14 +395,16 @@ def alert_message(
     failed_sources: Mapping[str, str],
     sheet: str | None = None,
 ) -> Message | None:
-    """The channel alert after a sync, or ``None`` when there is nothing to tell."""
-    by_kind: dict[ChangeKind, list[Change]] = {}
-    for change in changes:
-        by_kind.setdefault(change.kind, []).append(change)
+    """The channel alert after a sync, or ``None`` when there is nothing to tell.
+
+    Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
+    """
+    counts = {kind: result.changes.get(kind.value, 0) for kind in ChangeKind}
+    by_kind = _first_of_each_kind(changes, counts)
     lines = [
-        f"*{len(by_kind[kind]):,} {label}*: {_examples(by_kind[kind])}"
+        f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
         for kind, label in _ALERT_KINDS
-        if by_kind.get(kind)
+        if counts[kind]
     ]
     lines += [
         f":warning: *{escape(key)} failed*: {escape(_plain(error, 500))}; its previous numbers "
@@ -391,9 +416,9 @@ def alert_message(
     head = f"Phone numbers changed in sync run {result.run_id}"
     footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
     others = [
-        f"{len(by_kind[k]):,} {k.value}"
+        f"{counts[k]:,} {k.value}"
         for k in (ChangeKind.ASSIGNED, ChangeKind.REASSIGNED)
-        if by_kind.get(k)
+        if counts[k]
     ]
     if others:
         footer += f" Also {', '.join(others)}."
@@ -404,6 +429,6 @@ def alert_message(
         *_packed(lines, max_sections=MAX_BLOCKS - 2),
         context(footer + " `/numbers changes` lists them all."),
     ]
-    counts = [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
-    counts += [f"{escape(key)} failed" for key in failed_sources]
-    return {"text": clip(f"{head}: {'; '.join(counts)}"), "blocks": blocks}
+    summary = [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
+    summary += [f"{escape(key)} failed" for key in failed_sources]
+    return {"text": clip(f"{head}: {'; '.join(summary)}"), "blocks": blocks}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from syncbot.history import Reconciled
-from syncbot.models import Change, ParsedPhone, PhoneNumber, RunRecord, RunResult, SourceState
+from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
+
+if TYPE_CHECKING:
+    from syncbot.store.staging import Staging
 
 
 class Store(ABC):
@@ -40,10 +44,6 @@ class Store(ABC):
         """How many numbers the store holds for each ``source/account``, stale rows included."""
 
     @abstractmethod
-    def parse_cache(self) -> list[ParsedPhone]:
-        """How each stored number's phone text was read, so it is not parsed again."""
-
-    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
@@ -56,8 +56,18 @@ class Store(ABC):
     def changes(self, run_id: int) -> list[Change]: ...
 
     @abstractmethod
-    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
-        """Store a run's snapshot, changes and source states atomically; returns its run id."""
+    def iter_changes(self, run_id: int) -> Iterator[Change]:
+        """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def staging(self) -> Staging:
+        """Start a run: where its listings land as they arrive (call under ``run_lock``)."""
+
+    @abstractmethod
+    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
+        """Fold the staged listings of ``result``'s ok sources into the snapshot, with its
+        changes and source states, atomically; fills in ``result``'s totals and changes and
+        returns the run id. A dry run computes the same figures and stores nothing (None)."""
 
     @abstractmethod
     def update_run(self, run_id: int, result: RunResult) -> None:
