@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import sys
 from pathlib import Path
 
 from syncbot.cli.commands import print_json
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import answer_text, numbers_table, sync_summary
+from syncbot.errors import SyncbotError
 from syncbot.models import utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.sandbox.faults import ProviderOptions
@@ -81,14 +83,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
         sys.stdout.flush()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve_forever(
-                numbers=args.numbers,
-                latency_ms=args.latency_ms,
-                orgapi_port=args.orgapi_port,
-                dialnexa_port=args.dialnexa_port,
-                on_ready=ready,
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                serve_forever(
+                    numbers=args.numbers,
+                    latency_ms=args.latency_ms,
+                    orgapi_port=args.orgapi_port,
+                    dialnexa_port=args.dialnexa_port,
+                    on_ready=ready,
+                )
             )
-        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise SyncbotError(
+            f"port {args.orgapi_port} or {args.dialnexa_port} is already in use (is another "
+            "`syncbot sandbox` running?): stop it, or pick free ports with --orgapi-port and "
+            "--dialnexa-port"
+        ) from None
     return 0
