@@ -41,6 +41,10 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def counts_by_source(self) -> dict[str, int]:
+        """How many numbers the store holds for each ``source/account``, stale rows included."""
+
+    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod

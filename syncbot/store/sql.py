@@ -143,6 +143,11 @@ class SqlStore(Store):
         assert parsed is not None
         return parsed
 
+    def counts_by_source(self) -> dict[str, int]:
+        with self.transaction() as cur:
+            cur.execute("SELECT source, account, COUNT(*) FROM numbers GROUP BY source, account")
+            return {f"{r[0]}/{r[1]}": int(r[2]) for r in cur.fetchall()}
+
     def load_numbers(self) -> list[PhoneNumber]:
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
