@@ -86,8 +86,14 @@ class Runtime:
                 "Try again in a few seconds."
             )
         now = self.now()
+        # `changes 7d` reaches past the latest sync: one indexed read of the store's history.
+        history = await self.snapshot.changes_since(now - query.window) if query.window else []
         found = answer(
-            query, snapshot, now=now, interval_seconds=self.settings.sync_interval_seconds
+            query,
+            snapshot,
+            now=now,
+            interval_seconds=self.settings.sync_interval_seconds,
+            history=history,
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)

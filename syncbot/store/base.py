@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -40,6 +41,10 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def counts_by_source(self) -> dict[str, int]:
+        """How many numbers the store holds for each ``source/account``, stale rows included."""
+
+    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
@@ -54,6 +59,10 @@ class Store(ABC):
     @abstractmethod
     def iter_changes(self, run_id: int) -> Iterator[Change]:
         """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def changes_since(self, at: dt.datetime) -> list[Change]:
+        """The changes of every run started at ``at`` or later, newest first."""
 
     @abstractmethod
     def staging(self) -> Staging:
