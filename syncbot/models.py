@@ -109,8 +109,9 @@ class PhoneNumber:
         """Whether the provider-side fields match (history fields aside)."""
         return _content(self) == _content(other)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record as CONTRACT section 2 names it, JSON-ready."""
+    def to_dict(self, *, monthly_cost: float | None = None) -> dict[str, Any]:
+        """The record as CONTRACT section 2 names it, JSON-ready; the cost is derived from the
+        settings (``CostRules.monthly``), so the caller gives it."""
         return {
             "source": self.source,
             "account": self.account,
@@ -131,6 +132,7 @@ class PhoneNumber:
             "last_seen_at": iso(self.last_seen_at),
             "unassigned_since": iso(self.unassigned_since),
             "stale": self.stale,
+            "monthly_cost": monthly_cost,
         }
 
 

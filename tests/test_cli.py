@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncbot.cli import build_parser
+from syncbot.normalize import international
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from tests.procs import clean_env, syncbot
@@ -63,6 +64,21 @@ async def test_query_json_answers_from_the_latest_sync(sandbox: Sandbox, tmp_pat
     assert code == 0
     assert "numbers match `agent agent_sales_eu`" in out
     assert "PHONE NUMBER" in out
+
+
+async def test_the_terminal_shows_numbers_as_people_read_them(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    _, out, _ = await syncbot("query", "source:orgapi", "--json", env=env, cwd=tmp_path)
+    e164 = [n["phone_number"] for n in json.loads(out)["numbers"] if n["valid"]]
+    code, out, err = await syncbot("query", "source:orgapi", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert e164
+    for number in e164:
+        assert international(number) in out
+        assert international(number) != number
 
 
 async def test_a_failed_source_exits_1_and_keeps_the_other_sources_rows(

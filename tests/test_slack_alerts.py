@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from syncbot.normalize import international, parse_phone
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.slack import FakeSlack
@@ -72,7 +73,9 @@ async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_once(
     sandbox.dialnexa.options.always = Fault.status(503)
     await sync(sandbox, sqlite_store, hook)
     second = posted(fake)[1]
-    assert "*1 became unassigned*: " + json.dumps(record["phone_number"])[1:-1] in second
+    e164 = parse_phone(record["phone_number"], None).e164
+    assert e164 is not None
+    assert "*1 became unassigned*: " + international(e164) in second
     assert "dialnexa/default failed*: " in second
     # Still failing, nothing else new: the outage was already told.
     await sync(sandbox, sqlite_store, hook)

@@ -89,7 +89,13 @@ def cmd_query(args: argparse.Namespace) -> int:
     settings = load_settings()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
-    found = answer(query, snapshot, now=utc_now(), interval_seconds=settings.sync_interval_seconds)
+    found = answer(
+        query,
+        snapshot,
+        now=utc_now(),
+        interval_seconds=settings.sync_interval_seconds,
+        costs=settings.costs(),
+    )
     if args.json:
         print_json(found.to_dict())
     else:
