@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from syncbot.costs import CostOverview
+
 Status = Literal["assigned", "unassigned"]
 # (source, account, number_id): a number's identity across syncs.
 Key = tuple[str, str, str]
@@ -271,6 +273,9 @@ class RunResult:
     message: str | None = None
     # Phone texts read by libphonenumber this run; the others came from the store's cache.
     phones_parsed: int = 0
+    # What the inventory cost a month at this run, when NUMBER_COSTS is set: kept with the run
+    # so the Sync log and its chart show what it was then, whatever the rules say later.
+    monthly_cost: CostOverview | None = None
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -300,6 +305,7 @@ class RunResult:
             "dry_run": self.dry_run,
             "message": self.message,
             "phones_parsed": self.phones_parsed,
+            "monthly_cost": self.monthly_cost.to_dict() if self.monthly_cost else None,
         }
 
 

@@ -132,6 +132,9 @@ async def run_sync(
         reconciled = await _collect(
             store, result, accounts=accounts, options=options, progress=progress
         )
+        costs = settings.costs()
+        if costs.configured:
+            result.monthly_cost = costs.overview(reconciled.inventory, now=result.started_at)
         if not options.dry_run:
             result.run_id = await _commit(store, result, reconciled)
             if writer is not None:

@@ -406,7 +406,12 @@ def alert_message(
     by_kind: dict[ChangeKind, list[Change]] = {}
     for change in changes:
         by_kind.setdefault(change.kind, []).append(change)
-    lines = [
+    first = first_sync(result)
+    if first is not None:
+        # Every number is new to an empty store: "404 added" would tell nobody anything.
+        by_kind.pop(ChangeKind.ADDED, None)
+    lines = [] if first is None else [f"*First sync*: {first}"]
+    lines += [
         f"*{len(by_kind[kind]):,} {label}*: {_examples(by_kind[kind])}"
         for kind, label in _ALERT_KINDS
         if by_kind.get(kind)
@@ -419,6 +424,8 @@ def alert_message(
     if not lines:
         return None
     head = f"Phone numbers changed in sync run {result.run_id}"
+    if first is not None:
+        head = f"syncbot's first sync (run {result.run_id})"
     footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
     others = [
         f"{len(by_kind[k]):,} {k.value}"
@@ -434,6 +441,20 @@ def alert_message(
         *_packed(lines, max_sections=MAX_BLOCKS - 2),
         context(footer + " `/numbers changes` lists them all."),
     ]
-    counts = [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
+    counts = [] if first is None else [first]
+    counts += [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
     counts += [f"{escape(key)} failed" for key in failed_sources]
-    return {"text": clip(f"{head}: {'; '.join(counts)}"), "blocks": blocks}
+    lead = head if first is None else "first sync"
+    return {"text": clip(f"{lead}: {'; '.join(counts)}"), "blocks": blocks}
+
+
+def first_sync(result: RunResult) -> str | None:
+    """``404 numbers, 47 unassigned (54.05 USD a month)`` when this run filled an empty store
+    (every number it holds was added by it); ``None`` for any later run."""
+    added = result.changes.get("added", 0)
+    if not added or added != result.total or result.changes.get("removed", 0):
+        return None
+    text = f"{result.total:,} numbers, {result.unassigned:,} unassigned"
+    if result.monthly_cost is not None:
+        text += f" ({result.monthly_cost.unassigned.text()} a month)"
+    return text
