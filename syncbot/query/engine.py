@@ -154,7 +154,8 @@ class Answer:
             if self.query.idle_days is not None:
                 head = f"{_numbers(self.cost.numbers)} unassigned for {self.query.idle_days} days"
                 return [_priced(f"{head} or more", self.cost)]
-            return [_priced(_numbers(self.cost.numbers), self.cost)]
+            status = f" {self.query.status}" if self.query.status else ""
+            return [_priced(_numbers(self.cost.numbers) + status, self.cost)]
         if self.cost_overview is not None:
             every, unassigned, idle = (
                 self.cost_overview.all,
