@@ -276,6 +276,8 @@ class RunResult:
     # What the inventory cost a month at this run, when NUMBER_COSTS is set: kept with the run
     # so the Sync log and its chart show what it was then, whatever the rules say later.
     monthly_cost: CostOverview | None = None
+    # Measured, not derived from the timestamps: those are whole seconds.
+    duration: float = 0.0
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -306,7 +308,13 @@ class RunResult:
             "message": self.message,
             "phones_parsed": self.phones_parsed,
             "monthly_cost": self.monthly_cost.to_dict() if self.monthly_cost else None,
+            "duration_seconds": round(self.duration, 3),
         }
+
+    @property
+    def took(self) -> str:
+        """The run's duration, for people: ``0.42 s``, ``12.3 s``."""
+        return f"{self.duration:.2f} s" if self.duration < 1 else f"{self.duration:.1f} s"
 
 
 @dataclass(frozen=True, slots=True)

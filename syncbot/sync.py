@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -121,6 +122,7 @@ async def run_sync(
         )
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
+    started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         acquired = await asyncio.to_thread(stack.enter_context, store.run_lock())
         if not acquired:
@@ -132,6 +134,7 @@ async def run_sync(
         reconciled = await _collect(
             store, result, accounts=accounts, options=options, progress=progress
         )
+        result.duration = time.perf_counter() - started
         costs = settings.costs()
         if costs.configured:
             result.monthly_cost = costs.overview(reconciled.inventory, now=result.started_at)
@@ -139,6 +142,7 @@ async def run_sync(
             result.run_id = await _commit(store, result, reconciled)
             if writer is not None:
                 await _write_sheet(writer, reconciled, result)
+                result.duration = time.perf_counter() - started
                 await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,

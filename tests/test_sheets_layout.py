@@ -70,7 +70,7 @@ def test_summary_counts_numbers_by_source_status_country_and_type() -> None:
 
 
 def test_csv_export_has_the_sheets_columns_in_the_sheets_order() -> None:
-    numbers = [phone_number(1, label="=cmd|' /C calc'!A0"), phone_number(2, label='a, "b"')]
+    numbers = [phone_number(1, label='Sales, "EU"'), phone_number(2, label='a, "b"')]
     out = io.StringIO()
 
     written = write_csv(numbers, out)
@@ -79,6 +79,23 @@ def test_csv_export_has_the_sheets_columns_in_the_sheets_order() -> None:
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(INVENTORY_HEADER)
     assert rows[1:] == [inventory_row(n) for n in numbers]
+
+
+def test_csv_export_defuses_formulas_but_keeps_numbers_and_phone_numbers() -> None:
+    labels = ['=HYPERLINK("http://x.test","click")', "@SUM(1+1)", "+1+cmd", "-2+3", "\tx", "\rx"]
+    numbers = [phone_number(i, label=label) for i, label in enumerate(labels, start=1)]
+    numbers.append(phone_number(7, label="-12.5", agent_id="+44 20", number_id="+4420"))
+    out = io.StringIO()
+
+    write_csv(numbers, out)
+
+    rows = [
+        dict(zip(INVENTORY_HEADER, row, strict=True))
+        for row in csv.reader(io.StringIO(out.getvalue()))
+    ][1:]
+    assert [row["Label"] for row in rows] == [*("'" + label for label in labels), "-12.5"]
+    assert rows[0]["Phone number"] == "+14150000001"
+    assert (rows[6]["Number ID"], rows[6]["Agent"]) == ("+4420", "'+44 20")
 
 
 def test_peoples_cells_stay_on_their_row_when_google_drops_a_rows_trailing_empty_keys() -> None:

@@ -407,10 +407,13 @@ async def test_sync_from_a_non_admin_is_politely_refused_and_starts_nothing(app:
 async def test_sync_from_an_admin_acks_at_once_and_reports_through_response_url(
     app: App,
 ) -> None:
-    started = time.perf_counter()
+    # The sync's listing waits until the acknowledgement is in: order, not a stopwatch.
+    listing = asyncio.Event()
+    app.sandbox.orgapi.options.hold = listing
     reply = await app.command("sync", user_id=ADMIN)
-    assert time.perf_counter() - started < 1
     assert reply.texts == [":arrows_counterclockwise: Sync started. I'll post the outcome here."]
+    assert app.fake.replies == []
+    listing.set()
     (outcome,) = await app.fake.wait_for_replies(1)
     assert outcome.body["text"].startswith(":white_check_mark: Sync ok (run 2,")
     latest = app.store.latest_run()
@@ -537,10 +540,8 @@ async def test_answers_come_from_memory_without_calling_a_provider(app: App) -> 
     app.sandbox.orgapi.options.always = Fault.status(500)
     app.sandbox.dialnexa.options.always = Fault.status(500)
     for text in ("unassigned", "stats", "changes", "status", EVERYTHING):
-        started = time.perf_counter()
         reply = await app.command(text)
         assert reply.status == 200
-        assert time.perf_counter() - started < 1
     assert len(app.sandbox.orgapi.requests) + len(app.sandbox.dialnexa.requests) == before
 
 
@@ -553,7 +554,7 @@ async def test_answers_follow_a_newer_sync_without_a_restart(app: App) -> None:
     reply = await app.command("unassigned")
     assert reply.texts[0].startswith(f"*{before + 1:,} numbers* match")
     changes = await app.command("changes")
-    assert changes.texts[0].startswith("*1 changes* match")
+    assert changes.texts[0].startswith("*1 change* matches")
 
 
 async def test_while_a_newer_sync_loads_answers_keep_coming_from_the_previous_one(
@@ -618,7 +619,7 @@ async def test_healthz_reports_the_latest_syncs_age_and_each_sources_health(app:
     assert body["status"] == "degraded"
     assert body["latest_sync"]["run_id"] == 2
     assert body["latest_sync"]["status"] == "partial"
-    assert 0 <= body["latest_sync"]["age_seconds"] < 60
+    assert body["latest_sync"]["age_seconds"] >= 0
     assert body["sources"]["orgapi/default"]["status"] == "ok"
     assert body["sources"]["dialnexa/default"]["status"] == "failed"
     assert body["sources"]["dialnexa/default"]["stale"] is True

@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "slack-manifest.yml"
-SCHEMA = ROOT.parent / "shared" / "reference" / "slack-app-manifest.schema.json"
+# SchemaStore's schema, kept in the repository (tests/data/README.md says where it comes from).
+SCHEMA = ROOT / "tests" / "data" / "slack-app-manifest.schema.json"
 
 Lines = list[tuple[int, str]]
 
@@ -171,6 +172,17 @@ def test_the_validator_catches_what_the_schema_forbids(manifest: dict[str, Any])
     del broken["settings"]["interactivity"]["is_enabled"]
     errors = schema_errors(broken, schema)
     assert len(errors) == 3, errors
+
+
+def test_the_suite_reads_nothing_outside_the_repository() -> None:
+    """A fresh clone has no sibling directories: no test or test data may point out of it."""
+    outside = re.compile(r"\.\./|ROOT\.parent|parents\[[2-9]\]")
+    offenders = [
+        path.name
+        for path in sorted((ROOT / "tests").glob("*.py"))
+        if outside.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
 
 
 def test_manifest_declares_numbers_with_the_scopes_and_interactivity_the_app_uses(

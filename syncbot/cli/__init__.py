@@ -84,11 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log debug details (never secrets)"
     )
+    # Also after the command (`syncbot sync -v`); SUPPRESS keeps a -v given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log debug details (never secrets)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
+            parents=[verbose],
             help=summary,
             description=summary,
             epilog=EPILOG,
@@ -168,7 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("migrate", _migrate, "Create or upgrade the store's schema. Safe to run again.")
 
-    p = command("export", _export, "Write the latest inventory as CSV, in the sheet's columns.")
+    p = command(
+        "export",
+        _export,
+        "Write the latest inventory as CSV, in the sheet's columns. A cell that a spreadsheet "
+        "program would run as a formula (it starts with =, +, -, @, a tab or a carriage return) "
+        "gets a leading ' (OWASP's CSV-injection advice); plain numbers and E.164 phone "
+        "numbers stay as they are.",
+    )
     p.add_argument(
         "--csv", required=True, metavar="PATH", help="the file to write, or - for stdout"
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from syncbot.models import Change, PhoneNumber, RunResult, iso
 from syncbot.normalize import international
-from syncbot.query import USAGE, Answer
+from syncbot.query import USAGE, Answer, counted
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -69,10 +69,9 @@ def sync_summary(result: RunResult, *, store_label: str) -> str:
     """What a person wants to read after ``syncbot sync``."""
     if result.status == "skipped":
         return f"Skipped: {result.message}."
-    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0.0
     run = "dry run, nothing stored" if result.dry_run else f"run {result.run_id}"
     lines = [
-        f"Sync {result.status} ({run}, {took:.1f} s): {result.total:,} numbers, "
+        f"Sync {result.status} ({run}, {result.took}): {result.total:,} numbers, "
         f"{result.unassigned:,} unassigned",
         "",
     ]
@@ -125,11 +124,13 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
     out = [f"! {w}" for w in answer.warnings]
     action = answer.query.action
     if action == "help":
-        out.append(USAGE.replace("/numbers", command))
+        # The terminal runs syncs with `syncbot sync`, not through the query grammar.
+        usage = [line for line in USAGE.splitlines() if not line.startswith("/numbers sync ")]
+        out.append("\n".join(usage).replace("/numbers", command))
     elif action == "sync":
         out.append("To run a sync from the terminal, use `syncbot sync`.")
     elif action == "stats":
-        out.append(f"{len(answer.numbers):,} numbers")
+        out.append(counted(len(answer.numbers), "number"))
         out += answer.cost_lines()
         for name, counts in answer.stats.items():
             out += [
@@ -141,13 +142,14 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
             ]
     elif action == "changes":
         run = answer.run.run_id if answer.run else "-"
-        out.append(f"{len(answer.changes):,} changes in the latest sync (run {run})")
+        out.append(f"{counted(len(answer.changes), 'change')} in the latest sync (run {run})")
         if answer.changes:
             out += ["", changes_table(answer.changes)]
     elif action == "status":
         out.append(status_text(answer))
     else:
-        out.append(f"{len(answer.numbers):,} numbers match `{answer.query.text}`")
+        verb = "matches" if len(answer.numbers) == 1 else "match"
+        out.append(f"{counted(len(answer.numbers), 'number')} {verb} `{answer.query.text}`")
         out += answer.cost_lines()
         if answer.numbers:
             out += ["", numbers_table(answer.numbers)]

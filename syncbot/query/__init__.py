@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncbot.query.engine import Answer, Snapshot, answer, load_snapshot, warnings_for
+from syncbot.query.engine import Answer, Snapshot, answer, counted, load_snapshot, warnings_for
 from syncbot.query.grammar import USAGE, Query, parse
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Query",
     "Snapshot",
     "answer",
+    "counted",
     "load_snapshot",
     "parse",
     "warnings_for",

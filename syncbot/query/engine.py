@@ -70,6 +70,11 @@ class Snapshot:
         return self._by_status.get(status, [])
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 number``, ``2 numbers``, ``1,204 changes``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def load_snapshot(store: Store) -> Snapshot:
     run = store.latest_run()
     return Snapshot(
@@ -152,10 +157,11 @@ class Answer:
         """What the answer's numbers cost a month, in sentences; none without ``NUMBER_COSTS``."""
         if self.cost is not None:
             if self.query.idle_days is not None:
-                head = f"{_numbers(self.cost.numbers)} unassigned for {self.query.idle_days} days"
-                return [_priced(f"{head} or more", self.cost)]
+                numbers = counted(self.cost.numbers, "number")
+                head = f"{numbers} unassigned for {self.query.idle_days} days or more"
+                return [_priced(head, self.cost)]
             status = f" {self.query.status}" if self.query.status else ""
-            return [_priced(_numbers(self.cost.numbers) + status, self.cost)]
+            return [_priced(counted(self.cost.numbers, "number") + status, self.cost)]
         if self.cost_overview is not None:
             every, unassigned, idle = (
                 self.cost_overview.all,
@@ -163,15 +169,11 @@ class Answer:
                 self.cost_overview.idle,
             )
             return [
-                _priced(f"All {_numbers(every.numbers)}", every),
+                _priced("All " + counted(every.numbers, "number"), every),
                 _priced(f"{unassigned.numbers:,} unassigned", unassigned),
                 _priced(f"{idle.numbers:,} unassigned for {IDLE_DAYS} days or more", idle),
             ]
         return []
-
-
-def _numbers(count: int) -> str:
-    return f"{count:,} number" + ("" if count == 1 else "s")
 
 
 def _priced(what: str, cost: Cost) -> str:

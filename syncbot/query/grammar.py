@@ -96,13 +96,13 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
             status = "assigned"
         elif lower == "agent":
             if i + 1 >= len(words):
-                raise QueryError('"agent" needs an agent id, e.g. /numbers agent agent_sales_eu')
+                raise QueryError('"agent" needs an agent id, e.g. "agent agent_sales_eu"')
             i += 1
             agent = words[i]
         elif lower == "idle":
             match = _IDLE.match(words[i + 1]) if i + 1 < len(words) else None
             if match is None:
-                raise QueryError('"idle" needs a number of days, e.g. /numbers idle 30d')
+                raise QueryError('"idle" needs a number of days, e.g. "idle 30d"')
             i += 1
             idle_days = int(match.group(1))
         elif ":" in word and lower.split(":", 1)[0] in FILTER_KEYS:

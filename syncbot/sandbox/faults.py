@@ -94,6 +94,9 @@ class ProviderOptions:
     omit_total: bool = False
     # dialnexa only: this page and every later one is empty, whatever meta.total says.
     empty_page_at: int | None = None
+    # While set and not yet released, every request waits for it: a test orders events this way
+    # ("the acknowledgement came before the listing ended") instead of timing them.
+    hold: asyncio.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,16 @@ class Provider:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), seconds)
 
+    async def held(self, hold: asyncio.Event) -> None:
+        """Wait until ``hold`` is set, or the sandbox closes."""
+        closing = asyncio.ensure_future(self._closing.wait())
+        released = asyncio.ensure_future(hold.wait())
+        try:
+            await asyncio.wait({closing, released}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            released.cancel()
+
     def first_page_served(self) -> None:
         """Insert the drift records at the head, the first time this happens with drift set."""
         count = self.options.drift_after_first_page
@@ -221,6 +234,8 @@ async def sandbox_middleware(request: web.Request, handler: Handler) -> web.Stre
     fault = options.faults.get(provider.total, options.always)
     status = 0
     try:
+        if options.hold is not None:
+            await provider.held(options.hold)
         await provider.pause(options.latency_ms / 1000)
         response = await _faulty_answer(request, fault) if fault is not None else None
         if response is None:

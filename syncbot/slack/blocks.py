@@ -16,7 +16,7 @@ from typing import Any
 
 from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
 from syncbot.normalize import international
-from syncbot.query import USAGE, Answer
+from syncbot.query import USAGE, Answer, counted
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -267,12 +267,13 @@ def _listing(
     """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
     asked = escape(_plain(found.query.text, 200))
     if total == 0:
-        summary = f"No {noun} match “{asked}”."
+        summary = f"No {noun}s match “{asked}”."
     elif total > PAGE_SIZE:
         end = min(offset + PAGE_SIZE, total)
-        summary = f"*{total:,} {noun}* match “{asked}” (showing {offset + 1:,} to {end:,})."
+        summary = f"*{counted(total, noun)}* match “{asked}” (showing {offset + 1:,} to {end:,})."
     else:
-        summary = f"*{total:,} {noun}* match “{asked}”."
+        verb = "matches" if total == 1 else "match"
+        summary = f"*{counted(total, noun)}* {verb} “{asked}”."
     money = [f":moneybag: {escape(line)}" for line in found.cost_lines()]
     blocks = [*_warnings(found), section("\n".join([summary, *money]))]
     blocks += [section(line) for line in page[:PAGE_SIZE]]
@@ -282,7 +283,11 @@ def _listing(
 
 
 def _stats(found: Answer, now: dt.datetime) -> Message:
-    summary = f"*{len(found.numbers):,} numbers* in “{escape(_plain(found.query.text, 200))}”"
+    summary = f"*{counted(len(found.numbers), 'number')}*"
+    if found.query.has_filters:
+        summary += f" match “{escape(_plain(found.query.text, 200))}”"
+    else:
+        summary += " in the latest sync"
     blocks = [*_warnings(found), section(summary)]
     for key, title in _STATS_TITLES.items():
         counts = found.stats.get(key, {})
@@ -349,7 +354,7 @@ def answer_message(
             _change_line(item) if isinstance(item, Change) else _number_line(item)
             for item in items[start : start + PAGE_SIZE]
         ]
-        noun = "changes" if action == "changes" else "numbers"
+        noun = "change" if action == "changes" else "number"
         return _listing(found, len(items), page, noun=noun, now=now, offset=start, sheet=sheet)
     return usage_message()
 
@@ -365,10 +370,9 @@ def sync_outcome(result: RunResult) -> Message:
             "did nothing. `/numbers status` shows its outcome once it finishes."
         )
     icon = {"ok": ":white_check_mark:", "partial": ":warning:"}.get(result.status, ":x:")
-    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0
     changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items() if n) or "none"
     lines = [
-        f"{icon} *Sync {result.status}* (run {result.run_id}, {took:.1f} s): "
+        f"{icon} *Sync {result.status}* (run {result.run_id}, {result.took}): "
         f"{result.total:,} numbers, {result.unassigned:,} unassigned. Changes: {changes}."
     ]
     for source in result.sources.values():
