@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -100,13 +101,52 @@ class CostRules:
 
     def overview(self, numbers: Iterable[Counted], *, now: dt.datetime) -> CostOverview:
         """What all ``numbers`` cost, the unassigned ones, and those idle ``IDLE_DAYS`` or more."""
-        listed = list(numbers)
-        unassigned = [n for n in listed if n.unassigned]
-        return CostOverview(
-            all=self.total(listed),
-            unassigned=self.total(unassigned),
-            idle=self.total(n for n in unassigned if is_idle(n, now=now, days=IDLE_DAYS)),
+        counts = Counter(
+            (
+                n.source,
+                n.account,
+                n.country_code,
+                n.number_type,
+                n.unassigned,
+                n.unassigned and is_idle(n, now=now, days=IDLE_DAYS),
+            )
+            for n in numbers
         )
+        return self.overview_of(Tally(*fields, count=n) for fields, n in counts.items())
+
+    def overview_of(self, tallies: Iterable[Tally]) -> CostOverview:
+        """The overview from counts of alike numbers (a store counts them with one query)."""
+        sums: dict[str, tuple[list[float], list[int]]] = {
+            part: ([], [0, 0]) for part in ("all", "unassigned", "idle")
+        }
+        for tally in tallies:
+            price = self.monthly(tally)
+            parts = ["all"] + ["unassigned"] * tally.unassigned + ["idle"] * tally.idle
+            for part in parts:
+                amounts, counts = sums[part]
+                counts[0] += tally.count
+                if price is None:
+                    counts[1] += tally.count
+                else:
+                    amounts.append(price * tally.count)
+        every, unassigned, idle = (
+            Cost(math.fsum(amounts), self.currency, numbers, unpriced)
+            for amounts, (numbers, unpriced) in sums.values()
+        )
+        return CostOverview(all=every, unassigned=unassigned, idle=idle)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """``count`` numbers alike in all that their price and the overview depend on."""
+
+    source: str
+    account: str
+    country_code: str | None
+    number_type: str | None
+    unassigned: bool
+    idle: bool
+    count: int
 
 
 # The idle period the Summary, the stats answer and the sync's totals report costs for.

@@ -1,15 +1,14 @@
 """Normalization: provider records to ``PhoneNumber``, as pure functions.
 
-libphonenumber costs about 0.1 ms per number, so its reading of each phone text is cached
-(``PhoneParser``) and the cache is seeded from the previous snapshot: an unchanged number is
-never parsed twice, even across one-off processes.
+libphonenumber costs about 0.1 ms per number; a record unchanged since the last good sync is
+not normalized again (the store keeps a digest of each raw record), so only new and changed
+records are parsed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType
@@ -67,18 +66,18 @@ def parse_phone(text: str, region: str | None) -> ParsedPhone:
 
 
 class PhoneParser:
-    """``parse_phone`` behind a cache keyed on the text and the region hint."""
+    """``parse_phone``, counting the texts it read.
 
-    def __init__(self, known: Iterable[ParsedPhone] = ()) -> None:
-        self._cache = {(p.text, p.region): p for p in known}
+    No cache: a run's texts are nearly all distinct, and 500,000 cached readings would cost
+    more memory than the parses they could save.
+    """
+
+    def __init__(self) -> None:
         self.parsed = 0
 
     def __call__(self, text: str, region: str | None) -> ParsedPhone:
-        hit = self._cache.get((text, region))
-        if hit is None:
-            hit = self._cache[(text, region)] = parse_phone(text, region)
-            self.parsed += 1
-        return hit
+        self.parsed += 1
+        return parse_phone(text, region)
 
 
 def normalize_created_at(value: dt.datetime | None) -> dt.datetime | None:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from syncbot import __version__
+from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, SyncbotError
-from syncbot.history import Reconciled, reconcile
 from syncbot.http import HttpClient, RetryPolicy
 from syncbot.logs import event
 from syncbot.models import (
@@ -26,19 +27,20 @@ from syncbot.models import (
     RunResult,
     SheetResult,
     SourceResult,
-    count_changes,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import FetchOutcome, Provider, fetch_numbers, provider_for
+from syncbot.providers import Provider, fetch_numbers, provider_for
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
+from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[SourceResult], None]
-# Called after a committed run with its result and changes (Slack alerts hook in here).
-AfterRun = Callable[[RunResult, Sequence[Change]], Awaitable[None]]
+# Called after a committed run with its result and its changes, read from the store as they
+# are iterated (Slack alerts hook in here).
+AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
 SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult], SheetResult]
 
 
@@ -70,19 +72,20 @@ async def _fetch(
     provider: Provider,
     http: HttpClient,
     parse: PhoneParser,
+    staging: Staging,
     *,
     max_pages: int,
     progress: ProgressHook | None,
-) -> FetchOutcome:
+) -> SourceResult:
     try:
-        outcome = await fetch_numbers(provider, http, parse, max_pages=max_pages, on_page=progress)
+        r = await fetch_numbers(
+            provider, http, parse, staging, max_pages=max_pages, on_page=progress
+        )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
-        result = SourceResult(provider.name, provider.account.name, status="failed")
-        result.error = f"unexpected error: {type(exc).__name__}: {exc}"
-        outcome = FetchOutcome([], result)
-    r = outcome.result
+        r = SourceResult(provider.name, provider.account.name, status="failed")
+        r.error = f"unexpected error: {type(exc).__name__}: {exc}"
     event(
         log,
         logging.INFO if r.status == "ok" else logging.ERROR,
@@ -100,7 +103,7 @@ async def _fetch(
     )
     for warning in r.warnings:
         event(log, logging.WARNING, "source warning", source=r.key, warning=warning)
-    return outcome
+    return r
 
 
 async def run_sync(
@@ -131,19 +134,21 @@ async def run_sync(
             result.message = "another sync is running; this one did nothing"
             event(log, logging.INFO, "sync skipped", reason="another sync holds the lock")
             return result
-        reconciled = await _collect(
-            store, result, accounts=accounts, options=options, progress=progress
-        )
+        staging = await asyncio.to_thread(store.staging)
+        stack.callback(staging.close)
+        await _collect(staging, result, accounts=accounts, options=options, progress=progress)
         result.duration = time.perf_counter() - started
+        result.run_id = await _commit(store, result, dry_run=options.dry_run)
         costs = settings.costs()
-        if costs.configured:
-            result.monthly_cost = costs.overview(reconciled.inventory, now=result.started_at)
-        if not options.dry_run:
-            result.run_id = await _commit(store, result, reconciled)
-            if writer is not None:
-                await _write_sheet(writer, reconciled, result)
-                result.duration = time.perf_counter() - started
-                await asyncio.to_thread(store.update_run, result.run_id, result)
+        if costs.configured and result.run_id is not None:
+            idle_since = result.started_at - dt.timedelta(days=IDLE_DAYS)
+            tallies = await asyncio.to_thread(store.tallies, idle_since=idle_since)
+            result.monthly_cost = costs.overview_of(tallies)
+        if writer is not None and result.run_id is not None:
+            await _write_sheet(writer, store, result)
+            result.duration = time.perf_counter() - started
+        if result.run_id is not None and (writer is not None or costs.configured):
+            await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,
         logging.INFO,
@@ -156,25 +161,23 @@ async def run_sync(
         phones_parsed=result.phones_parsed,
         **{f"changes_{kind}": n for kind, n in result.changes.items()},
     )
-    if after_run is not None and not options.dry_run:
+    if after_run is not None and result.run_id is not None:
         try:
-            await after_run(result, reconciled.changes)
+            await after_run(result, store.iter_changes(result.run_id))
         except Exception:
             log.exception("the after-sync hook failed")
     return result
 
 
 async def _collect(
-    store: Store,
+    staging: Staging,
     result: RunResult,
     *,
     accounts: Sequence[Account],
     options: SyncOptions,
     progress: ProgressHook | None,
-) -> Reconciled:
-    parse = PhoneParser(await asyncio.to_thread(store.parse_cache))
-    # The previous snapshot is only needed once the listings are in: read it meanwhile.
-    previous_read = asyncio.ensure_future(asyncio.to_thread(store.load_numbers))
+) -> None:
+    parse = PhoneParser()
     providers = [provider_for(a) for a in accounts]
     for provider in providers:
         provider.page_size = options.page_size
@@ -185,37 +188,24 @@ async def _collect(
         http = HttpClient(session, policy=options.policy)
         outcomes = await asyncio.gather(
             *(
-                _fetch(p, http, parse, max_pages=options.max_pages, progress=progress)
+                _fetch(p, http, parse, staging, max_pages=options.max_pages, progress=progress)
                 for p in providers
             )
         )
-    previous = await previous_read
+    await asyncio.to_thread(staging.settle)
     result.phones_parsed = parse.parsed
-    states = await asyncio.to_thread(store.source_states)
-    result.sources = {o.result.key: o.result for o in outcomes}
-    reconciled = reconcile(
-        previous,
-        {o.result.key: o.numbers for o in outcomes if o.result.status == "ok"},
-        failed={
-            o.result.key: o.result.error or "failed"
-            for o in outcomes
-            if o.result.status == "failed"
-        },
-        known_states=states,
-        now=result.started_at,
-    )
-    result.total = len(reconciled.inventory)
-    result.unassigned = sum(1 for n in reconciled.inventory if n.unassigned)
-    result.changes = count_changes(reconciled.changes)
+    result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()
     result.settle()
-    return reconciled
 
 
-async def _commit(store: Store, result: RunResult, reconciled: Reconciled) -> int:
+async def _commit(store: Store, result: RunResult, *, dry_run: bool) -> int | None:
     """Commit in a thread that cancellation cannot abandon: a cancelled run (SIGTERM) waits
-    for its transaction to end, committed or rolled back, before the run lock is released."""
-    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, reconciled))
+    for its transaction to end, committed or rolled back, before the run lock is released.
+
+    The store works out the run's changes and totals; a dry run gets them and stores nothing.
+    """
+    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, dry_run=dry_run))
     try:
         return await asyncio.shield(commit)
     except asyncio.CancelledError:
@@ -223,11 +213,15 @@ async def _commit(store: Store, result: RunResult, reconciled: Reconciled) -> in
         raise
 
 
-async def _write_sheet(writer: SheetWrite, reconciled: Reconciled, result: RunResult) -> None:
+async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
+    assert result.run_id is not None
+    run_id = result.run_id
+
+    def write() -> SheetResult:
+        return writer(store.load_numbers(), store.changes(run_id), result)
+
     try:
-        result.sheet = await asyncio.to_thread(
-            writer, reconciled.inventory, reconciled.changes, result
-        )
+        result.sheet = await asyncio.to_thread(write)
     except SyncbotError as exc:
         result.sheet = SheetResult(status="failed", error=exc.message)
     except Exception as exc:

@@ -137,16 +137,6 @@ def test_a_non_iso_country_code_is_ignored_in_favour_of_the_derived_one() -> Non
     assert DIALNEXA.normalize(record, PhoneParser()).country_code == "DE"
 
 
-def test_parser_cache_parses_each_text_once_and_can_be_seeded() -> None:
-    parse = PhoneParser()
-    first = parse("+14155550123", None)
-    assert parse("+14155550123", None) is first
-    assert parse.parsed == 1
-    seeded = PhoneParser([first])
-    seeded("+14155550123", None)
-    assert seeded.parsed == 0
-
-
 def test_parse_phone_agrees_with_libphonenumbers_public_api() -> None:
     """The one-lookup reading gives what is_valid_number/number_type/region_code give."""
     data = generate_dataset(numbers=2000)

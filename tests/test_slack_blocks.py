@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from syncbot.models import Change, ChangeKind, RunResult, SourceResult, SourceState
+from syncbot.models import (
+    Change,
+    ChangeKind,
+    RunResult,
+    SourceResult,
+    SourceState,
+    count_changes,
+)
 from syncbot.query import Answer, Snapshot, answer, load_snapshot, parse
 from syncbot.sandbox.providers import Sandbox
 from syncbot.slack.blocks import (
@@ -169,8 +176,10 @@ async def test_alert_message_counts_each_kind_and_lists_the_first_five(
 ) -> None:
     added = snapshot.changes[:12]
     gone = [dataclasses.replace(c, kind=ChangeKind.REMOVED, label="<!channel>") for c in added[:2]]
+    result = _run()
+    result.changes = count_changes([*added, *gone])
     message = alert_message(
-        _run(), [*added, *gone], failed_sources={"dialnexa/default": "HTTP 503 <html>"}
+        result, [*added, *gone], failed_sources={"dialnexa/default": "HTTP 503 <html>"}
     )
     assert message is not None
     body = json.dumps(message)

@@ -11,7 +11,6 @@ import pytest
 from syncbot.errors import ConfigError, StoreError
 from syncbot.http import RetryPolicy
 from syncbot.models import RunResult
-from syncbot.normalize import parse_phone
 from syncbot.providers import OrgapiProvider
 from syncbot.sandbox.faults import Fault, ProviderOptions
 from syncbot.sandbox.providers import Sandbox
@@ -55,14 +54,21 @@ async def test_first_sync_lists_every_number_of_both_sources_across_pages(
     assert all(n.first_seen_at == result.started_at for n in stored)
 
 
-async def test_the_store_keeps_each_phone_parse_for_the_next_run(
+async def test_a_record_unchanged_since_the_last_sync_is_not_normalized_again(
     sandbox: Sandbox, sqlite_store: SqliteStore
 ) -> None:
     await sync(sandbox, sqlite_store)
-    cache = sqlite_store.parse_cache()
-    assert len(cache) == 40
-    for parsed in cache:
-        assert parsed == parse_phone(parsed.text, parsed.region)
+    # Rows that the next sync would rewrite if it normalized their records again.
+    with sqlite_store.transaction(write=True) as cur:
+        cur.execute("UPDATE numbers SET carrier = 'as stored'")
+    changed = sandbox.orgapi.records[0]
+    changed["provider"] = "telnyx"
+    second = await sync(sandbox, sqlite_store)
+    assert second.phones_parsed == 1
+    assert set(second.changes.values()) == {0}
+    carriers = {n.number_id: n.carrier for n in sqlite_store.load_numbers()}
+    assert carriers.pop(changed["phone_number_id"]) == "telnyx"
+    assert set(carriers.values()) == {"as stored"}
 
 
 async def test_orgapi_last_page_with_has_more_but_null_cursor_ends_the_listing(

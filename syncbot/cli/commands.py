@@ -17,10 +17,9 @@ from syncbot.errors import StoreError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.settings import Settings, load_settings
-from syncbot.slack import alert_hook
 from syncbot.store import Store, open_store
 from syncbot.store.sql import SqlStore
-from syncbot.sync import SyncOptions, run_sync
+from syncbot.sync import AfterRun, SyncOptions, run_sync
 
 
 def store_label(settings: Settings) -> str:
@@ -49,6 +48,14 @@ def opened(settings: Settings, *, migrate: bool) -> Iterator[Store]:
         store.close()
 
 
+def _alert_hook(settings: Settings) -> AfterRun | None:
+    if settings.slack_alert_channel is None:
+        return None
+    from syncbot.slack import alert_hook  # noqa: PLC0415 - slack_sdk loads only for alerts
+
+    return alert_hook(settings)
+
+
 def print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -62,7 +69,7 @@ async def _sync(
             store,
             options=SyncOptions(dry_run=dry_run),
             progress=progress.update,
-            after_run=alert_hook(settings),
+            after_run=_alert_hook(settings),
         )
     finally:
         progress.done()
@@ -138,7 +145,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.accounts()
     with opened(settings, migrate=True) as store:
-        asyncio.run(run_worker(settings, store, after_run=alert_hook(settings)))
+        asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
     return 0
 
 

@@ -1,21 +1,24 @@
-"""The fetch loop: drives any provider's paginator, validates and normalizes as pages arrive."""
+"""The fetch loop: drives any provider's paginator; records are staged in the store as pages
+arrive, validated and normalized only when they changed since the last good sync."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from syncbot import __version__
 from syncbot.errors import PaginationError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
 from syncbot.logs import event
-from syncbot.models import PhoneNumber, SourceResult
+from syncbot.models import SourceResult
 from syncbot.normalize import PhoneParser
 from syncbot.providers.base import PageInfo, Params, Provider
+from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +26,6 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 10_000
 # Records processed between two turns of the event loop (about 0.5 ms of work).
 _RECORDS_PER_TURN = 20
-
-
-@dataclass(slots=True)
-class FetchOutcome:
-    """Every unique number one account listed, and how the listing went."""
-
-    numbers: list[PhoneNumber] = field(default_factory=list)
-    result: SourceResult = field(default_factory=lambda: SourceResult("", ""))
 
 
 def _reason(exc: ValidationError) -> str:
@@ -105,16 +100,18 @@ async def fetch_numbers(
     provider: Provider,
     http: HttpClient,
     parse: PhoneParser,
+    staging: Staging,
     *,
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
-) -> FetchOutcome:
-    """List one account, keeping each id once. A source that fails comes back with status
-    ``failed``, its error, and the requests and retries it took (and no numbers).
+) -> SourceResult:
+    """List one account into ``staging``, each id once (the first listed wins). A source that
+    fails comes back with status ``failed``, its error, and the requests and retries it took;
+    what it staged is ignored by the commit.
 
     One bad record is counted and logged and the rest of its page still lands.
     """
-    listing = _Listing(provider, parse)
+    listing = _Listing(provider, parse, staging)
     result = listing.result
     stats = RequestStats()
     started = time.monotonic()
@@ -128,35 +125,45 @@ async def fetch_numbers(
                 if index % _RECORDS_PER_TURN == 0:
                     # Let answered requests of other chains send their follow-ups meanwhile.
                     await asyncio.sleep(0)
-            result.count = len(listing.seen)
+            staging.flush()
+            result.count = listing.taken
             result.requests, result.retries = stats.requests, stats.retries
             if on_page is not None:
                 on_page(result)
     except SyncbotError as exc:
         # None of this listing lands, so none of it counts.
         result.status, result.error, result.count = "failed", exc.message, 0
-        return FetchOutcome([], result)
+        return result
     finally:
         result.requests, result.retries = stats.requests, stats.retries
         result.duration = time.monotonic() - started
+    result.count = await asyncio.to_thread(staging.count, result.source, result.account)
+    result.duplicates = listing.taken - result.count
     if result.reported_total is not None and result.count < result.reported_total:
         result.warnings.append(
             f"listed {result.count:,} unique numbers but the API reported "
             f"{result.reported_total:,}; its pages may have shifted while listing "
             "(the next sync will catch up)"
         )
-    return FetchOutcome(list(listing.seen.values()), result)
+    return result
 
 
 class _Listing:
-    """One account's numbers as they arrive: validated, normalized, each id kept once."""
+    """One account's records as they arrive: those unchanged since the last good sync are
+    staged by id and digest alone, the others validated, normalized and staged whole."""
 
-    def __init__(self, provider: Provider, parse: PhoneParser) -> None:
+    def __init__(self, provider: Provider, parse: PhoneParser, staging: Staging) -> None:
         self.provider = provider
         self.parse = parse
+        self.staging = staging
         self.model = provider.record_model()
         self.result = SourceResult(provider.name, provider.account.name)
-        self.seen: dict[str, PhoneNumber] = {}
+        # A digest is this account's, and this syncbot version's: a new release normalizes
+        # every record again, in case normalization changed.
+        self.key = hashlib.blake2b(
+            f"{__version__}\0{provider.key}".encode(), digest_size=32
+        ).digest()
+        self.taken = 0
         self.invalid_ids: set[str] = set()
 
     def _invalid(self, record_id: str | None, reason: str) -> None:
@@ -178,13 +185,21 @@ class _Listing:
         if not isinstance(raw, dict):
             self._invalid(None, f"expected an object, got {type(raw).__name__}")
             return
+        # repr() of decoded JSON is deterministic; surrogates are legal in JSON strings.
+        text = repr(raw).encode("utf-8", "surrogatepass")
+        digest = int.from_bytes(
+            hashlib.blake2b(text, digest_size=8, key=self.key).digest(), "big", signed=True
+        )
+        if self.staging.known(digest):
+            number_id = self.provider.record_id(raw)
+            assert number_id is not None  # it validated when it was stored
+            self.staging.keep(self.result.source, self.result.account, number_id, digest)
+            self.taken += 1
+            return
         try:
             record = self.model.model_validate(raw)
         except ValidationError as exc:
             self._invalid(self.provider.record_id(raw), _reason(exc))
             return
-        number = self.provider.normalize(record, self.parse)
-        if number.number_id in self.seen:
-            self.result.duplicates += 1
-            return
-        self.seen[number.number_id] = number
+        self.staging.add(self.provider.normalize(record, self.parse), digest)
+        self.taken += 1

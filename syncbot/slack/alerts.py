@@ -6,7 +6,7 @@ started failing. Assignments alone, and a source that keeps failing run after ru
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -41,7 +41,7 @@ class ChangeAlerts:
         # Failing sources already announced by this process, so an outage is told once.
         self._failing: set[str] = set()
 
-    async def __call__(self, result: RunResult, changes: Sequence[Change]) -> None:
+    async def __call__(self, result: RunResult, changes: Iterable[Change]) -> None:
         failed = {
             key: source.error or "failed"
             for key, source in result.sources.items()
@@ -49,7 +49,7 @@ class ChangeAlerts:
         }
         newly_failed = failed.keys() - self._failing
         self._failing = set(failed)
-        if not newly_failed and not any(c.kind in ALERTING_CHANGES for c in changes):
+        if not newly_failed and not any(result.changes.get(k.value) for k in ALERTING_CHANGES):
             return
         message = alert_message(result, changes, failed_sources=failed, sheet=self._sheet)
         if message is None:

@@ -393,10 +393,29 @@ _ALERT_KINDS = (
 )
 
 
-def _examples(items: Sequence[Change]) -> str:
+def _examples(items: Sequence[Change], count: int) -> str:
     shown = [escape(_plain(international(c.phone_number), 40)) for c in items[:ALERT_EXAMPLES]]
-    more = f" and {len(items) - len(shown):,} more" if len(items) > len(shown) else ""
+    more = f" and {count - len(shown):,} more" if count > len(shown) else ""
     return ", ".join(shown) + more
+
+
+def _first_of_each_kind(
+    changes: Iterable[Change], counts: Mapping[ChangeKind, int]
+) -> dict[ChangeKind, list[Change]]:
+    """The first few changes of each kind, reading ``changes`` only as far as they are found:
+    a first sync's 500,000 additions are never all read for the five shown."""
+    wanted = {kind: min(n, ALERT_EXAMPLES) for kind, n in counts.items() if n}
+    found: dict[ChangeKind, list[Change]] = {kind: [] for kind in wanted}
+    missing = sum(wanted.values())
+    if missing:
+        for change in changes:
+            examples = found.get(change.kind)
+            if examples is not None and len(examples) < wanted[change.kind]:
+                examples.append(change)
+                missing -= 1
+                if not missing:
+                    break
+    return found
 
 
 def alert_message(
@@ -406,19 +425,21 @@ def alert_message(
     failed_sources: Mapping[str, str],
     sheet: str | None = None,
 ) -> Message | None:
-    """The channel alert after a sync, or ``None`` when there is nothing to tell."""
-    by_kind: dict[ChangeKind, list[Change]] = {}
-    for change in changes:
-        by_kind.setdefault(change.kind, []).append(change)
+    """The channel alert after a sync, or ``None`` when there is nothing to tell.
+
+    Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
+    """
+    counts = {kind: result.changes.get(kind.value, 0) for kind in ChangeKind}
     first = first_sync(result)
     if first is not None:
         # Every number is new to an empty store: "404 added" would tell nobody anything.
-        by_kind.pop(ChangeKind.ADDED, None)
+        counts[ChangeKind.ADDED] = 0
+    by_kind = _first_of_each_kind(changes, counts)
     lines = [] if first is None else [f"*First sync*: {first}"]
     lines += [
-        f"*{len(by_kind[kind]):,} {label}*: {_examples(by_kind[kind])}"
+        f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
         for kind, label in _ALERT_KINDS
-        if by_kind.get(kind)
+        if counts[kind]
     ]
     lines += [
         f":warning: *{escape(key)} failed*: {escape(_plain(error, 500))}; its previous numbers "
@@ -432,9 +453,9 @@ def alert_message(
         head = f"syncbot's first sync (run {result.run_id})"
     footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
     others = [
-        f"{len(by_kind[k]):,} {k.value}"
+        f"{counts[k]:,} {k.value}"
         for k in (ChangeKind.ASSIGNED, ChangeKind.REASSIGNED)
-        if by_kind.get(k)
+        if counts[k]
     ]
     if others:
         footer += f" Also {', '.join(others)}."
@@ -445,11 +466,11 @@ def alert_message(
         *_packed(lines, max_sections=MAX_BLOCKS - 2),
         context(footer + " `/numbers changes` lists them all."),
     ]
-    counts = [] if first is None else [first]
-    counts += [f"{len(by_kind[k]):,} {label}" for k, label in _ALERT_KINDS if by_kind.get(k)]
-    counts += [f"{escape(key)} failed" for key in failed_sources]
+    summary = [] if first is None else [first]
+    summary += [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
+    summary += [f"{escape(key)} failed" for key in failed_sources]
     lead = head if first is None else "first sync"
-    return {"text": clip(f"{lead}: {'; '.join(counts)}"), "blocks": blocks}
+    return {"text": clip(f"{lead}: {'; '.join(summary)}"), "blocks": blocks}
 
 
 def first_sync(result: RunResult) -> str | None:

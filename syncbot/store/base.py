@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from syncbot.history import Reconciled
-from syncbot.models import Change, ParsedPhone, PhoneNumber, RunRecord, RunResult, SourceState
+from syncbot.costs import Tally
+from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
+
+if TYPE_CHECKING:
+    from syncbot.store.staging import Staging
 
 
 class Store(ABC):
@@ -36,8 +42,9 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
-    def parse_cache(self) -> list[ParsedPhone]:
-        """How each stored number's phone text was read, so it is not parsed again."""
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        """The inventory counted by what a number's price depends on, and whether it is
+        unassigned, and unassigned since ``idle_since`` or earlier: costs without loading it."""
 
     @abstractmethod
     def source_states(self) -> list[SourceState]: ...
@@ -52,8 +59,18 @@ class Store(ABC):
     def changes(self, run_id: int) -> list[Change]: ...
 
     @abstractmethod
-    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
-        """Store a run's snapshot, changes and source states atomically; returns its run id."""
+    def iter_changes(self, run_id: int) -> Iterator[Change]:
+        """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def staging(self) -> Staging:
+        """Start a run: where its listings land as they arrive (call under ``run_lock``)."""
+
+    @abstractmethod
+    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
+        """Fold the staged listings of ``result``'s ok sources into the snapshot, with its
+        changes and source states, atomically; fills in ``result``'s totals and changes and
+        returns the run id. A dry run computes the same figures and stores nothing (None)."""
 
     @abstractmethod
     def update_run(self, run_id: int, result: RunResult) -> None:

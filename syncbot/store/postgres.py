@@ -41,6 +41,7 @@ class PostgresStore(SqlStore):
     types: ClassVar[dict[str, str]] = {
         "ts": "TIMESTAMPTZ",
         "bool": "BOOLEAN",
+        "bigint": "BIGINT",
         "serial": "BIGINT GENERATED ALWAYS AS IDENTITY",
     }
 

@@ -6,7 +6,8 @@ which ``syncbot migrate`` applies once, recording it in ``schema_version``.
 
 from __future__ import annotations
 
-# Each migration is a list of statements; {ts}, {bool} and {serial} take the backend's types.
+# Each migration is a list of statements; {ts}, {bool}, {bigint} and {serial} take the
+# backend's types.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE runs (
@@ -65,5 +66,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at {ts} NOT NULL
         )""",
         "CREATE INDEX changes_run ON changes (run_id)",
+    ),
+    (
+        # A digest of each number's raw record as last listed: a record that comes back
+        # unchanged skips validation and normalization (syncbot/store/staging.py).
+        "ALTER TABLE numbers ADD COLUMN digest {bigint}",
     ),
 )

@@ -13,12 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
+from syncbot.costs import Tally
 from syncbot.errors import StoreError
-from syncbot.history import Reconciled
 from syncbot.models import (
     Change,
     ChangeKind,
-    ParsedPhone,
     PhoneNumber,
     RunRecord,
     RunResult,
@@ -26,6 +25,7 @@ from syncbot.models import (
 )
 from syncbot.store.base import Store
 from syncbot.store.schema import MIGRATIONS
+from syncbot.store.staging import Staging, apply_run, digests, prepare, staged_insert
 
 
 class Cursor(Protocol):
@@ -33,22 +33,20 @@ class Cursor(Protocol):
     def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int, /) -> list[Any]: ...
 
 
-# What a loaded record needs; the stored row adds how its phone text was read (the cache).
 _LOADED_COLUMNS = (
     "source, account, number_id, phone_number, valid, country_code, number_type, carrier, "
     "status, provider_status, agent_id, label, inbound, outbound, created_at, first_seen_at, "
     "unassigned_since"
 )
-_NUMBER_COLUMNS = (
-    f"{_LOADED_COLUMNS}, phone_text, phone_region, parsed_e164, parsed_country, parsed_type"
-)
-_NUMBER_UPDATES = ", ".join(
-    f"{name} = excluded.{name}"
-    for name in (c.strip() for c in _NUMBER_COLUMNS.split(","))
-    if name not in {"source", "account", "number_id"}
-)
+# Changes read from the store a batch at a time.
+_CHANGES_BATCH = 1000
+
+
+class _DryRun(Exception):
+    """Rolls a dry run's transaction back once its figures are known."""
 
 
 class SqlStore(Store):
@@ -143,14 +141,6 @@ class SqlStore(Store):
         assert parsed is not None
         return parsed
 
-    def parse_cache(self) -> list[ParsedPhone]:
-        with self.transaction() as cur:
-            cur.execute(
-                "SELECT phone_text, phone_region, parsed_e164, valid, parsed_country, parsed_type "
-                "FROM numbers"
-            )
-            return [ParsedPhone(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in cur.fetchall()]
-
     def load_numbers(self) -> list[PhoneNumber]:
         with self.transaction() as cur:
             states = {s.key: s for s in self._states(cur)}
@@ -159,8 +149,24 @@ class SqlStore(Store):
         numbers = self._numbers(rows, states)
         # Sorted here rather than by ORDER BY: PostgreSQL sorts text by the database's collation
         # (en_US on Heroku) and SQLite by bytes, so only Python gives one order on every backend,
-        # the order reconcile() gives the inventory it returns.
+        # the order the sheet and the answers list numbers in.
         return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
+
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT source, account, country_code, number_type, status, "
+                    "CASE WHEN status = 'unassigned' AND unassigned_since <= ? THEN 1 ELSE 0 END, "
+                    "COUNT(*) FROM numbers GROUP BY 1, 2, 3, 4, 5, 6"
+                ),
+                (self.to_db_time(idle_since),),
+            )
+            rows = cur.fetchall()
+        return [
+            Tally(source, account, country, kind, status == "unassigned", bool(idle), int(count))
+            for source, account, country, kind, status, idle, count in rows
+        ]
 
     def _numbers(self, rows: list[Any], states: dict[str, SourceState]) -> list[PhoneNumber]:
         """Rows to records, sharing one object per repeated value.
@@ -234,16 +240,22 @@ class SqlStore(Store):
             return [self._run(row) for row in cur.fetchall()]
 
     def changes(self, run_id: int) -> list[Change]:
-        with self.transaction() as cur:
-            cur.execute(
-                self.sql(
-                    "SELECT kind, source, account, number_id, phone_number, agent_before, "
-                    "agent_after, label, at, run_id FROM changes WHERE run_id = ? "
-                    "ORDER BY change_id"
-                ),
-                (run_id,),
-            )
-            return [
+        return list(self.iter_changes(run_id))
+
+    def iter_changes(self, run_id: int) -> Iterator[Change]:
+        after = -1
+        while True:
+            with self.transaction() as cur:
+                cur.execute(
+                    self.sql(
+                        "SELECT kind, source, account, number_id, phone_number, agent_before, "
+                        "agent_after, label, at, run_id, change_id FROM changes "
+                        "WHERE run_id = ? AND change_id > ? ORDER BY change_id LIMIT ?"
+                    ),
+                    (run_id, after, _CHANGES_BATCH),
+                )
+                rows = cur.fetchall()
+            yield from (
                 Change(
                     ChangeKind(r[0]),
                     r[1],
@@ -256,122 +268,46 @@ class SqlStore(Store):
                     self._time(r[8]),
                     int(r[9]),
                 )
-                for r in cur.fetchall()
-            ]
+                for r in rows
+            )
+            if len(rows) < _CHANGES_BATCH:
+                return
+            after = int(rows[-1][10])
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _number_row(self, n: PhoneNumber) -> tuple[Any, ...]:
-        p = n.parsed
-        return (
-            n.source,
-            n.account,
-            n.number_id,
-            n.phone_number,
-            n.valid,
-            n.country_code,
-            n.number_type,
-            n.carrier,
-            n.status,
-            n.provider_status,
-            n.agent_id,
-            n.label,
-            n.inbound,
-            n.outbound,
-            self.to_db_time(n.created_at),
-            self.to_db_time(n.first_seen_at),
-            self.to_db_time(n.unassigned_since),
-            p.text if p else n.phone_number,
-            p.region if p else None,
-            p.e164 if p else None,
-            p.country_code if p else None,
-            p.number_type if p else None,
-        )
+    def staging(self) -> Staging:
+        with self.transaction() as cur:
+            prepare(self, cur)
+            known = digests(cur)
+        return Staging(self, known)
 
-    def commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
+    def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        with self.transaction() as cur:
+            cur.executemany(staged_insert(self), rows)
+
+    def staged_count(self, source: str, account: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("SELECT COUNT(*) FROM staged WHERE source = ? AND account = ?"),
+                (source, account),
+            )
+            return int(cur.fetchone()[0])
+
+    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
         try:
-            return self._commit_run(result, reconciled)
+            with self.transaction(write=True) as cur:
+                run_id = apply_run(self, cur, result)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            result.run_id = None
+            return None
         except self.driver_error as exc:
             raise StoreError(
                 f"the store could not commit this run ({exc}); the previous snapshot is "
                 "unchanged and the next run will try again"
             ) from None
-
-    def _commit_run(self, result: RunResult, reconciled: Reconciled) -> int:
-        assert result.finished_at is not None
-        with self.transaction(write=True) as cur:
-            cur.execute(
-                self.sql(
-                    "INSERT INTO runs (status, started_at, finished_at, result) "
-                    "VALUES (?, ?, ?, ?) RETURNING run_id"
-                ),
-                (
-                    result.status,
-                    self.to_db_time(result.started_at),
-                    self.to_db_time(result.finished_at),
-                    json.dumps(result.to_dict()),
-                ),
-            )
-            run_id = int(cur.fetchone()[0])
-            if reconciled.upserts:
-                marks = ", ".join("?" * len(_NUMBER_COLUMNS.split(",")))
-                cur.executemany(
-                    self.sql(
-                        f"INSERT INTO numbers ({_NUMBER_COLUMNS}) VALUES ({marks}) "  # noqa: S608 - fixed columns
-                        f"ON CONFLICT (source, account, number_id) DO UPDATE SET {_NUMBER_UPDATES}"
-                    ),
-                    [self._number_row(n) for n in reconciled.upserts],
-                )
-            if reconciled.removed:
-                cur.executemany(
-                    self.sql(
-                        "DELETE FROM numbers WHERE source = ? AND account = ? AND number_id = ?"
-                    ),
-                    reconciled.removed,
-                )
-            if reconciled.changes:
-                cur.executemany(
-                    self.sql(
-                        "INSERT INTO changes (run_id, kind, source, account, number_id, "
-                        "phone_number, agent_before, agent_after, label, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    ),
-                    [
-                        (
-                            run_id,
-                            c.kind.value,
-                            c.source,
-                            c.account,
-                            c.number_id,
-                            c.phone_number,
-                            c.agent_before,
-                            c.agent_after,
-                            c.label,
-                            self.to_db_time(c.at),
-                        )
-                        for c in reconciled.changes
-                    ],
-                )
-            cur.executemany(
-                self.sql(
-                    "INSERT INTO source_states (source, account, status, last_ok_at, "
-                    "last_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (source, account) DO UPDATE SET status = excluded.status, "
-                    "last_ok_at = excluded.last_ok_at, "
-                    "last_attempt_at = excluded.last_attempt_at, error = excluded.error"
-                ),
-                [
-                    (
-                        s.source,
-                        s.account,
-                        s.status,
-                        self.to_db_time(s.last_ok_at),
-                        self.to_db_time(s.last_attempt_at),
-                        s.error,
-                    )
-                    for s in reconciled.states
-                ],
-            )
         return run_id
 
     def update_run(self, run_id: int, result: RunResult) -> None:

@@ -34,7 +34,12 @@ def sqlite_path(url: str) -> str:
 
 class SqliteStore(SqlStore):
     driver_error = sqlite3.Error
-    types: ClassVar[dict[str, str]] = {"ts": "TEXT", "bool": "INTEGER", "serial": "INTEGER"}
+    types: ClassVar[dict[str, str]] = {
+        "ts": "TEXT",
+        "bool": "INTEGER",
+        "bigint": "INTEGER",
+        "serial": "INTEGER",
+    }
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -1,6 +1,7 @@
 """Reconciling a run's listings with the previous snapshot: the changes and the history fields.
 
-Pure functions, shared by every store backend so they all keep history the same way.
+The Python reference the store's SQL diff (syncbot/store/staging.py) is checked against:
+the reconcile syncbot used before its runs streamed through the store.
 """
 
 from __future__ import annotations

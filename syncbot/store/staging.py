@@ -1,0 +1,304 @@
+"""A run's listings staged in the store as they arrive, and the run's diff computed there.
+
+Each page's numbers land in ``staged``, a TEMP table of the store's own connection, in batches
+written by one thread so the event loop never waits for the database. The commit then works
+out the changes against the previous snapshot (added, removed, assigned, unassigned,
+reassigned), the history fields, the stale rows and the source states with set operations,
+in the transaction that stores them, on SQLite and PostgreSQL alike. No step holds the
+inventory in Python; a killed run leaves nothing behind, since TEMP tables die with their
+connection.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from syncbot.models import PhoneNumber, RunResult, count_changes
+
+if TYPE_CHECKING:
+    from syncbot.store.sql import Cursor, SqlStore
+
+# A number's listed fields: what a fresh staged row carries and a commit writes.
+LISTED = (
+    "phone_number",
+    "valid",
+    "country_code",
+    "number_type",
+    "carrier",
+    "status",
+    "provider_status",
+    "agent_id",
+    "label",
+    "inbound",
+    "outbound",
+    "created_at",
+    "phone_text",
+    "phone_region",
+    "parsed_e164",
+    "parsed_country",
+    "parsed_type",
+)
+_STAGED_COLUMNS = ("source", "account", "number_id", "digest", "fresh", *LISTED)
+# A kept row names its number only: the stored row stands, unchanged since the last good sync.
+_KEPT_TAIL = (False,) + (None,) * len(LISTED)
+# Rows handed to the writer thread at once: one transaction each.
+BATCH = 2000
+
+# `fresh` rows were validated and normalized this run; the others matched a stored digest.
+_CREATE = (
+    """CREATE TEMP TABLE IF NOT EXISTS staged (
+        source TEXT NOT NULL,
+        account TEXT NOT NULL,
+        number_id TEXT NOT NULL,
+        digest {bigint} NOT NULL,
+        fresh {bool} NOT NULL,
+        phone_number TEXT,
+        valid {bool},
+        country_code TEXT,
+        number_type TEXT,
+        carrier TEXT,
+        status TEXT,
+        provider_status TEXT,
+        agent_id TEXT,
+        label TEXT,
+        inbound {bool},
+        outbound {bool},
+        created_at {ts},
+        phone_text TEXT,
+        phone_region TEXT,
+        parsed_e164 TEXT,
+        parsed_country TEXT,
+        parsed_type TEXT,
+        PRIMARY KEY (source, account, number_id)
+    )""",
+    # This run's sources: `ok` ones replace their rows, `failed` ones keep theirs, stale.
+    """CREATE TEMP TABLE IF NOT EXISTS run_sources (
+        source TEXT NOT NULL,
+        account TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (source, account)
+    )""",
+)
+
+_SAME_NUMBER = "n.source = s.source AND n.account = s.account AND n.number_id = s.number_id"
+_OK_SOURCE = (
+    "EXISTS (SELECT 1 FROM run_sources r WHERE r.source = n.source "
+    "AND r.account = n.account AND r.status = 'ok')"
+)
+_GONE = f"NOT EXISTS (SELECT 1 FROM staged s WHERE {_SAME_NUMBER})"
+_CHANGE_COLUMNS = (
+    "run_id, kind, source, account, number_id, phone_number, agent_before, agent_after, label, at"
+)
+_STATE_UPSERT = (
+    "ON CONFLICT (source, account) DO UPDATE SET status = excluded.status, "
+    "last_ok_at = CASE WHEN excluded.status = 'ok' THEN excluded.last_ok_at "
+    "ELSE source_states.last_ok_at END, "
+    "last_attempt_at = excluded.last_attempt_at, error = excluded.error"
+)
+_UPSERT_SET = ", ".join(
+    f"{name} = excluded.{name}" for name in (*LISTED, "first_seen_at", "unassigned_since", "digest")
+)
+# Each statement takes (run_id, now) or (now,) or (now, now) as its `?`s say, in order.
+_DIFF = (
+    # Numbers of listed sources that the store did not have.
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
+    "SELECT ?, 'added', s.source, s.account, s.number_id, s.phone_number, NULL, s.agent_id, "
+    "s.label, ? FROM staged s "
+    f"WHERE s.fresh AND NOT EXISTS (SELECT 1 FROM numbers n WHERE {_SAME_NUMBER})",
+    # Numbers whose agent changed; a kept row's content is the stored row's, so only fresh ones.
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
+    "SELECT ?, CASE WHEN n.status = 'unassigned' THEN 'assigned' "
+    "WHEN s.status = 'unassigned' THEN 'unassigned' ELSE 'reassigned' END, "
+    "s.source, s.account, s.number_id, s.phone_number, n.agent_id, s.agent_id, s.label, ? "
+    f"FROM staged s JOIN numbers n ON {_SAME_NUMBER} "
+    "WHERE s.fresh AND (n.status <> s.status "
+    "OR (s.status = 'assigned' AND n.agent_id IS DISTINCT FROM s.agent_id))",
+    # Stored numbers that a source which listed fine no longer lists.
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
+    "SELECT ?, 'removed', n.source, n.account, n.number_id, n.phone_number, n.agent_id, NULL, "
+    f"n.label, ? FROM numbers n WHERE {_OK_SOURCE} AND {_GONE}",
+)
+_REMOVE = f"DELETE FROM numbers AS n WHERE {_OK_SOURCE} AND {_GONE}"
+# New and changed numbers; first seen and unassigned-since carry over from the stored row.
+# (SQLite needs the WHERE to tell the upsert's ON CONFLICT from a join's ON.)
+_UPSERT = (
+    f"INSERT INTO numbers (source, account, number_id, {', '.join(LISTED)}, first_seen_at, "
+    "unassigned_since, digest) "
+    f"SELECT s.source, s.account, s.number_id, {', '.join(f's.{c}' for c in LISTED)}, "
+    "COALESCE(n.first_seen_at, ?), CASE WHEN s.status = 'unassigned' THEN "
+    "CASE WHEN n.status = 'unassigned' THEN n.unassigned_since ELSE ? END END, s.digest "
+    f"FROM staged s LEFT JOIN numbers n ON {_SAME_NUMBER} WHERE s.fresh "
+    f"ON CONFLICT (source, account, number_id) DO UPDATE SET {_UPSERT_SET}"
+)
+_STATES = (
+    # This run's sources: ok ones were seen now; failed ones keep when they last were.
+    "INSERT INTO source_states (source, account, status, last_ok_at, last_attempt_at, error) "
+    "SELECT source, account, status, CASE WHEN status = 'ok' THEN ? END, ?, error "
+    f"FROM run_sources WHERE true {_STATE_UPSERT}",
+    # Sources no longer configured whose rows the store still has: kept, stale.
+    "INSERT INTO source_states (source, account, status, last_ok_at, last_attempt_at, error) "
+    "SELECT u.source, u.account, 'unconfigured', NULL, ?, NULL FROM "
+    "(SELECT DISTINCT source, account FROM numbers n WHERE NOT EXISTS (SELECT 1 FROM "
+    f"run_sources r WHERE r.source = n.source AND r.account = n.account)) u WHERE true "
+    f"{_STATE_UPSERT}",
+)
+
+
+def prepare(store: SqlStore, cur: Cursor) -> None:
+    """Create this connection's staging tables, empty."""
+    for statement in _CREATE:
+        cur.execute(statement.format(**store.types))
+    cur.execute("DELETE FROM staged")
+    cur.execute("DELETE FROM run_sources")
+
+
+def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
+    """Fold the staged listings into the snapshot; fills in ``result``'s run id, totals and
+    changes."""
+    assert result.finished_at is not None
+    now = store.to_db_time(result.started_at)
+    cur.execute(
+        store.sql(
+            "INSERT INTO runs (status, started_at, finished_at, result) "
+            "VALUES (?, ?, ?, ?) RETURNING run_id"
+        ),
+        (result.status, now, store.to_db_time(result.finished_at), "{}"),
+    )
+    run_id = result.run_id = int(cur.fetchone()[0])
+    cur.executemany(
+        store.sql("INSERT INTO run_sources (source, account, status, error) VALUES (?, ?, ?, ?)"),
+        [(s.source, s.account, s.status, s.error) for s in result.sources.values()],
+    )
+    # A failed source's partial listing changes nothing: its stored rows stay, stale.
+    cur.execute(
+        "DELETE FROM staged WHERE NOT EXISTS (SELECT 1 FROM run_sources r "
+        "WHERE r.source = staged.source AND r.account = staged.account AND r.status = 'ok')"
+    )
+    for statement in _DIFF:
+        cur.execute(store.sql(statement), (run_id, now))
+    cur.execute(_REMOVE)
+    cur.execute(store.sql(_UPSERT), (now, now))
+    cur.execute(store.sql(_STATES[0]), (now, now))
+    cur.execute(store.sql(_STATES[1]), (now,))
+    cur.execute("SELECT COUNT(*), COUNT(CASE WHEN status = 'unassigned' THEN 1 END) FROM numbers")
+    total, unassigned = cur.fetchone()
+    result.total, result.unassigned = int(total), int(unassigned)
+    cur.execute(
+        store.sql("SELECT kind, COUNT(*) FROM changes WHERE run_id = ? GROUP BY kind"), (run_id,)
+    )
+    result.changes = count_changes([])
+    for kind, count in cur.fetchall():
+        result.changes[kind] = int(count)
+    cur.execute(
+        store.sql("UPDATE runs SET result = ? WHERE run_id = ?"),
+        (json.dumps(result.to_dict()), run_id),
+    )
+    cur.execute("DELETE FROM staged")
+    cur.execute("DELETE FROM run_sources")
+    return run_id
+
+
+class Staging:
+    """One run's numbers on their way into the store, and the digests that let unchanged
+    records skip validation and normalization."""
+
+    def __init__(self, store: SqlStore, known: array[int]) -> None:
+        self._store = store
+        # Sorted digests of the stored records: 8 bytes a number, where a set would take 60.
+        self._known = known
+        self._pending: list[tuple[Any, ...]] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncbot-staging")
+        self._writes: list[Future[None]] = []
+
+    def known(self, digest: int) -> bool:
+        """Whether a stored number's raw record had this digest when last listed."""
+        at = bisect_left(self._known, digest)
+        return at < len(self._known) and self._known[at] == digest
+
+    def keep(self, source: str, account: str, number_id: str, digest: int) -> None:
+        """Stage a number whose record is unchanged: its stored row stands."""
+        self._pending.append((source, account, number_id, digest, *_KEPT_TAIL))
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def add(self, n: PhoneNumber, digest: int) -> None:
+        """Stage a new or changed number, as normalized from its record."""
+        p = n.parsed
+        self._pending.append(
+            (
+                n.source,
+                n.account,
+                n.number_id,
+                digest,
+                True,
+                n.phone_number,
+                n.valid,
+                n.country_code,
+                n.number_type,
+                n.carrier,
+                n.status,
+                n.provider_status,
+                n.agent_id,
+                n.label,
+                n.inbound,
+                n.outbound,
+                self._store.to_db_time(n.created_at),
+                p.text if p else n.phone_number,
+                p.region if p else None,
+                p.e164 if p else None,
+                p.country_code if p else None,
+                p.number_type if p else None,
+            )
+        )
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the pending rows to the writer thread; returns at once."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self._writes.append(self._writer.submit(self._store.stage_rows, rows))
+
+    def count(self, source: str, account: str) -> int:
+        """The unique numbers staged for one account in the batches flushed so far (blocks;
+        safe from another thread, as it leaves the pending rows alone)."""
+        # The writer takes its work in order: this runs after every batch handed over before.
+        return self._writer.submit(self._store.staged_count, source, account).result()
+
+    def settle(self) -> None:
+        """Wait for every batch to be written; raises the first write's error (blocks)."""
+        self.flush()
+        writes, self._writes = self._writes, []
+        for write in writes:
+            write.result()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True, cancel_futures=True)
+
+
+def staged_insert(store: SqlStore) -> str:
+    marks = ", ".join("?" * len(_STAGED_COLUMNS))
+    return store.sql(
+        f"INSERT INTO staged ({', '.join(_STAGED_COLUMNS)}) VALUES ({marks}) "
+        "ON CONFLICT (source, account, number_id) DO NOTHING"
+    )
+
+
+def digests(cur: Cursor) -> array[int]:
+    """The stored digests, sorted, read a slice at a time."""
+    out: array[int] = array("q")
+    cur.execute("SELECT digest FROM numbers WHERE digest IS NOT NULL ORDER BY digest")
+    for (value,) in _rows(cur):
+        out.append(value)
+    return out
+
+
+def _rows(cur: Cursor) -> Iterator[Any]:
+    while rows := cur.fetchmany(10_000):
+        yield from rows
