@@ -254,6 +254,8 @@ class SheetResult:
 
 
 RunStatus = Literal["ok", "partial", "failed", "skipped"]
+# A source's change of health in a run (``history.health_changes``).
+Health = Literal["failing", "recovered"]
 
 
 @dataclass(slots=True)
@@ -278,6 +280,8 @@ class RunResult:
     monthly_cost: CostOverview | None = None
     # Measured, not derived from the timestamps: those are whole seconds.
     duration: float = 0.0
+    # Sources that started failing or recovered in this run, by ``source/account``.
+    health: dict[str, Health] = field(default_factory=dict)
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""

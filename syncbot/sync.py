@@ -23,10 +23,12 @@ from syncbot.http import HttpClient, RetryPolicy
 from syncbot.logs import event
 from syncbot.models import (
     Change,
+    Health,
     PhoneNumber,
     RunResult,
     SheetResult,
     SourceResult,
+    SourceState,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
@@ -106,6 +108,38 @@ async def _fetch(
     return r
 
 
+def configured_accounts(settings: Settings) -> list[Account]:
+    """Every account to sync; a ``ConfigError`` naming the settings when there is none."""
+    accounts = settings.accounts()
+    if not accounts:
+        raise ConfigError(
+            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
+            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
+            "shows a sync without credentials"
+        )
+    return accounts
+
+
+def health_changes(
+    before: Iterable[SourceState], after: Iterable[SourceState]
+) -> dict[str, Health]:
+    """Sources that started failing or recovered, from the stored states before and after a run.
+
+    The states live in the store, so whichever process runs the next sync (a worker, a one-off
+    Scheduler dyno, an admin's ``/numbers sync``) tells an outage once and its end once. A source
+    failing on its first run counts as starting to fail; one no longer configured says nothing.
+    """
+    previous = {state.key: state.status for state in before}
+    out: dict[str, Health] = {}
+    for state in after:
+        was = previous.get(state.key)
+        if state.status == "failed" and was != "failed":
+            out[state.key] = "failing"
+        elif state.status == "ok" and was == "failed":
+            out[state.key] = "recovered"
+    return out
+
+
 async def run_sync(
     settings: Settings,
     store: Store,
@@ -116,13 +150,7 @@ async def run_sync(
 ) -> RunResult:
     """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
-    accounts = settings.accounts()
-    if not accounts:
-        raise ConfigError(
-            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
-            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
-            "shows a sync without credentials"
-        )
+    accounts = configured_accounts(settings)
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
@@ -136,9 +164,15 @@ async def run_sync(
             return result
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
+        # Read under the lock: no other run can change the states between this and the commit.
+        health_before = await asyncio.to_thread(store.source_states)
         await _collect(staging, result, accounts=accounts, options=options, progress=progress)
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        if result.run_id is not None:
+            result.health = health_changes(
+                health_before, await asyncio.to_thread(store.source_states)
+            )
         costs = settings.costs()
         if costs.configured and result.run_id is not None:
             idle_since = result.started_at - dt.timedelta(days=IDLE_DAYS)

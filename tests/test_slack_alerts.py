@@ -82,7 +82,7 @@ async def test_a_sync_that_changed_nothing_posts_nothing(
     assert len(posted(fake)) == 1
 
 
-async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_once(
+async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_each_as_what_it_is(
     sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
 ) -> None:
     hook = alert_hook(alerting(sandbox, fake))
@@ -91,14 +91,34 @@ async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_once(
     record.update(status="free", assigned_agent_id=None)
     sandbox.dialnexa.options.always = Fault.status(503)
     await sync(sandbox, sqlite_store, hook)
-    second = posted(fake)[1]
+    health, changed = posted(fake)[1:]
+    assert "Source health changed in sync run 2: dialnexa/default failing" in health
+    assert "*dialnexa/default is failing*: " in health
+    assert "Phone numbers changed in sync run 2: 1 became unassigned" in changed
     e164 = parse_phone(record["phone_number"], None).e164
     assert e164 is not None
-    assert "*1 became unassigned*: " + international(e164) in second
-    assert "dialnexa/default failed*: " in second
-    # Still failing, nothing else new: the outage was already told.
-    await sync(sandbox, sqlite_store, hook)
-    assert len(posted(fake)) == 2
+    assert "*1 became unassigned*: " + international(e164) in changed
+    assert "dialnexa" not in changed
+
+
+async def test_a_failing_source_is_told_once_and_its_recovery_once_across_processes(
+    sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
+) -> None:
+    """Each sync gets a new hook, as each Heroku Scheduler run is a new process."""
+    settings = alerting(sandbox, fake)
+    await sync(sandbox, sqlite_store, alert_hook(settings))
+    sandbox.dialnexa.options.always = Fault.status(401)
+    for _ in range(3):
+        await sync(sandbox, sqlite_store, alert_hook(settings))
+    sandbox.dialnexa.options.always = None
+    await sync(sandbox, sqlite_store, alert_hook(settings))
+    await sync(sandbox, sqlite_store, alert_hook(settings))
+    texts = [call.args["text"] for call in fake.calls_to("chat.postMessage")]
+    assert texts == [
+        "first sync: 40 numbers, 12 unassigned",
+        "Source health changed in sync run 2: dialnexa/default failing",
+        "Source health changed in sync run 5: dialnexa/default recovered",
+    ]
 
 
 async def test_there_is_no_alert_hook_without_an_alert_channel(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from syncbot.cli.blockkit import builder_link, message_text
 from syncbot.cli.commands import print_json
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import numbers_table, sync_summary, table
+from syncbot.errors import SyncbotError
 from syncbot.models import RunResult
 from syncbot.query import Snapshot, load_snapshot
 from syncbot.sandbox._server import serve
@@ -213,14 +215,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
         sys.stdout.flush()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve_forever(
-                numbers=args.numbers,
-                latency_ms=args.latency_ms,
-                orgapi_port=args.orgapi_port,
-                dialnexa_port=args.dialnexa_port,
-                on_ready=ready,
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                serve_forever(
+                    numbers=args.numbers,
+                    latency_ms=args.latency_ms,
+                    orgapi_port=args.orgapi_port,
+                    dialnexa_port=args.dialnexa_port,
+                    on_ready=ready,
+                )
             )
-        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise SyncbotError(
+            f"port {args.orgapi_port} or {args.dialnexa_port} is already in use (is another "
+            "`syncbot sandbox` running?): stop it, or pick free ports with --orgapi-port and "
+            "--dialnexa-port"
+        ) from None
     return 0

@@ -419,13 +419,9 @@ def _first_of_each_kind(
 
 
 def alert_message(
-    result: RunResult,
-    changes: Iterable[Change],
-    *,
-    failed_sources: Mapping[str, str],
-    sheet: str | None = None,
+    result: RunResult, changes: Iterable[Change], *, sheet: str | None = None
 ) -> Message | None:
-    """The channel alert after a sync, or ``None`` when there is nothing to tell.
+    """The channel alert after a sync that changed numbers, or ``None`` when none changed.
 
     Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
     """
@@ -440,11 +436,6 @@ def alert_message(
         f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
         for kind, label in _ALERT_KINDS
         if counts[kind]
-    ]
-    lines += [
-        f":warning: *{escape(key)} failed*: {escape(_plain(error, 500))}; its previous numbers "
-        "are kept and marked stale"
-        for key, error in failed_sources.items()
     ]
     if not lines:
         return None
@@ -468,7 +459,6 @@ def alert_message(
     ]
     summary = [] if first is None else [first]
     summary += [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
-    summary += [f"{escape(key)} failed" for key in failed_sources]
     lead = head if first is None else "first sync"
     return {"text": clip(f"{lead}: {'; '.join(summary)}"), "blocks": blocks}
 
@@ -483,3 +473,36 @@ def first_sync(result: RunResult) -> str | None:
     if result.monthly_cost is not None:
         text += f" ({result.monthly_cost.unassigned.text()} a month)"
     return text
+
+
+def health_message(result: RunResult, *, sheet: str | None = None) -> Message | None:
+    """The channel alert when sources started failing or recovered; ``None`` when none did."""
+    if not result.health:
+        return None
+    lines = []
+    for key, health in result.health.items():
+        source = result.sources.get(key)
+        name = escape(_plain(key, 80))
+        if health == "failing":
+            error = escape(_plain((source.error if source else None) or "failed", 500))
+            lines.append(
+                f":warning: *{name} is failing*: {error}. Its previous numbers are kept, marked "
+                "stale, until a sync of it succeeds."
+            )
+        else:
+            count = f": {counted(source.count, 'number')} listed" if source else ""
+            lines.append(f":white_check_mark: *{name} recovered*{count}.")
+    failing = [k for k, h in result.health.items() if h == "failing"]
+    recovered = [k for k, h in result.health.items() if h == "recovered"]
+    parts = [f"{', '.join(failing)} failing"] if failing else []
+    parts += [f"{', '.join(recovered)} recovered"] if recovered else []
+    head = f"Source health changed in sync run {result.run_id}"
+    footer = "`/numbers status` shows every source's health."
+    if sheet:
+        footer += f" <{sheet}|Open the sheet>."
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": head}},
+        *_packed(lines, max_sections=MAX_BLOCKS - 2),
+        context(footer),
+    ]
+    return {"text": clip(escape(f"{head}: {'; '.join(parts)}")), "blocks": blocks}
