@@ -19,7 +19,8 @@ import aiohttp
 from syncbot import __version__
 from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, SyncbotError
-from syncbot.http import HttpClient, RetryPolicy
+from syncbot.guard import guard_removals
+from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
 from syncbot.models import (
     Change,
@@ -32,7 +33,7 @@ from syncbot.models import (
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import Provider, fetch_numbers, provider_for
+from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
 from syncbot.store.staging import Staging
@@ -53,6 +54,8 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
+    allow_removals: bool = False
 
 
 def _sheet_writer(settings: Settings) -> SheetWrite | None:
@@ -77,17 +80,24 @@ async def _fetch(
     staging: Staging,
     *,
     max_pages: int,
+    deadline: Deadline,
     progress: ProgressHook | None,
 ) -> SourceResult:
     try:
         r = await fetch_numbers(
-            provider, http, parse, staging, max_pages=max_pages, on_page=progress
+            provider,
+            http,
+            parse,
+            staging,
+            max_pages=max_pages,
+            on_page=progress,
+            deadline=deadline,
         )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
         r = SourceResult(provider.name, provider.account.name, status="failed")
-        r.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        r.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
     event(
         log,
         logging.INFO if r.status == "ok" else logging.ERROR,
@@ -166,7 +176,15 @@ async def run_sync(
         stack.callback(staging.close)
         # Read under the lock: no other run can change the states between this and the commit.
         health_before = await asyncio.to_thread(store.source_states)
-        await _collect(staging, result, accounts=accounts, options=options, progress=progress)
+        await _collect(
+            store,
+            staging,
+            result,
+            accounts=accounts,
+            settings=settings,
+            options=options,
+            progress=progress,
+        )
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
         if result.run_id is not None:
@@ -204,13 +222,17 @@ async def run_sync(
 
 
 async def _collect(
+    store: Store,
     staging: Staging,
     result: RunResult,
     *,
     accounts: Sequence[Account],
+    settings: Settings,
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> None:
+    seconds = settings.sync_deadline_seconds
+    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
     parse = PhoneParser()
     providers = [provider_for(a) for a in accounts]
     for provider in providers:
@@ -222,11 +244,25 @@ async def _collect(
         http = HttpClient(session, policy=options.policy)
         outcomes = await asyncio.gather(
             *(
-                _fetch(p, http, parse, staging, max_pages=options.max_pages, progress=progress)
+                _fetch(
+                    p,
+                    http,
+                    parse,
+                    staging,
+                    max_pages=options.max_pages,
+                    deadline=deadline,
+                    progress=progress,
+                )
                 for p in providers
             )
         )
     await asyncio.to_thread(staging.settle)
+    guard_removals(
+        outcomes,
+        await asyncio.to_thread(store.counts_by_source),
+        max_percent=settings.sync_max_removal_percent,
+        allow=options.allow_removals,
+    )
     result.phones_parsed = parse.parsed
     result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()

@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list and compare, but store nothing and write no sheet",
     )
+    p.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="accept listings that remove more than SYNC_MAX_REMOVAL_PERCENT of an account's "
+        "numbers, or all of them (refused otherwise, as a likely provider fault)",
+    )
 
     p = command(
         "query",

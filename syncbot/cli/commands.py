@@ -61,13 +61,13 @@ def print_json(data: object) -> None:
 
 
 async def _sync(
-    settings: Settings, store: Store, *, dry_run: bool, progress: Progress
+    settings: Settings, store: Store, *, options: SyncOptions, progress: Progress
 ) -> RunResult:
     try:
         return await run_sync(
             settings,
             store,
-            options=SyncOptions(dry_run=dry_run),
+            options=options,
             progress=progress.update,
             after_run=_alert_hook(settings),
         )
@@ -85,7 +85,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     configured_accounts(settings)
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
     with opened(settings, migrate=True) as store:
-        result = asyncio.run(_sync(settings, store, dry_run=args.dry_run, progress=progress))
+        options = SyncOptions(dry_run=args.dry_run, allow_removals=args.allow_removals)
+        result = asyncio.run(_sync(settings, store, options=options, progress=progress))
     if args.json:
         print_json(result.to_dict())
     else:
@@ -96,13 +97,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     query = parse(" ".join(args.words))
     settings = load_settings()
+    now = utc_now()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
+        history = store.changes_since(now - query.window) if query.window else []
     found = answer(
         query,
         snapshot,
-        now=utc_now(),
+        now=now,
         interval_seconds=settings.sync_interval_seconds,
+        history=history,
         costs=settings.costs(),
     )
     if args.json:

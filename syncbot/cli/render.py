@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from syncbot.models import Change, PhoneNumber, RunResult, iso
@@ -142,7 +143,9 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
             ]
     elif action == "changes":
         run = answer.run.run_id if answer.run else "-"
-        out.append(f"{counted(len(answer.changes), 'change')} in the latest sync (run {run})")
+        window = answer.query.window
+        when = f"the latest sync (run {run})" if window is None else f"the last {_span(window)}"
+        out.append(f"{counted(len(answer.changes), 'change')} in {when}")
         if answer.changes:
             out += ["", changes_table(answer.changes)]
     elif action == "status":
@@ -154,6 +157,11 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
         if answer.numbers:
             out += ["", numbers_table(answer.numbers)]
     return "\n".join(out)
+
+
+def _span(window: dt.timedelta) -> str:
+    hours = int(window.total_seconds() // 3600)
+    return counted(hours, "hour") if hours % 24 else counted(hours // 24, "day")
 
 
 def status_text(answer: Answer) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import phonenumbers
 from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules, is_idle
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
+from syncbot.query.hints import filter_value, unknown_values, values_by_key
 from syncbot.store import Store
 
 _NON_DIGITS = re.compile(r"\D")
@@ -34,12 +35,19 @@ class Snapshot:
     _by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
     _digits: list[tuple[str, PhoneNumber]] = field(default_factory=list, repr=False)
     _by_status: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
+    _values: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for number in self.numbers:
             self._by_e164.setdefault(number.phone_number, []).append(number)
             self._digits.append((_NON_DIGITS.sub("", number.phone_number), number))
             self._by_status.setdefault(number.status, []).append(number)
+
+    def filter_values(self) -> dict[str, set[str]]:
+        """The values each filter key can match, worked out on the first filtered query."""
+        if self._values is None:
+            self._values = values_by_key(self.numbers)
+        return self._values
 
     @property
     def run_id(self) -> int | None:
@@ -63,7 +71,25 @@ class Snapshot:
             if text.startswith("00"):
                 digits = digits[2:]
             return [n for d, n in self._digits if d.startswith(digits)] if digits else []
-        return [n for d, n in self._digits if digits in d] if digits else []
+        if not digits:
+            return []
+        national = {id(n) for n in self._national(text)}
+        return [n for d, n in self._digits if digits in d or id(n) in national]
+
+    def _national(self, text: str) -> list[PhoneNumber]:
+        """The numbers ``text`` names in the national format of one of the inventory's
+        countries, trunk prefix included (``0113 210 3762`` in GB is ``+44 113 210 3762``)."""
+        regions = self.filter_values()["country"]
+        found: list[PhoneNumber] = []
+        for region in sorted(regions):
+            try:
+                parsed = phonenumbers.parse(text, region.upper())
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                found += self._by_e164.get(e164, [])
+        return found
 
     def with_status(self, status: str) -> list[PhoneNumber]:
         """The numbers with this status, in inventory order."""
@@ -191,17 +217,8 @@ def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
         return False
     if query.idle_days is not None and not is_idle(number, now=now, days=query.idle_days):
         return False
-    if not query.filters:
-        return True
-    fields = {
-        "source": number.source,
-        "account": number.account,
-        "country": number.country_code,
-        "type": number.number_type,
-        "carrier": number.carrier,
-    }
     for key, wanted in query.filters.items():
-        value = (fields[key] or "").lower()
+        value = (filter_value(number, key) or "").lower()
         if value not in {w.lower() for w in wanted}:
             return False
     return True
@@ -253,12 +270,15 @@ def answer(
     *,
     now: dt.datetime,
     interval_seconds: int,
+    history: Sequence[Change] = (),
     costs: CostRules | None = None,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
-    With ``costs`` (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats``
-    what all, the unassigned and the long idle numbers cost.
+    ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
+    ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
+    (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
+    unassigned and the long idle numbers cost.
     """
     costs = costs or CostRules()
     out = Answer(
@@ -270,6 +290,8 @@ def answer(
     )
     if query.action in {"help", "sync"}:
         return out
+    if query.filters:
+        out.warnings += unknown_values(query.filters, snapshot.filter_values())
     if query.phone:
         pool = snapshot.with_phone(query.phone)
     elif query.status is not None:
@@ -293,7 +315,7 @@ def answer(
         keys = {n.key for n in out.numbers} if query.has_filters else None
         out.changes = [
             c
-            for c in snapshot.changes
+            for c in (snapshot.changes if query.window is None else history)
             if keys is None
             or c.key in keys
             or (c.kind.value == "removed" and _change_matches(c, query))

@@ -90,11 +90,14 @@ class Runtime:
                 "Try again in a few seconds."
             )
         now = self.now()
+        # `changes 7d` reaches past the latest sync: one indexed read of the store's history.
+        history = await self.snapshot.changes_since(now - query.window) if query.window else []
         found = answer(
             query,
             snapshot,
             now=now,
             interval_seconds=self.settings.sync_interval_seconds,
+            history=history,
             costs=self.costs,
         )
         return answer_message(

@@ -47,6 +47,10 @@ class Store(ABC):
         unassigned, and unassigned since ``idle_since`` or earlier: costs without loading it."""
 
     @abstractmethod
+    def counts_by_source(self) -> dict[str, int]:
+        """How many numbers the store holds for each ``source/account``, stale rows included."""
+
+    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
@@ -61,6 +65,10 @@ class Store(ABC):
     @abstractmethod
     def iter_changes(self, run_id: int) -> Iterator[Change]:
         """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def changes_since(self, at: dt.datetime) -> list[Change]:
+        """The changes of every run started at ``at`` or later, newest first."""
 
     @abstractmethod
     def staging(self) -> Staging:
