@@ -107,6 +107,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         now=now,
         interval_seconds=settings.sync_interval_seconds,
         history=history,
+        costs=settings.costs(),
     )
     if args.json:
         print_json(found.to_dict())
