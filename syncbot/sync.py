@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -16,19 +17,23 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from syncbot import __version__
+from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, SyncbotError
-from syncbot.http import HttpClient, RetryPolicy
+from syncbot.guard import guard_removals
+from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
 from syncbot.models import (
     Change,
+    Health,
     PhoneNumber,
     RunResult,
     SheetResult,
     SourceResult,
+    SourceState,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import Provider, fetch_numbers, provider_for
+from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
 from syncbot.store.staging import Staging
@@ -49,6 +54,8 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
+    allow_removals: bool = False
 
 
 def _sheet_writer(settings: Settings) -> SheetWrite | None:
@@ -73,17 +80,24 @@ async def _fetch(
     staging: Staging,
     *,
     max_pages: int,
+    deadline: Deadline,
     progress: ProgressHook | None,
 ) -> SourceResult:
     try:
         r = await fetch_numbers(
-            provider, http, parse, staging, max_pages=max_pages, on_page=progress
+            provider,
+            http,
+            parse,
+            staging,
+            max_pages=max_pages,
+            on_page=progress,
+            deadline=deadline,
         )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
         r = SourceResult(provider.name, provider.account.name, status="failed")
-        r.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        r.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
     event(
         log,
         logging.INFO if r.status == "ok" else logging.ERROR,
@@ -104,6 +118,38 @@ async def _fetch(
     return r
 
 
+def configured_accounts(settings: Settings) -> list[Account]:
+    """Every account to sync; a ``ConfigError`` naming the settings when there is none."""
+    accounts = settings.accounts()
+    if not accounts:
+        raise ConfigError(
+            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
+            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
+            "shows a sync without credentials"
+        )
+    return accounts
+
+
+def health_changes(
+    before: Iterable[SourceState], after: Iterable[SourceState]
+) -> dict[str, Health]:
+    """Sources that started failing or recovered, from the stored states before and after a run.
+
+    The states live in the store, so whichever process runs the next sync (a worker, a one-off
+    Scheduler dyno, an admin's ``/numbers sync``) tells an outage once and its end once. A source
+    failing on its first run counts as starting to fail; one no longer configured says nothing.
+    """
+    previous = {state.key: state.status for state in before}
+    out: dict[str, Health] = {}
+    for state in after:
+        was = previous.get(state.key)
+        if state.status == "failed" and was != "failed":
+            out[state.key] = "failing"
+        elif state.status == "ok" and was == "failed":
+            out[state.key] = "recovered"
+    return out
+
+
 async def run_sync(
     settings: Settings,
     store: Store,
@@ -114,13 +160,7 @@ async def run_sync(
 ) -> RunResult:
     """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
-    accounts = settings.accounts()
-    if not accounts:
-        raise ConfigError(
-            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
-            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
-            "shows a sync without credentials"
-        )
+    accounts = configured_accounts(settings)
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
@@ -134,12 +174,32 @@ async def run_sync(
             return result
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
-        await _collect(staging, result, accounts=accounts, options=options, progress=progress)
+        # Read under the lock: no other run can change the states between this and the commit.
+        health_before = await asyncio.to_thread(store.source_states)
+        await _collect(
+            store,
+            staging,
+            result,
+            accounts=accounts,
+            settings=settings,
+            options=options,
+            progress=progress,
+        )
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        if result.run_id is not None:
+            result.health = health_changes(
+                health_before, await asyncio.to_thread(store.source_states)
+            )
+        costs = settings.costs()
+        if costs.configured and result.run_id is not None:
+            idle_since = result.started_at - dt.timedelta(days=IDLE_DAYS)
+            tallies = await asyncio.to_thread(store.tallies, idle_since=idle_since)
+            result.monthly_cost = costs.overview_of(tallies)
         if writer is not None and result.run_id is not None:
             await _write_sheet(writer, store, result)
             result.duration = time.perf_counter() - started
+        if result.run_id is not None and (writer is not None or costs.configured):
             await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,
@@ -162,13 +222,17 @@ async def run_sync(
 
 
 async def _collect(
+    store: Store,
     staging: Staging,
     result: RunResult,
     *,
     accounts: Sequence[Account],
+    settings: Settings,
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> None:
+    seconds = settings.sync_deadline_seconds
+    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
     parse = PhoneParser()
     providers = [provider_for(a) for a in accounts]
     for provider in providers:
@@ -180,11 +244,25 @@ async def _collect(
         http = HttpClient(session, policy=options.policy)
         outcomes = await asyncio.gather(
             *(
-                _fetch(p, http, parse, staging, max_pages=options.max_pages, progress=progress)
+                _fetch(
+                    p,
+                    http,
+                    parse,
+                    staging,
+                    max_pages=options.max_pages,
+                    deadline=deadline,
+                    progress=progress,
+                )
                 for p in providers
             )
         )
     await asyncio.to_thread(staging.settle)
+    guard_removals(
+        outcomes,
+        await asyncio.to_thread(store.counts_by_source),
+        max_percent=settings.sync_max_removal_percent,
+        allow=options.allow_removals,
+    )
     result.phones_parsed = parse.parsed
     result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()

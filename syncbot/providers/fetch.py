@@ -7,7 +7,9 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -28,6 +30,14 @@ MAX_PAGES = 10_000
 _RECORDS_PER_TURN = 20
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a listing must be done, in event-loop time, and the setting that said so."""
+
+    at: float
+    seconds: float
+
+
 def _reason(exc: ValidationError) -> str:
     first = exc.errors(include_input=False, include_url=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "record"
@@ -42,23 +52,33 @@ async def _pages(
 
     Each answered request sends the requests it unlocks from its own task, before its page is
     handed over: a cursor chain never waits while another chain's page is being processed.
+    Requests are drawn from the paginator's iterables only as they are sent, so a page count
+    of any size costs nothing up front.
     """
     paginator = provider.paginator()
-    pending = list(paginator.start())
+    pending: deque[Iterator[Params]] = deque([iter(paginator.start())])
     running: set[asyncio.Task[None]] = set()
     arrived: asyncio.Queue[PageInfo | Exception] = asyncio.Queue()
     issued = 0
 
+    def next_request() -> Params | None:
+        while pending:
+            request = next(pending[0], None)
+            if request is not None:
+                return request
+            pending.popleft()
+        return None
+
     def launch() -> None:
         nonlocal issued
-        while pending and len(running) < provider.concurrency:
+        while len(running) < provider.concurrency and (params := next_request()) is not None:
             issued += 1
             if issued > max_pages:
                 raise PaginationError(
                     f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
                     "that long is more likely a pagination fault than real numbers"
                 )
-            running.add(asyncio.create_task(fetch(pending.pop(0))))
+            running.add(asyncio.create_task(fetch(params)))
 
     async def fetch(params: Params) -> None:
         outcome: PageInfo | Exception
@@ -72,7 +92,14 @@ async def _pages(
                 stats=stats,
             )
             outcome = provider.read_page(body)
-            pending.extend(paginator.update_state(params, outcome))
+            claimed = outcome.page_count()
+            if claimed is not None and claimed > max_pages:
+                raise PaginationError(
+                    f"{provider.key}: the API claims {claimed:,} pages, more than the "
+                    f"{max_pages:,} a listing may have; stopped, as that is more likely a "
+                    "fault than real numbers"
+                )
+            pending.append(iter(paginator.update_state(params, outcome)))
         except Exception as exc:  # handed to the consumer, which ends the listing with it
             outcome = exc
         running.discard(asyncio.current_task())
@@ -104,32 +131,46 @@ async def fetch_numbers(
     *,
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> SourceResult:
     """List one account into ``staging``, each id once (the first listed wins). A source that
     fails comes back with status ``failed``, its error, and the requests and retries it took;
     what it staged is ignored by the commit.
 
-    One bad record is counted and logged and the rest of its page still lands.
+    One bad record is counted and logged and the rest of its page still lands. A listing not
+    done by ``deadline`` is stopped and fails: a provider that trickles its answers must not
+    hold the run (and its lock) for ever.
     """
     listing = _Listing(provider, parse, staging)
     result = listing.result
     stats = RequestStats()
     started = time.monotonic()
     try:
-        async for page in _pages(provider, http, stats, max_pages=max_pages):
-            result.pages += 1
-            if page.total is not None:
-                result.reported_total = max(result.reported_total or 0, page.total)
-            for index, raw in enumerate(page.records, start=1):
-                listing.take(raw)
-                if index % _RECORDS_PER_TURN == 0:
-                    # Let answered requests of other chains send their follow-ups meanwhile.
-                    await asyncio.sleep(0)
-            staging.flush()
-            result.count = listing.taken
-            result.requests, result.retries = stats.requests, stats.retries
-            if on_page is not None:
-                on_page(result)
+        async with asyncio.timeout_at(deadline.at if deadline else None):
+            async for page in _pages(provider, http, stats, max_pages=max_pages):
+                result.pages += 1
+                if page.total is not None:
+                    result.reported_total = max(result.reported_total or 0, page.total)
+                for index, raw in enumerate(page.records, start=1):
+                    listing.take(raw)
+                    if index % _RECORDS_PER_TURN == 0:
+                        # Let answered requests of other chains send their follow-ups meanwhile.
+                        await asyncio.sleep(0)
+                staging.flush()
+                result.count = listing.taken
+                result.requests, result.retries = stats.requests, stats.retries
+                if on_page is not None:
+                    on_page(result)
+    except TimeoutError:
+        if deadline is None:
+            raise
+        result.status, result.count = "failed", 0
+        result.error = (
+            f"{provider.key}: not listed within SYNC_DEADLINE_SECONDS ({deadline.seconds:g} s; "
+            f"{result.pages:,} pages and {listing.taken:,} numbers by then), so the listing "
+            "was stopped and the run lock released; its numbers are kept, marked stale"
+        )
+        return result
     except SyncbotError as exc:
         # None of this listing lands, so none of it counts.
         result.status, result.error, result.count = "failed", exc.message, 0
@@ -201,5 +242,10 @@ class _Listing:
         except ValidationError as exc:
             self._invalid(self.provider.record_id(raw), _reason(exc))
             return
-        self.staging.add(self.provider.normalize(record, self.parse), digest)
+        try:
+            number = self.provider.normalize(record, self.parse)
+        except Exception as exc:  # one odd record must never fail its whole account
+            self._invalid(self.provider.record_id(raw), f"{type(exc).__name__}: {exc}")
+            return
+        self.staging.add(number, digest)
         self.taken += 1

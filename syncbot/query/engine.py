@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
+from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
 
 
@@ -35,6 +37,10 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
     states: list[SourceState] = field(default_factory=list)
+    costs: CostRules = field(default_factory=CostRules)
+    # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
+    cost: Cost | None = None
+    cost_overview: CostOverview | None = None
 
     @property
     def total(self) -> int:
@@ -58,6 +64,7 @@ class Answer:
         out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
         if self.query.action == "stats":
             out |= {"total": len(self.numbers), **self.stats}
+            out["monthly_cost"] = self.cost_overview.to_dict() if self.cost_overview else None
         elif self.query.action == "changes":
             out |= {"total": len(self.changes), "changes": [c.to_dict() for c in self.changes]}
         elif self.query.action == "status":
@@ -74,10 +81,48 @@ class Answer:
                 },
             }
         else:
-            out |= {"total": self.total, "numbers": [n.to_dict() for n in self.numbers]}
+            priced = self.costs.configured
+            out |= {
+                "total": self.total,
+                "numbers": [
+                    n.to_dict(monthly_cost=self.costs.monthly(n) if priced else None)
+                    for n in self.numbers
+                ],
+                "monthly_cost": self.cost.to_dict() if self.cost else None,
+            }
         out["sync"] = self.sync_info()
         out["warnings"] = list(self.warnings)
         return out
+
+    def cost_lines(self) -> list[str]:
+        """What the answer's numbers cost a month, in sentences; none without ``NUMBER_COSTS``."""
+        if self.cost is not None:
+            if self.query.idle_days is not None:
+                numbers = counted(self.cost.numbers, "number")
+                head = f"{numbers} unassigned for {self.query.idle_days} days or more"
+                return [_priced(head, self.cost)]
+            status = f" {self.query.status}" if self.query.status else ""
+            return [_priced(counted(self.cost.numbers, "number") + status, self.cost)]
+        if self.cost_overview is not None:
+            every, unassigned, idle = (
+                self.cost_overview.all,
+                self.cost_overview.unassigned,
+                self.cost_overview.idle,
+            )
+            return [
+                _priced("All " + counted(every.numbers, "number"), every),
+                _priced(f"{unassigned.numbers:,} unassigned", unassigned),
+                _priced(f"{idle.numbers:,} unassigned for {IDLE_DAYS} days or more", idle),
+            ]
+        return []
+
+
+def _priced(what: str, cost: Cost) -> str:
+    """``47 numbers unassigned for 30 days or more: 54.05 USD a month``."""
+    line = f"{what}: {cost.text()} a month"
+    if cost.unpriced:
+        line += f" ({cost.unpriced:,} of them match no NUMBER_COSTS rule)"
+    return line
 
 
 def _selected(snapshot: Snapshot, query: Query, now: dt.datetime) -> int:
@@ -133,16 +178,34 @@ def _ago(delta: dt.timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int) -> Answer:
-    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none."""
+def answer(
+    query: Query,
+    snapshot: Snapshot,
+    *,
+    now: dt.datetime,
+    interval_seconds: int,
+    history: Sequence[Change] = (),
+    costs: CostRules | None = None,
+) -> Answer:
+    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
+
+    ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
+    ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
+    (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
+    unassigned and the long idle numbers cost.
+    """
+    costs = costs or CostRules()
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
+        costs=costs,
     )
     if query.action in {"help", "sync"}:
         return out
+    if query.filters:
+        out.warnings += unknown_values(query.filters, snapshot.filter_values())
     selected = _selected(snapshot, query, now)
     out.numbers = snapshot.numbers_in(selected)
     if query.action == "stats":
@@ -152,12 +215,34 @@ def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_secon
             "by_country": _counts(snapshot.counts("country", selected)),
             "by_type": _counts(snapshot.counts("type", selected)),
         }
+        if costs.configured:
+            out.cost_overview = _overview(snapshot, selected, costs, now)
+    elif query.action == "list" and costs.configured:
+        out.cost = _overview(snapshot, selected, costs, now).all
     elif query.action == "changes":
-        out.changes = snapshot.changes_of(
-            selected if query.has_filters else None,
-            removed=lambda source, account: _removal_matches(source, account, query),
-        )
+        if query.window is None:
+            out.changes = snapshot.changes_of(
+                selected if query.has_filters else None,
+                removed=lambda source, account: _removal_matches(source, account, query),
+            )
+        else:
+            keys = snapshot.keys_in(selected) if query.has_filters else None
+            out.changes = [
+                c
+                for c in history
+                if keys is None
+                or c.key in keys
+                or (c.kind.value == "removed" and _removal_matches(c.source, c.account, query))
+            ]
     return out
+
+
+def _overview(
+    snapshot: Snapshot, selected: int, costs: CostRules, now: dt.datetime
+) -> CostOverview:
+    """What the ``selected`` numbers cost, counted by price fields rather than number by number."""
+    tallies = snapshot.tallies(selected, idle_since=now - dt.timedelta(days=IDLE_DAYS))
+    return costs.overview_of(tallies)
 
 
 def _removal_matches(source: str, account: str, query: Query) -> bool:

@@ -18,7 +18,8 @@ from typing import Literal
 
 import phonenumbers
 
-from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, SourceState, Status
+from syncbot.costs import Tally
+from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunRecord, SourceState, Status
 from syncbot.query.columns import (
     CodesBuilder,
     DigitIndex,
@@ -29,6 +30,7 @@ from syncbot.query.columns import (
     TextsBuilder,
     all_rows,
     from_flags,
+    positions,
     to_flags,
 )
 from syncbot.store import Store
@@ -261,7 +263,21 @@ class Snapshot:
             if text.startswith("00"):
                 digits = digits[2:]
             return index.starting(digits) if digits else 0
-        return index.containing(digits) if digits else 0
+        return index.containing(digits) | self._national(text) if digits else 0
+
+    def _national(self, text: str) -> int:
+        """The numbers ``text`` names in the national format of one of the inventory's
+        countries, trunk prefix included (``0113 210 3762`` in GB is ``+44 113 210 3762``)."""
+        found = 0
+        for region in sorted(self.filter_values()["country"]):
+            try:
+                parsed = phonenumbers.parse(text, region.upper())
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                found |= self._exactly(self._inventory.digits.equal(e164[1:]), e164)
+        return found
 
     def _exactly(self, candidates: int, phone: str) -> int:
         """The ``candidates`` whose phone text is ``phone`` itself, not only its digits."""
@@ -292,6 +308,55 @@ class Snapshot:
             "carrier": inventory.carriers,
         }[field]
         return column.folded(lowered)
+
+    def filter_values(self) -> dict[str, set[str]]:
+        """The values each filter key can match, for hints on a value no number has."""
+        inventory = self._inventory
+        return {
+            "source": {source for source, _ in inventory.sources.values if source},
+            "account": {account for _, account in inventory.sources.values if account},
+            "country": {value for value in inventory.countries.values if value},
+            "type": {value for value in inventory.types.values if value},
+            "carrier": {value for value in inventory.carriers.values if value},
+        }
+
+    def keys_in(self, selected: int) -> set[Key]:
+        """The keys (source, account, number id) of the ``selected`` numbers."""
+        inventory = self._inventory
+        return {
+            (*inventory.sources[row], inventory.number_ids[row] or "")
+            for row in positions(selected)
+        }
+
+    def tallies(self, selected: int, *, idle_since: dt.datetime) -> list[Tally]:
+        """The ``selected`` numbers counted by what their price depends on, and whether they
+        are unassigned, and unassigned since ``idle_since`` or earlier."""
+        inventory = self._inventory
+        unassigned = selected & self.status_bits("unassigned")
+        idle = unassigned & self.unassigned_since_bits(idle_since)
+        out = []
+        for code, (source, account) in enumerate(inventory.sources.values):
+            of_source = selected & inventory.sources.bits((code,))
+            for country_code, country in enumerate(inventory.countries.values):
+                of_country = (
+                    of_source & inventory.countries.bits((country_code,)) if of_source else 0
+                )
+                for type_code, kind in enumerate(inventory.types.values):
+                    alike = of_country & inventory.types.bits((type_code,)) if of_country else 0
+                    if not alike:
+                        continue
+                    free = (alike & unassigned).bit_count()
+                    long_free = (alike & idle).bit_count()
+                    for is_free, is_idle, count in (
+                        (False, False, alike.bit_count() - free),
+                        (True, False, free - long_free),
+                        (True, True, long_free),
+                    ):
+                        if count:
+                            out.append(
+                                Tally(source, account, country, kind, is_free, is_idle, count)
+                            )
+        return out
 
     def counts(self, field: CountedField, selected: int) -> Counter[str]:
         """How many ``selected`` numbers hold each value of ``field``; no value is "unknown"."""
