@@ -12,7 +12,7 @@ from typing import Any
 
 from bench._proc import ROOT, clean_env
 from bench.critical_path import dialnexa_path, orgapi_path
-from bench.harness import DLT_MISSING, QUICK_NUMBERS
+from bench.harness import DLT_MISSING, NAIVE_SKIPPED, QUICK_NUMBERS
 from syncbot.sandbox.faults import RecordedRequest
 
 PROCESS = {"wall_s", "cpu_s", "peak_rss_mb"}
@@ -124,6 +124,7 @@ def test_no_sheet_syncs_into_the_store_alone() -> None:
     report, table = _report("--no-sheet")
     assert report["sheet"] is False
     assert "no sheet" in table
+    assert report["peers"]["naive"] == NAIVE_SKIPPED
     for run in ("syncbot_first", "syncbot_steady"):
         figures = report[run]
         assert figures["listed"] == QUICK_NUMBERS
