@@ -29,6 +29,7 @@ from syncbot.models import (
 )
 from syncbot.normalize import PhoneParser
 from syncbot.providers import Provider, fetch_numbers, provider_for
+from syncbot.providers.listing import Workers
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
 from syncbot.store.staging import Staging
@@ -49,6 +50,9 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # New or changed records normalized on the event loop before a worker process takes
+    # over the rest (a first sync): starting one costs more than a few thousand parses.
+    worker_after: int = 2000
 
 
 def _sheet_writer(settings: Settings) -> SheetWrite | None:
@@ -72,12 +76,19 @@ async def _fetch(
     parse: PhoneParser,
     staging: Staging,
     *,
+    workers: Workers,
     max_pages: int,
     progress: ProgressHook | None,
 ) -> SourceResult:
     try:
         r = await fetch_numbers(
-            provider, http, parse, staging, max_pages=max_pages, on_page=progress
+            provider,
+            http,
+            parse,
+            staging,
+            workers=workers,
+            max_pages=max_pages,
+            on_page=progress,
         )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
@@ -134,7 +145,11 @@ async def run_sync(
             return result
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
-        await _collect(staging, result, accounts=accounts, options=options, progress=progress)
+        workers = Workers(after=options.worker_after)
+        stack.callback(workers.close)
+        await _collect(
+            staging, workers, result, accounts=accounts, options=options, progress=progress
+        )
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
         if writer is not None and result.run_id is not None:
@@ -163,6 +178,7 @@ async def run_sync(
 
 async def _collect(
     staging: Staging,
+    workers: Workers,
     result: RunResult,
     *,
     accounts: Sequence[Account],
@@ -180,7 +196,15 @@ async def _collect(
         http = HttpClient(session, policy=options.policy)
         outcomes = await asyncio.gather(
             *(
-                _fetch(p, http, parse, staging, max_pages=options.max_pages, progress=progress)
+                _fetch(
+                    p,
+                    http,
+                    parse,
+                    staging,
+                    workers=workers,
+                    max_pages=options.max_pages,
+                    progress=progress,
+                )
                 for p in providers
             )
         )
