@@ -82,8 +82,9 @@ class Workers:
 
     def submit(self, source: str, account: str, raws: list[dict[str, Any]]) -> Future[Any]:
         if self._pool is None:
-            # forkserver: a clean process, not a fork of this one and its threads.
-            context = multiprocessing.get_context("forkserver")
+            # spawn: a clean process, not a fork of this one and its threads; a child of this
+            # process, so its CPU time counts in this one's once it is joined.
+            context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         return self._pool.submit(normalize_in_worker, source, account, raws)
 
