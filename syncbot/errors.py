@@ -38,6 +38,10 @@ class StoreError(SyncbotError):
     """The store cannot be opened, migrated or written."""
 
 
+class NoStoreError(StoreError):
+    """A reader found no store where ``DATABASE_URL`` points: no sync has written one yet."""
+
+
 class SheetError(SyncbotError):
     """The Google Sheet cannot be read or written."""
 

@@ -49,6 +49,8 @@ _EXAMPLES: dict[str, str] = {
     "SLACK_ALLOWED_TEAM_IDS": "T012ABCDEF",
     "COST_CURRENCY": "USD",
     "SYNC_INTERVAL_SECONDS": "900",
+    "SYNC_DEADLINE_SECONDS": "600",
+    "SYNC_MAX_REMOVAL_PERCENT": "50",
     "PORT": "3000",
 }
 
@@ -145,6 +147,11 @@ class Settings(BaseSettings):
     cost_currency: str = "USD"
 
     sync_interval_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    # A listing still running after this is stopped and its source failed, so the run lock is
+    # released well before the next scheduled sync.
+    sync_deadline_seconds: int = Field(default=600, ge=1, le=24 * 3600)
+    # A listing that would remove more than this share of a source's stored numbers fails it.
+    sync_max_removal_percent: int = Field(default=50, ge=0, le=100)
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator("orgapi_base_url", "dialnexa_base_url", "google_sheets_api_url")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -16,19 +17,23 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from syncbot import __version__
+from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, SyncbotError
-from syncbot.http import HttpClient, RetryPolicy
+from syncbot.guard import guard_removals
+from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
 from syncbot.models import (
     Change,
+    Health,
     PhoneNumber,
     RunResult,
     SheetResult,
     SourceResult,
+    SourceState,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
-from syncbot.providers import Provider, fetch_numbers, provider_for
+from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.providers.listing import Workers
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
@@ -53,6 +58,8 @@ class SyncOptions:
     # New or changed records normalized on the event loop before a worker process takes
     # over the rest (a first sync): starting one costs more than a few thousand parses.
     worker_after: int = 2000
+    # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
+    allow_removals: bool = False
 
 
 def _sheet_writer(settings: Settings) -> SheetWrite | None:
@@ -78,6 +85,7 @@ async def _fetch(
     *,
     workers: Workers,
     max_pages: int,
+    deadline: Deadline,
     progress: ProgressHook | None,
 ) -> SourceResult:
     try:
@@ -89,12 +97,13 @@ async def _fetch(
             workers=workers,
             max_pages=max_pages,
             on_page=progress,
+            deadline=deadline,
         )
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
         r = SourceResult(provider.name, provider.account.name, status="failed")
-        r.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        r.error = f"unexpected error: {type(exc).__name__}: {cut(str(exc))}"
     event(
         log,
         logging.INFO if r.status == "ok" else logging.ERROR,
@@ -115,6 +124,38 @@ async def _fetch(
     return r
 
 
+def configured_accounts(settings: Settings) -> list[Account]:
+    """Every account to sync; a ``ConfigError`` naming the settings when there is none."""
+    accounts = settings.accounts()
+    if not accounts:
+        raise ConfigError(
+            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
+            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
+            "shows a sync without credentials"
+        )
+    return accounts
+
+
+def health_changes(
+    before: Iterable[SourceState], after: Iterable[SourceState]
+) -> dict[str, Health]:
+    """Sources that started failing or recovered, from the stored states before and after a run.
+
+    The states live in the store, so whichever process runs the next sync (a worker, a one-off
+    Scheduler dyno, an admin's ``/numbers sync``) tells an outage once and its end once. A source
+    failing on its first run counts as starting to fail; one no longer configured says nothing.
+    """
+    previous = {state.key: state.status for state in before}
+    out: dict[str, Health] = {}
+    for state in after:
+        was = previous.get(state.key)
+        if state.status == "failed" and was != "failed":
+            out[state.key] = "failing"
+        elif state.status == "ok" and was == "failed":
+            out[state.key] = "recovered"
+    return out
+
+
 async def run_sync(
     settings: Settings,
     store: Store,
@@ -125,13 +166,7 @@ async def run_sync(
 ) -> RunResult:
     """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
-    accounts = settings.accounts()
-    if not accounts:
-        raise ConfigError(
-            "no source is configured: set ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID, or "
-            "DIALNEXA_API_KEY (or ORGAPI_ACCOUNTS / DIALNEXA_ACCOUNTS); `syncbot demo` "
-            "shows a sync without credentials"
-        )
+    accounts = configured_accounts(settings)
     writer = None if options.dry_run else _sheet_writer(settings)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
@@ -147,14 +182,33 @@ async def run_sync(
         stack.callback(staging.close)
         workers = Workers(after=options.worker_after)
         stack.callback(workers.close)
+        # Read under the lock: no other run can change the states between this and the commit.
+        health_before = await asyncio.to_thread(store.source_states)
         await _collect(
-            staging, workers, result, accounts=accounts, options=options, progress=progress
+            store,
+            staging,
+            workers,
+            result,
+            accounts=accounts,
+            settings=settings,
+            options=options,
+            progress=progress,
         )
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        if result.run_id is not None:
+            result.health = health_changes(
+                health_before, await asyncio.to_thread(store.source_states)
+            )
+        costs = settings.costs()
+        if costs.configured and result.run_id is not None:
+            idle_since = result.started_at - dt.timedelta(days=IDLE_DAYS)
+            tallies = await asyncio.to_thread(store.tallies, idle_since=idle_since)
+            result.monthly_cost = costs.overview_of(tallies)
         if writer is not None and result.run_id is not None:
             await _write_sheet(writer, store, result)
             result.duration = time.perf_counter() - started
+        if result.run_id is not None and (writer is not None or costs.configured):
             await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,
@@ -177,14 +231,18 @@ async def run_sync(
 
 
 async def _collect(
+    store: Store,
     staging: Staging,
     workers: Workers,
     result: RunResult,
     *,
     accounts: Sequence[Account],
+    settings: Settings,
     options: SyncOptions,
     progress: ProgressHook | None,
 ) -> None:
+    seconds = settings.sync_deadline_seconds
+    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
     parse = PhoneParser()
     providers = [provider_for(a) for a in accounts]
     for provider in providers:
@@ -203,12 +261,19 @@ async def _collect(
                     staging,
                     workers=workers,
                     max_pages=options.max_pages,
+                    deadline=deadline,
                     progress=progress,
                 )
                 for p in providers
             )
         )
     await asyncio.to_thread(staging.settle)
+    guard_removals(
+        outcomes,
+        await asyncio.to_thread(store.counts_by_source),
+        max_percent=settings.sync_max_removal_percent,
+        allow=options.allow_removals,
+    )
     result.phones_parsed = parse.parsed
     result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()

@@ -31,6 +31,7 @@ from syncbot.slack.blocks import (
     clip,
     escape,
     first_of_page,
+    health_message,
     page_value,
     read_page_value,
     sync_outcome,
@@ -168,7 +169,23 @@ def _run(run_id: int = 7, **failed: str) -> RunResult:
 
 
 def test_alert_message_is_none_when_nothing_changed() -> None:
-    assert alert_message(_run(), [], failed_sources={}) is None
+    assert alert_message(_run(), []) is None
+
+
+def test_a_health_alert_is_titled_as_one_and_names_each_failing_and_recovered_source() -> None:
+    result = _run(9, dialnexa__default="HTTP 503 <html>")
+    result.sources["orgapi/default"].count = 21
+    result.health = {"dialnexa/default": "failing", "orgapi/default": "recovered"}
+    message = health_message(result)
+    assert message is not None
+    assert message["text"] == (
+        "Source health changed in sync run 9: dialnexa/default failing; orgapi/default recovered"
+    )
+    assert message["blocks"][0]["text"]["text"] == "Source health changed in sync run 9"
+    body = json.dumps(message)
+    assert "*dialnexa/default is failing*: HTTP 503 &lt;html&gt;. Its previous numbers" in body
+    assert "*orgapi/default recovered*: 21 numbers listed." in body
+    assert health_message(_run()) is None
 
 
 async def test_alert_message_counts_each_kind_and_lists_the_first_five(
@@ -178,18 +195,13 @@ async def test_alert_message_counts_each_kind_and_lists_the_first_five(
     gone = [dataclasses.replace(c, kind=ChangeKind.REMOVED, label="<!channel>") for c in added[:2]]
     result = _run()
     result.changes = count_changes([*added, *gone])
-    message = alert_message(
-        result, [*added, *gone], failed_sources={"dialnexa/default": "HTTP 503 <html>"}
-    )
+    message = alert_message(result, [*added, *gone])
     assert message is not None
     body = json.dumps(message)
     assert "*12 added*: " in body
     assert "and 7 more" in body
     assert "*2 removed*: " in body
-    assert "dialnexa/default failed*: HTTP 503 &lt;html&gt;" in body
-    assert message["text"] == (
-        "Phone numbers changed in sync run 7: 2 removed; 12 added; dialnexa/default failed"
-    )
+    assert message["text"] == "Phone numbers changed in sync run 7: 2 removed; 12 added"
     assert "<!channel>" not in body
     assert_within_limits(message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,6 +14,8 @@ from syncbot.errors import SyncbotError
 from syncbot.logs import configure
 
 Handler = Callable[[argparse.Namespace], int]
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as for Ctrl-C's 130.
+EXIT_BROKEN_PIPE = 141
 
 EPILOG = """\
 Settings come from the environment or a .env file (see .env.example).
@@ -119,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list and compare, but store nothing and write no sheet",
     )
+    p.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="accept listings that remove more than SYNC_MAX_REMOVAL_PERCENT of an account's "
+        "numbers, or all of them (refused otherwise, as a likely provider fault)",
+    )
 
     p = command(
         "query",
@@ -203,7 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(level=level, stream=sys.stdout if args.command in {"worker", "serve"} else sys.stderr)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        # Flushed here rather than at exit, where a reader gone away could not be handled.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `syncbot export --csv - | head -1`: the reader took what it wanted and left. Nothing
+        # to tell it; stdout goes to /dev/null so that the exit's own flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except SyncbotError as exc:
         print(f"syncbot {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -218,3 +234,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    return code

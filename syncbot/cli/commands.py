@@ -13,13 +13,13 @@ from pathlib import Path
 
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import answer_text, sync_summary
-from syncbot.errors import StoreError
+from syncbot.errors import NoStoreError, SyncbotError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.settings import Settings, load_settings
 from syncbot.store import Store, open_store
 from syncbot.store.sql import SqlStore
-from syncbot.sync import AfterRun, SyncOptions, run_sync
+from syncbot.sync import AfterRun, SyncOptions, configured_accounts, run_sync
 
 
 def store_label(settings: Settings) -> str:
@@ -33,15 +33,15 @@ def store_label(settings: Settings) -> str:
 
 @contextlib.contextmanager
 def opened(settings: Settings, *, migrate: bool) -> Iterator[Store]:
-    """The configured store; writers create its schema, readers require it."""
-    store = open_store(settings.database_url.get_secret_value())
+    """The configured store; writers create it and its schema, readers require both."""
+    store = open_store(settings.database_url.get_secret_value(), create=migrate)
     try:
         if migrate:
             store.migrate()
         elif isinstance(store, SqlStore) and store.schema_version() == 0:
-            raise StoreError(
-                f"the store at {store_label(settings)} is empty: run `syncbot sync` first "
-                "(or point DATABASE_URL at the store your syncs write to)"
+            raise NoStoreError(
+                f"no sync has run yet: the store at {store_label(settings)} is empty; run "
+                "`syncbot sync` first (or point DATABASE_URL at the store your syncs write to)"
             )
         yield store
     finally:
@@ -61,13 +61,13 @@ def print_json(data: object) -> None:
 
 
 async def _sync(
-    settings: Settings, store: Store, *, dry_run: bool, progress: Progress
+    settings: Settings, store: Store, *, options: SyncOptions, progress: Progress
 ) -> RunResult:
     try:
         return await run_sync(
             settings,
             store,
-            options=SyncOptions(dry_run=dry_run),
+            options=options,
             progress=progress.update,
             after_run=_alert_hook(settings),
         )
@@ -81,9 +81,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     # counting frees anyway; the process ends with the run.
     gc.disable()
     settings = load_settings()
+    # A sync that cannot start leaves no empty store behind.
+    configured_accounts(settings)
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
     with opened(settings, migrate=True) as store:
-        result = asyncio.run(_sync(settings, store, dry_run=args.dry_run, progress=progress))
+        options = SyncOptions(dry_run=args.dry_run, allow_removals=args.allow_removals)
+        result = asyncio.run(_sync(settings, store, options=options, progress=progress))
     if args.json:
         print_json(result.to_dict())
     else:
@@ -94,9 +97,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     query = parse(" ".join(args.words))
     settings = load_settings()
+    now = utc_now()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
-    found = answer(query, snapshot, now=utc_now(), interval_seconds=settings.sync_interval_seconds)
+        history = store.changes_since(now - query.window) if query.window else []
+    found = answer(
+        query,
+        snapshot,
+        now=now,
+        interval_seconds=settings.sync_interval_seconds,
+        history=history,
+        costs=settings.costs(),
+    )
     if args.json:
         print_json(found.to_dict())
     else:
@@ -126,8 +138,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_csv(numbers, sys.stdout)
         return 0
     path = Path(args.csv)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        rows = write_csv(numbers, out)
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            rows = write_csv(numbers, out)
+    except OSError as exc:
+        raise SyncbotError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)
     return 0
 
@@ -137,7 +152,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     del args
     settings = load_settings()
-    settings.accounts()
+    configured_accounts(settings)
     with opened(settings, migrate=True) as store:
         asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
     return 0

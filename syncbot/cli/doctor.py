@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from syncbot.cli.commands import store_label
-from syncbot.errors import ConfigError, SyncbotError
+from syncbot.errors import ConfigError, NoStoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
 from syncbot.providers import provider_for
 from syncbot.settings import Account, Settings, load_settings
@@ -47,7 +47,9 @@ async def _probe(account: Account) -> Check:
 
 def _store_check(settings: Settings, label: str) -> Check:
     try:
-        store = open_store(settings.database_url.get_secret_value())
+        store = open_store(settings.database_url.get_secret_value(), create=False)
+    except NoStoreError:
+        return Check(True, "store", f"{label}: no store yet; the first `syncbot sync` creates it")
     except SyncbotError as exc:
         return Check(False, "store", exc.message)
     try:

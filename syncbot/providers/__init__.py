@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from syncbot.providers.base import PageInfo, Paginator, Provider
 from syncbot.providers.dialnexa import DialnexaProvider
-from syncbot.providers.fetch import fetch_numbers
+from syncbot.providers.fetch import Deadline, fetch_numbers
 from syncbot.providers.orgapi import OrgapiProvider
 from syncbot.settings import Account
 
@@ -20,6 +20,7 @@ def provider_for(account: Account) -> Provider:
 
 
 __all__ = [
+    "Deadline",
     "DialnexaProvider",
     "OrgapiProvider",
     "PageInfo",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from syncbot.normalize import normalize_created_at
 
 
 def _id_text(value: Any) -> Any:
@@ -23,6 +25,14 @@ def _country(value: Any) -> Any:
     return value
 
 
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    try:
+        return normalize_created_at(value)
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is a valid timestamp whose UTC time is before year 1.
+        raise ValueError("is outside the range of dates once converted to UTC") from None
+
+
 def _blank_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -32,4 +42,4 @@ PhoneText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Country = Annotated[str | None, BeforeValidator(_country)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_none)]
 OptionalId = Annotated[str | None, BeforeValidator(_blank_none), BeforeValidator(_id_text)]
-Timestamp = dt.datetime | None
+Timestamp = Annotated[dt.datetime | None, AfterValidator(_utc)]

@@ -8,7 +8,7 @@ becomes a ``PhoneNumber``. The fetch loop (``fetch.py``) drives any of them the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,20 +33,31 @@ class PageInfo:
     page: int | None = None
     limit: int | None = None
 
+    def page_count(self, limit: int | None = None) -> int | None:
+        """How many pages the answer says the listing has: its page count, or its total over
+        its limit (``limit`` when it gives none); None when it says neither."""
+        if self.total_pages is not None:
+            return self.total_pages
+        limit = self.limit or limit
+        if self.total is not None and limit:
+            return -(-self.total // limit)
+        return None
+
 
 class Paginator(ABC):
     """A pagination strategy. The fetch loop never knows which one it holds.
 
     ``start`` gives the first requests; ``update_state`` takes in one response and returns
     the requests it makes possible: none when that branch of the listing ends, one for a
-    cursor chain, many at once when a page count allows fetching the rest concurrently.
+    cursor chain, many when a page count allows fetching the rest concurrently. The fetch loop
+    draws them as it sends them, so a lazy iterable costs nothing for pages never asked for.
     """
 
     @abstractmethod
-    def start(self) -> list[Params]: ...
+    def start(self) -> Iterable[Params]: ...
 
     @abstractmethod
-    def update_state(self, sent: Params, page: PageInfo) -> list[Params]: ...
+    def update_state(self, sent: Params, page: PageInfo) -> Iterable[Params]: ...
 
 
 @dataclass(slots=True)

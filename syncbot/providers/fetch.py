@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 
 from syncbot.errors import PaginationError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
@@ -22,6 +24,14 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a listing must be done, in event-loop time, and the setting that said so."""
+
+    at: float
+    seconds: float
+
+
 async def _pages(
     provider: Provider, http: HttpClient, stats: RequestStats, *, max_pages: int
 ) -> AsyncIterator[PageInfo]:
@@ -29,23 +39,33 @@ async def _pages(
 
     Each answered request sends the requests it unlocks from its own task, before its page is
     handed over: a cursor chain never waits while another chain's page is being processed.
+    Requests are drawn from the paginator's iterables only as they are sent, so a page count
+    of any size costs nothing up front.
     """
     paginator = provider.paginator()
-    pending = list(paginator.start())
+    pending: deque[Iterator[Params]] = deque([iter(paginator.start())])
     running: set[asyncio.Task[None]] = set()
     arrived: asyncio.Queue[PageInfo | Exception] = asyncio.Queue()
     issued = 0
 
+    def next_request() -> Params | None:
+        while pending:
+            request = next(pending[0], None)
+            if request is not None:
+                return request
+            pending.popleft()
+        return None
+
     def launch() -> None:
         nonlocal issued
-        while pending and len(running) < provider.concurrency:
+        while len(running) < provider.concurrency and (params := next_request()) is not None:
             issued += 1
             if issued > max_pages:
                 raise PaginationError(
                     f"{provider.key}: more than {max_pages:,} pages; stopped, as a listing "
                     "that long is more likely a pagination fault than real numbers"
                 )
-            running.add(asyncio.create_task(fetch(pending.pop(0))))
+            running.add(asyncio.create_task(fetch(params)))
 
     async def fetch(params: Params) -> None:
         outcome: PageInfo | Exception
@@ -59,7 +79,14 @@ async def _pages(
                 stats=stats,
             )
             outcome = provider.read_page(body)
-            pending.extend(paginator.update_state(params, outcome))
+            claimed = outcome.page_count()
+            if claimed is not None and claimed > max_pages:
+                raise PaginationError(
+                    f"{provider.key}: the API claims {claimed:,} pages, more than the "
+                    f"{max_pages:,} a listing may have; stopped, as that is more likely a "
+                    "fault than real numbers"
+                )
+            pending.append(iter(paginator.update_state(params, outcome)))
         except Exception as exc:  # handed to the consumer, which ends the listing with it
             outcome = exc
         running.discard(asyncio.current_task())
@@ -92,29 +119,43 @@ async def fetch_numbers(
     workers: Workers | None = None,
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> SourceResult:
     """List one account into ``staging``, each id once (the first listed wins). A source that
     fails comes back with status ``failed``, its error, and the requests and retries it took;
     what it staged is ignored by the commit. ``workers``: where to normalize once many
     records need it.
 
-    One bad record is counted and logged and the rest of its page still lands.
+    One bad record is counted and logged and the rest of its page still lands. A listing not
+    done by ``deadline`` is stopped and fails: a provider that trickles its answers must not
+    hold the run (and its lock) for ever.
     """
     listing = Listing(provider, parse, staging, workers)
     result = listing.result
     stats = RequestStats()
     started = time.monotonic()
     try:
-        async for page in _pages(provider, http, stats, max_pages=max_pages):
-            result.pages += 1
-            if page.total is not None:
-                result.reported_total = max(result.reported_total or 0, page.total)
-            await listing.take_page(page.records)
-            result.count = listing.taken
-            result.requests, result.retries = stats.requests, stats.retries
-            if on_page is not None:
-                on_page(result)
-        await listing.finish()
+        async with asyncio.timeout_at(deadline.at if deadline else None):
+            async for page in _pages(provider, http, stats, max_pages=max_pages):
+                result.pages += 1
+                if page.total is not None:
+                    result.reported_total = max(result.reported_total or 0, page.total)
+                await listing.take_page(page.records)
+                result.count = listing.taken
+                result.requests, result.retries = stats.requests, stats.retries
+                if on_page is not None:
+                    on_page(result)
+            await listing.finish()
+    except TimeoutError:
+        if deadline is None:
+            raise
+        result.status, result.count = "failed", 0
+        result.error = (
+            f"{provider.key}: not listed within SYNC_DEADLINE_SECONDS ({deadline.seconds:g} s; "
+            f"{result.pages:,} pages and {listing.taken:,} numbers by then), so the listing "
+            "was stopped and the run lock released; its numbers are kept, marked stale"
+        )
+        return result
     except SyncbotError as exc:
         # None of this listing lands, so none of it counts.
         result.status, result.error, result.count = "failed", exc.message, 0

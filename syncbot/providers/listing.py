@@ -53,7 +53,10 @@ def _normalize(provider: Provider, parse: PhoneParser, raw: dict[str, Any]) -> A
         record = provider.record_model().model_validate(raw)
     except ValidationError as exc:
         return Rejected(provider.record_id(raw), _reason(exc))
-    return listed_values(provider.normalize(record, parse))
+    try:
+        return listed_values(provider.normalize(record, parse))
+    except Exception as exc:  # one odd record must never fail its whole account
+        return Rejected(provider.record_id(raw), f"{type(exc).__name__}: {exc}")
 
 
 def normalize_in_worker(

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from syncbot.errors import ProviderError
+from syncbot.http import message_in
 from syncbot.models import PhoneNumber
 from syncbot.normalize import PhoneParser, build
 from syncbot.providers._records import OptionalId, OptionalText, PhoneText, RecordId, Timestamp
@@ -77,9 +78,8 @@ class OrgapiProvider(Provider):
         if not isinstance(body, dict):
             raise ProviderError(f"{self.key}: expected a JSON object, got {type(body).__name__}")
         if body.get("success") is not True:
-            error = body.get("error")
-            detail = error.get("message") if isinstance(error, dict) else error
-            raise ProviderError(f"{self.key}: the API answered success=false: {detail or body}")
+            detail = message_in(body) or "no error message"
+            raise ProviderError(f"{self.key}: the API answered success=false: {detail}")
         data = body.get("data")
         if not isinstance(data, list):
             raise ProviderError(f"{self.key}: the answer has no 'data' list")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 
 from syncbot.errors import PaginationError
 from syncbot.providers.base import PageInfo, Paginator, Params
@@ -99,6 +99,8 @@ class PageNumberPaginator(Paginator):
         self._base = {**base, limit_param: str(limit)}
         self._limit = limit
         self._page_param = page_param
+        # The first page that came back empty: the listing ends before it.
+        self._end: int | None = None
 
     def _request(self, number: int) -> Params:
         return {**self._base, self._page_param: str(number)}
@@ -106,17 +108,23 @@ class PageNumberPaginator(Paginator):
     def start(self) -> list[Params]:
         return [self._request(1)]
 
-    def update_state(self, sent: Params, page: PageInfo) -> list[Params]:
+    def update_state(self, sent: Params, page: PageInfo) -> list[Params] | Iterator[Params]:
         number = int(sent[self._page_param])
         if not page.records:
+            self._end = number if self._end is None else min(self._end, number)
             return []
         # The server may clamp the limit; its own figure decides the page count.
-        limit = page.limit or self._limit
-        pages = page.total_pages
-        if pages is None and page.total is not None and limit > 0:
-            pages = math.ceil(page.total / limit)
+        pages = page.page_count(self._limit)
         if pages is None:
+            limit = page.limit or self._limit
             return [self._request(number + 1)] if len(page.records) >= limit else []
         if number == 1:
-            return [self._request(n) for n in range(2, pages + 1)]
+            return self._rest(pages)
         return []
+
+    def _rest(self, pages: int) -> Iterator[Params]:
+        """Pages 2 to ``pages``, built as they are sent, none past an empty page."""
+        for number in range(2, pages + 1):
+            if self._end is not None and number > self._end:
+                return
+            yield self._request(number)

@@ -33,6 +33,10 @@ def _error_body(code: int, message: str) -> dict[str, Any]:
     return {"statusCode": code, "message": message, "error": HTTPStatus(code).phrase}
 
 
+def _empty_body() -> dict[str, Any]:
+    return {"data": [], "meta": {"page": 1, "limit": DEFAULT_LIMIT, "total": 0, "totalPages": 0}}
+
+
 def provider(
     records: list[dict[str, Any]],
     options: ProviderOptions,
@@ -45,6 +49,7 @@ def provider(
         options,
         base_path=BASE_PATH,
         error_body=_error_body,
+        empty_body=_empty_body,
         inserted=inserted,
     )
 
@@ -91,7 +96,10 @@ async def list_phone_numbers(request: web.Request) -> web.StreamResponse:
         meta["total"] = len(listing)
         if not options.omit_total_pages:
             meta["totalPages"] = math.ceil(len(listing) / limit)
-    body = {"data": [] if emptied else listing[start : start + limit], "meta": meta}
+    if options.claimed_total_pages is not None:
+        meta["totalPages"] = options.claimed_total_pages
+    data = [] if emptied else listing[start : start + limit]
+    body = {"data": source.served(data), "meta": meta}
     if page == 1:
         source.first_page_served()
     return web.json_response(body)

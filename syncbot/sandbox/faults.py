@@ -17,7 +17,19 @@ from typing import Any, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-FaultKind = Literal["status", "timeout", "bad_json", "drop", "success_false"]
+FaultKind = Literal[
+    "status",
+    "timeout",
+    "bad_json",
+    "drop",
+    "success_false",
+    "empty",
+    "redirect",
+    "huge_body",
+    "trickle",
+]
+# What a streamed body is made of, and how much of it goes in one write.
+_FILLER = b"x" * 65536
 
 # What a reverse proxy in front of a provider answers when the provider behind it is down.
 _PROXY_ERROR_PAGE = (
@@ -35,6 +47,8 @@ class Fault:
     retry_after: float | None = None
     seconds: float = 0.0
     message: str | None = None
+    location: str | None = None
+    size: int = 0
 
     @classmethod
     def status(
@@ -68,6 +82,26 @@ class Fault:
         """HTTP 200 whose body says ``"success": false`` (orgapi's documented failure)."""
         return cls("success_false", message=message)
 
+    @classmethod
+    def empty(cls) -> Fault:
+        """HTTP 200 with the documented envelope and no records: ``"data": []``, totals 0."""
+        return cls("empty")
+
+    @classmethod
+    def redirect(cls, location: str, *, code: int = 302) -> Fault:
+        """A redirect to ``location`` (another host, say), as a hijacked DNS name could give."""
+        return cls("redirect", http_status=code, location=location)
+
+    @classmethod
+    def huge_body(cls, *, size: int, code: int = 200) -> Fault:
+        """A body of ``size`` bytes, streamed as the client reads it (the sandbox holds none)."""
+        return cls("huge_body", http_status=code, size=size)
+
+    @classmethod
+    def trickle(cls, *, seconds: float) -> Fault:
+        """HTTP 200 whose body comes one byte every ``seconds``, never ending."""
+        return cls("trickle", seconds=seconds)
+
     @property
     def label(self) -> str:
         return f"status:{self.http_status}" if self.kind == "status" else self.kind
@@ -94,6 +128,10 @@ class ProviderOptions:
     omit_total: bool = False
     # dialnexa only: this page and every later one is empty, whatever meta.total says.
     empty_page_at: int | None = None
+    # dialnexa only: meta.totalPages says this, whatever the records are.
+    claimed_total_pages: int | None = None
+    # Every record served has these fields renamed (old name to new): a schema change.
+    renamed_fields: dict[str, str] = field(default_factory=dict)
     # While set and not yet released, every request waits for it: a test orders events this way
     # ("the acknowledgement came before the listing ended") instead of timing them.
     hold: asyncio.Event | None = None
@@ -113,6 +151,7 @@ class RecordedRequest:
 
 
 ErrorBody = Callable[[int, str], dict[str, Any]]
+EmptyBody = Callable[[], dict[str, Any]]
 
 
 class Provider:
@@ -126,17 +165,21 @@ class Provider:
         *,
         base_path: str,
         error_body: ErrorBody,
+        empty_body: EmptyBody,
         inserted: Callable[[int], list[dict[str, Any]]],
     ) -> None:
         self.name = name
         self.records = records
         self.options = options
         self.requests: list[RecordedRequest] = []
+        # Bytes of streamed fault bodies (huge_body, trickle) a client took before it hung up.
+        self.streamed_bytes = 0
         # Filtered listings by filter value, taken at each listing's first page.
         self.filtered: dict[str, list[dict[str, Any]]] = {}
         # Requests that reached the app since the start or the last `reset()`; numbers faults.
         self.total = 0
         self.error_body = error_body
+        self.empty_body = empty_body
         self._base_path = base_path
         self._inserted = inserted
         self._drifted = False
@@ -166,10 +209,21 @@ class Provider:
         """Release requests still waiting on latency or a timeout fault, so shutdown is quick."""
         self._closing.set()
 
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
+
     async def pause(self, seconds: float) -> None:
         if seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def served(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``records`` as this provider serves them, with ``renamed_fields`` applied."""
+        renamed = self.options.renamed_fields
+        if not renamed:
+            return records
+        return [{renamed.get(key, key): value for key, value in r.items()} for r in records]
 
     async def held(self, hold: asyncio.Event) -> None:
         """Wait until ``hold`` is set, or the sandbox closes."""
@@ -200,7 +254,9 @@ def error_response(
     return web.json_response(body, status=code, headers=headers)
 
 
-async def _faulty_answer(request: web.Request, fault: Fault) -> web.StreamResponse | None:
+async def _faulty_answer(  # noqa: PLR0911 - one answer per kind of fault
+    request: web.Request, fault: Fault
+) -> web.StreamResponse | None:
     """The fault's answer, or None when the normal answer follows (after a delay)."""
     provider = request.app[PROVIDER]
     match fault.kind:
@@ -222,6 +278,39 @@ async def _faulty_answer(request: web.Request, fault: Fault) -> web.StreamRespon
             assert transport is not None
             transport.close()
             return web.Response()
+        case "empty":
+            return web.json_response(provider.empty_body())
+        case "redirect":
+            assert fault.location is not None
+            return web.Response(status=fault.http_status, headers={"Location": fault.location})
+        case "huge_body" | "trickle":
+            return await _stream(request, fault)
+
+
+async def _stream(request: web.Request, fault: Fault) -> web.StreamResponse:
+    """Stream the fault's endless or huge body until it is done or the client hangs up."""
+    provider = request.app[PROVIDER]
+    response = web.StreamResponse(status=fault.http_status)
+    response.content_type = "application/json"
+    await response.prepare(request)
+    left = fault.size if fault.kind == "huge_body" else -1
+    try:
+        while left != 0:
+            if fault.kind == "trickle":
+                chunk = b" "
+                await provider.pause(fault.seconds)
+                if provider.closing:
+                    break
+            else:
+                chunk = _FILLER[: min(left, len(_FILLER))]
+                left -= len(chunk)
+            await response.write(chunk)
+            provider.streamed_bytes += len(chunk)
+    except (ConnectionError, RuntimeError):
+        # The client hung up: that is what these faults wait for.
+        return response
+    await response.write_eof()
+    return response
 
 
 @web.middleware

@@ -35,6 +35,11 @@ def _error_body(code: int, message: str) -> dict[str, Any]:
     return {"success": False, "error": {"code": HTTPStatus(code).name.lower(), "message": message}}
 
 
+def _empty_body() -> dict[str, Any]:
+    pagination = {"next_cursor": None, "has_more": False, "page_size": 0, "total_count": 0}
+    return {"success": True, "data": [], "pagination": pagination}
+
+
 def provider(
     records: list[dict[str, Any]],
     options: ProviderOptions,
@@ -42,7 +47,13 @@ def provider(
     inserted: Callable[[int], list[dict[str, Any]]],
 ) -> Provider:
     return Provider(
-        "orgapi", records, options, base_path="", error_body=_error_body, inserted=inserted
+        "orgapi",
+        records,
+        options,
+        base_path="",
+        error_body=_error_body,
+        empty_body=_empty_body,
+        inserted=inserted,
     )
 
 
@@ -111,7 +122,7 @@ async def list_phone_numbers(request: web.Request) -> web.StreamResponse:
         has_more = True
     body = {
         "success": True,
-        "data": data,
+        "data": source.served(data),
         "pagination": {
             "next_cursor": next_cursor,
             "has_more": has_more,

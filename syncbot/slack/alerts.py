@@ -1,6 +1,8 @@
-"""After-sync alerts: one ``chat.postMessage`` to ``SLACK_ALERT_CHANNEL`` when a sync changed
-something people act on (numbers that became unassigned, were removed or added) or a source
-started failing. Assignments alone, and a source that keeps failing run after run, stay quiet.
+"""After-sync alerts to ``SLACK_ALERT_CHANNEL``: one message when a sync changed numbers people
+act on (they became unassigned, were removed or added), and one titled as a health alert when a
+source started failing or recovered. Assignments alone, and a source that keeps failing run after
+run, stay quiet: health changes come from the states kept in the store, so a failure is told once
+whichever process runs each sync.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from syncbot.logs import event
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.settings import Settings
-from syncbot.slack.blocks import alert_message, sheet_url
+from syncbot.slack.blocks import Message, alert_message, health_message, sheet_url
 from syncbot.sync import AfterRun
 
 log = logging.getLogger(__name__)
@@ -38,22 +40,17 @@ class ChangeAlerts:
         self._api_url = settings.slack_api_url
         self._channel = channel
         self._sheet = sheet_url(settings.google_sheet_id)
-        # Failing sources already announced by this process, so an outage is told once.
-        self._failing: set[str] = set()
 
     async def __call__(self, result: RunResult, changes: Iterable[Change]) -> None:
-        failed = {
-            key: source.error or "failed"
-            for key, source in result.sources.items()
-            if source.status == "failed"
-        }
-        newly_failed = failed.keys() - self._failing
-        self._failing = set(failed)
-        if not newly_failed and not any(result.changes.get(k.value) for k in ALERTING_CHANGES):
-            return
-        message = alert_message(result, changes, failed_sources=failed, sheet=self._sheet)
-        if message is None:
-            return
+        health = health_message(result, sheet=self._sheet)
+        if health is not None:
+            await self._post(health, result)
+        if any(result.changes.get(kind.value) for kind in ALERTING_CHANGES):
+            changed = alert_message(result, changes, sheet=self._sheet)
+            if changed is not None:
+                await self._post(changed, result)
+
+    async def _post(self, message: Message, result: RunResult) -> None:
         client = AsyncWebClient(
             token=self._token.get_secret_value(), base_url=self._api_url, timeout=15
         )
@@ -90,8 +87,7 @@ class ChangeAlerts:
 def alert_hook(settings: Settings) -> AfterRun | None:
     """The after-sync hook posting change alerts; ``None`` without ``SLACK_ALERT_CHANNEL``.
 
-    Pass it as ``run_sync(..., after_run=alert_hook(settings))``; keep one per process, since it
-    remembers which failing sources it already announced.
+    Pass it as ``run_sync(..., after_run=alert_hook(settings))``.
     """
     if settings.slack_alert_channel is None or settings.slack_bot_token is None:
         return None

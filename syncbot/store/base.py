@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from syncbot.costs import Tally
 from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
 
 if TYPE_CHECKING:
@@ -40,6 +42,15 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        """The inventory counted by what a number's price depends on, and whether it is
+        unassigned, and unassigned since ``idle_since`` or earlier: costs without loading it."""
+
+    @abstractmethod
+    def counts_by_source(self) -> dict[str, int]:
+        """How many numbers the store holds for each ``source/account``, stale rows included."""
+
+    @abstractmethod
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
@@ -54,6 +65,10 @@ class Store(ABC):
     @abstractmethod
     def iter_changes(self, run_id: int) -> Iterator[Change]:
         """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def changes_since(self, at: dt.datetime) -> list[Change]:
+        """The changes of every run started at ``at`` or later, newest first."""
 
     @abstractmethod
     def staging(self) -> Staging:

@@ -1,0 +1,47 @@
+"""A fresh directory, before any sync: reading commands say what to run and create nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from tests.procs import clean_env, syncbot
+
+
+def default_store_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """No DATABASE_URL: the default store, syncbot.db in the working directory."""
+    env = clean_env(tmp_path, **extra)
+    del env["DATABASE_URL"]
+    return env
+
+
+async def test_reading_commands_before_any_sync_say_so_and_create_no_store(
+    tmp_path: Path,
+) -> None:
+    env = default_store_env(tmp_path)
+    (query, export) = await asyncio.gather(
+        syncbot("query", "unassigned", env=env, cwd=tmp_path),
+        syncbot("export", "--csv", "-", env=env, cwd=tmp_path),
+    )
+    for code, out, err in (query, export):
+        assert code == 1
+        assert out == ""
+        assert "no sync has run yet" in err
+        assert "run `syncbot sync` first" in err
+        assert "unexpected" not in err
+    assert await asyncio.to_thread(os.listdir, tmp_path) == []
+
+
+async def test_doctor_and_a_sync_without_sources_create_no_store(tmp_path: Path) -> None:
+    env = default_store_env(tmp_path)
+    (doctor, sync) = await asyncio.gather(
+        syncbot("doctor", env=env, cwd=tmp_path), syncbot("sync", env=env, cwd=tmp_path)
+    )
+    assert (
+        "store: sqlite:///syncbot.db: no store yet; the first `syncbot sync` creates it"
+        in (doctor[1])
+    )
+    assert sync[0] == 2
+    assert "no source is configured" in sync[2]
+    assert await asyncio.to_thread(os.listdir, tmp_path) == []
