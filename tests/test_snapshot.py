@@ -201,3 +201,44 @@ def test_filtered_changes_follow_their_numbers_and_removals_their_source() -> No
     ):
         found = answer(parse(text), snapshot, now=NOW, interval_seconds=900)
         assert list(found.changes) == [c for c in changes if wanted(c)], text
+
+
+def test_changes_are_paged_in_recorded_order_through_thousands_of_changes() -> None:
+    rng = random.Random(9)
+    numbers = sorted(
+        (
+            PhoneNumber(
+                "orgapi",
+                "default",
+                f"n{i}",
+                f"+1415{i:07d}",
+                True,
+                rng.choice(COUNTRIES),
+                "local",
+                None,
+                "assigned",
+                None,
+                "a",
+                None,
+                None,
+                None,
+                None,
+            )
+            for i in range(9000)
+        ),
+        key=lambda n: n.phone_number,
+    )
+    changes = [
+        Change(
+            ChangeKind.ADDED, n.source, n.account, n.number_id, n.phone_number, None, "a", None, NOW
+        )
+        for n in rng.sample(numbers, len(numbers))
+    ]
+    snapshot = Snapshot(numbers=numbers, changes=changes)
+    gb = {n.number_id for n in numbers if n.country_code == "GB"}
+    wanted = [c for c in changes if c.number_id in gb]
+    found = answer(parse("changes country:GB"), snapshot, now=NOW, interval_seconds=900)
+    assert found.total == len(wanted)
+    for start in (0, 20, 1000, len(wanted) - 5):
+        assert found.changes[start : start + 20] == wanted[start : start + 20]
+    assert list(found.changes) == wanted
