@@ -125,6 +125,12 @@ class App:
                     return
                 await asyncio.sleep(0.02)
 
+    async def wait_for_lock(self, *, held: bool = True) -> None:
+        """Until the app has seen the run lock taken (or free again)."""
+        async with asyncio.timeout(5):
+            while ((await self.health())[1].get("run_lock") is not None) != held:
+                await asyncio.sleep(0.02)
+
     def snapshot(self) -> Snapshot:
         return load_snapshot(self.store)
 

@@ -16,6 +16,7 @@ from syncbot.cli.render import answer_text, sync_summary
 from syncbot.errors import NoStoreError, SyncbotError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
+from syncbot.runlock import held_lock
 from syncbot.settings import Settings, load_settings
 from syncbot.store import Store, open_store
 from syncbot.store.sql import SqlStore
@@ -99,7 +100,14 @@ def cmd_query(args: argparse.Namespace) -> int:
     settings = load_settings()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
-    found = answer(query, snapshot, now=utc_now(), interval_seconds=settings.sync_interval_seconds)
+        lock = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
+    found = answer(
+        query,
+        snapshot,
+        now=utc_now(),
+        interval_seconds=settings.sync_interval_seconds,
+        lock=lock,
+    )
     if args.json:
         print_json(found.to_dict())
     else:

@@ -17,6 +17,7 @@ import phonenumbers
 
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
+from syncbot.runlock import HeldLock
 from syncbot.store import Store
 
 _NON_DIGITS = re.compile(r"\D")
@@ -205,14 +206,26 @@ def _ago(delta: dt.timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def answer(query: Query, snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int) -> Answer:
-    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none."""
+def answer(
+    query: Query,
+    snapshot: Snapshot,
+    *,
+    now: dt.datetime,
+    interval_seconds: int,
+    lock: HeldLock | None = None,
+) -> Answer:
+    """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
+
+    ``lock``, when a sync holds the run lock, leads the warnings once it has held it too long.
+    """
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
     )
+    if lock is not None and lock.stuck(now):
+        out.warnings.insert(0, lock.describe(now))
     if query.action in {"help", "sync"}:
         return out
     if query.phone:

@@ -28,6 +28,7 @@ from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import iso
 from syncbot.query import Query, answer, parse
+from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
 from syncbot.slack.alerts import alert_hook
 from syncbot.slack.background import Background, SyncRunner
@@ -87,11 +88,19 @@ class Runtime:
             )
         now = self.now()
         found = answer(
-            query, snapshot, now=now, interval_seconds=self.settings.sync_interval_seconds
+            query,
+            snapshot,
+            now=now,
+            interval_seconds=self.settings.sync_interval_seconds,
+            lock=self.held_lock(),
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
         )
+
+    def held_lock(self) -> HeldLock | None:
+        since = self.snapshot.lock_since
+        return held_lock(since, deadline_seconds=self.settings.sync_deadline_seconds)
 
     def request_sync(self, user_id: str | None, respond: AsyncRespond) -> Message:
         """Start a sync for an admin; what to tell whoever asked."""
@@ -218,9 +227,11 @@ async def _healthz(request: web.Request) -> web.Response:
     age = int((runtime.now() - run.finished_at).total_seconds())
     late = age > 2 * interval
     stale = any(state.stale for state in snapshot.states)
+    lock = runtime.held_lock()
+    stuck = lock is not None and lock.stuck(runtime.now())
     # Source errors are left out: this endpoint is public, and `/numbers status` shows them.
     body = {
-        "status": "degraded" if late or stale else "ok",
+        "status": "degraded" if late or stale or stuck else "ok",
         "latest_sync": {
             "run_id": run.run_id,
             "status": run.status,
@@ -229,6 +240,7 @@ async def _healthz(request: web.Request) -> web.Response:
             "late": late,
         },
         "interval_seconds": interval,
+        "run_lock": None if lock is None else lock.to_dict(runtime.now()),
         "sources": {
             state.key: {
                 "status": state.status,

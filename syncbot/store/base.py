@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -34,6 +35,10 @@ class Store(ABC):
 
         The lock dies with the process that holds it, so a killed run never blocks the next.
         """
+
+    @abstractmethod
+    def run_lock_since(self) -> dt.datetime | None:
+        """When the run lock was taken, while a run holds it; None when it is free."""
 
     @abstractmethod
     def load_numbers(self) -> list[PhoneNumber]:

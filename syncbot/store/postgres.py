@@ -120,5 +120,18 @@ class PostgresStore(SqlStore):
         finally:
             conn.close()
 
+    def run_lock_since(self) -> dt.datetime | None:
+        # The lock's session was opened to take it, so the session's start is the lock's.
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = 0 "
+                "AND l.objid::bigint = %s AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (RUN_LOCK_KEY,),
+            )
+            row = cur.fetchone()
+        return None if row is None else self.from_db_time(row[0])
+
     def close(self) -> None:
         self._conn.close()
