@@ -128,7 +128,10 @@ class App:
     async def wait_for_lock(self, *, held: bool = True) -> None:
         """Until the app has seen the run lock taken (or free again)."""
         async with asyncio.timeout(5):
-            while ((await self.health())[1].get("run_lock") is not None) != held:
+            while True:
+                _, body = await self.health()
+                if (body.get("run_lock") is not None) == held:
+                    return
                 await asyncio.sleep(0.02)
 
     def snapshot(self) -> Snapshot:
