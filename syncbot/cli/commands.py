@@ -18,18 +18,14 @@ from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.runlock import held_lock
 from syncbot.settings import Settings, load_settings
-from syncbot.store import Store, open_store
+from syncbot.store import Store, open_store, urls
 from syncbot.store.sql import SqlStore
 from syncbot.sync import AfterRun, SyncOptions, configured_accounts, run_sync
 
 
 def store_label(settings: Settings) -> str:
-    """Where the store is, fit to print: a PostgreSQL URL loses its password."""
-    url = settings.database_url.get_secret_value()
-    if settings.database_scheme == "sqlite":
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
+    """Where the store is, fit to print: never the password (``syncbot.store.urls``)."""
+    return urls.store_label(settings.database_url.get_secret_value())
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import aiohttp
 from syncbot.cli.commands import store_label
 from syncbot.errors import ConfigError, NoStoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
+from syncbot.logs import terminal
 from syncbot.models import utc_now
 from syncbot.providers import provider_for
 from syncbot.runlock import held_lock
@@ -123,12 +124,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"✗ settings: {exc.message}")
+        print(terminal(f"✗ settings: {exc.message}"))
         return exc.exit_code
     print("✓ settings: loaded")
     checks = run_checks(settings, store_label=store_label(settings))
     for check in checks:
-        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        print(terminal(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"))
     failed = sum(not c.ok for c in checks)
     print(f"\n{failed} problem(s) found." if failed else "\nAll checks passed.")
     return 1 if failed else 0
