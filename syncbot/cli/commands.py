@@ -94,14 +94,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     query = parse(" ".join(args.words))
     settings = load_settings()
+    now = utc_now()
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
+        history = store.changes_since(now - query.window) if query.window else []
         lock = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
     found = answer(
         query,
         snapshot,
-        now=utc_now(),
+        now=now,
         interval_seconds=settings.sync_interval_seconds,
+        history=history,
+        costs=settings.costs(),
         lock=lock,
     )
     if args.json:
@@ -130,12 +134,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     with opened(settings, migrate=False) as store:
         numbers = store.load_numbers()
     if args.csv == "-":
-        write_csv(numbers, sys.stdout)
+        write_csv(numbers, sys.stdout, costs=settings.costs())
         return 0
     path = Path(args.csv)
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            rows = write_csv(numbers, out)
+            rows = write_csv(numbers, out, costs=settings.costs())
     except OSError as exc:
         raise SyncbotError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)

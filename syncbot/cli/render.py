@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from syncbot.logs import printable, terminal
 from syncbot.models import Change, PhoneNumber, RunResult, iso
+from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
 
@@ -40,7 +42,7 @@ def numbers_table(numbers: Sequence[PhoneNumber]) -> str:
     header = ("PHONE NUMBER", "STATUS", "AGENT", "LABEL", "SOURCE", "COUNTRY", "TYPE", "CARRIER")
     rows = [
         (
-            n.phone_number + ("" if n.valid else " (invalid)"),
+            international(n.phone_number) + ("" if n.valid else " (invalid)"),
             n.status + (" (stale)" if n.stale else ""),
             _text(n.agent_id),
             _text(n.label)[:40],
@@ -59,7 +61,7 @@ def changes_table(changes: Sequence[Change]) -> str:
     rows = [
         (
             c.kind.value,
-            c.phone_number,
+            international(c.phone_number),
             _text(c.agent_before),
             _text(c.agent_after),
             f"{c.source}/{c.account}",
@@ -139,6 +141,7 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
         out.append("To run a sync from the terminal, use `syncbot sync`.")
     elif action == "stats":
         out.append(counted(len(answer.numbers), "number"))
+        out += answer.cost_lines()
         for name, counts in answer.stats.items():
             out += [
                 "",
@@ -149,7 +152,9 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
             ]
     elif action == "changes":
         run = answer.run.run_id if answer.run else "-"
-        out.append(f"{counted(len(answer.changes), 'change')} in the latest sync (run {run})")
+        window = answer.query.window
+        when = f"the latest sync (run {run})" if window is None else f"the last {_span(window)}"
+        out.append(f"{counted(len(answer.changes), 'change')} in {when}")
         if answer.changes:
             out += ["", changes_table(answer.changes)]
     elif action == "status":
@@ -157,9 +162,15 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
     else:
         verb = "matches" if len(answer.numbers) == 1 else "match"
         out.append(f"{counted(len(answer.numbers), 'number')} {verb} `{answer.query.text}`")
+        out += answer.cost_lines()
         if answer.numbers:
             out += ["", numbers_table(answer.numbers)]
     return terminal("\n".join(out))
+
+
+def _span(window: dt.timedelta) -> str:
+    hours = int(window.total_seconds() // 3600)
+    return counted(hours, "hour") if hours % 24 else counted(hours // 24, "day")
 
 
 def status_text(answer: Answer) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
 
+from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules, is_idle
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
+from syncbot.query.hints import filter_value, unknown_values, values_by_key
 from syncbot.runlock import HeldLock
 from syncbot.store import Store
 
@@ -34,12 +36,19 @@ class Snapshot:
     _by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
     _digits: list[tuple[str, PhoneNumber]] = field(default_factory=list, repr=False)
     _by_status: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
+    _values: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for number in self.numbers:
             self._by_e164.setdefault(number.phone_number, []).append(number)
             self._digits.append((_NON_DIGITS.sub("", number.phone_number), number))
             self._by_status.setdefault(number.status, []).append(number)
+
+    def filter_values(self) -> dict[str, set[str]]:
+        """The values each filter key can match, worked out on the first filtered query."""
+        if self._values is None:
+            self._values = values_by_key(self.numbers)
+        return self._values
 
     @property
     def run_id(self) -> int | None:
@@ -63,7 +72,25 @@ class Snapshot:
             if text.startswith("00"):
                 digits = digits[2:]
             return [n for d, n in self._digits if d.startswith(digits)] if digits else []
-        return [n for d, n in self._digits if digits in d] if digits else []
+        if not digits:
+            return []
+        national = {id(n) for n in self._national(text)}
+        return [n for d, n in self._digits if digits in d or id(n) in national]
+
+    def _national(self, text: str) -> list[PhoneNumber]:
+        """The numbers ``text`` names in the national format of one of the inventory's
+        countries, trunk prefix included (``0113 210 3762`` in GB is ``+44 113 210 3762``)."""
+        regions = self.filter_values()["country"]
+        found: list[PhoneNumber] = []
+        for region in sorted(regions):
+            try:
+                parsed = phonenumbers.parse(text, region.upper())
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                found += self._by_e164.get(e164, [])
+        return found
 
     def with_status(self, status: str) -> list[PhoneNumber]:
         """The numbers with this status, in inventory order."""
@@ -96,6 +123,10 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
     states: list[SourceState] = field(default_factory=list)
+    costs: CostRules = field(default_factory=CostRules)
+    # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
+    cost: Cost | None = None
+    cost_overview: CostOverview | None = None
 
     @property
     def total(self) -> int:
@@ -119,6 +150,7 @@ class Answer:
         out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
         if self.query.action == "stats":
             out |= {"total": len(self.numbers), **self.stats}
+            out["monthly_cost"] = self.cost_overview.to_dict() if self.cost_overview else None
         elif self.query.action == "changes":
             out |= {"total": len(self.changes), "changes": [c.to_dict() for c in self.changes]}
         elif self.query.action == "status":
@@ -135,10 +167,48 @@ class Answer:
                 },
             }
         else:
-            out |= {"total": self.total, "numbers": [n.to_dict() for n in self.numbers]}
+            priced = self.costs.configured
+            out |= {
+                "total": self.total,
+                "numbers": [
+                    n.to_dict(monthly_cost=self.costs.monthly(n) if priced else None)
+                    for n in self.numbers
+                ],
+                "monthly_cost": self.cost.to_dict() if self.cost else None,
+            }
         out["sync"] = self.sync_info()
         out["warnings"] = list(self.warnings)
         return out
+
+    def cost_lines(self) -> list[str]:
+        """What the answer's numbers cost a month, in sentences; none without ``NUMBER_COSTS``."""
+        if self.cost is not None:
+            if self.query.idle_days is not None:
+                numbers = counted(self.cost.numbers, "number")
+                head = f"{numbers} unassigned for {self.query.idle_days} days or more"
+                return [_priced(head, self.cost)]
+            status = f" {self.query.status}" if self.query.status else ""
+            return [_priced(counted(self.cost.numbers, "number") + status, self.cost)]
+        if self.cost_overview is not None:
+            every, unassigned, idle = (
+                self.cost_overview.all,
+                self.cost_overview.unassigned,
+                self.cost_overview.idle,
+            )
+            return [
+                _priced("All " + counted(every.numbers, "number"), every),
+                _priced(f"{unassigned.numbers:,} unassigned", unassigned),
+                _priced(f"{idle.numbers:,} unassigned for {IDLE_DAYS} days or more", idle),
+            ]
+        return []
+
+
+def _priced(what: str, cost: Cost) -> str:
+    """``47 numbers unassigned for 30 days or more: 54.05 USD a month``."""
+    line = f"{what}: {cost.text()} a month"
+    if cost.unpriced:
+        line += f" ({cost.unpriced:,} of them match no NUMBER_COSTS rule)"
+    return line
 
 
 def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
@@ -146,21 +216,10 @@ def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
         return False
     if query.agent is not None and (number.agent_id or "").lower() != query.agent.lower():
         return False
-    if query.idle_days is not None:
-        since = number.unassigned_since
-        if since is None or now - since < dt.timedelta(days=query.idle_days):
-            return False
-    if not query.filters:
-        return True
-    fields = {
-        "source": number.source,
-        "account": number.account,
-        "country": number.country_code,
-        "type": number.number_type,
-        "carrier": number.carrier,
-    }
+    if query.idle_days is not None and not is_idle(number, now=now, days=query.idle_days):
+        return False
     for key, wanted in query.filters.items():
-        value = (fields[key] or "").lower()
+        value = (filter_value(number, key) or "").lower()
         if value not in {w.lower() for w in wanted}:
             return False
     return True
@@ -212,22 +271,32 @@ def answer(
     *,
     now: dt.datetime,
     interval_seconds: int,
+    history: Sequence[Change] = (),
+    costs: CostRules | None = None,
     lock: HeldLock | None = None,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
-    ``lock``, when a sync holds the run lock, leads the warnings once it has held it too long.
+    ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
+    ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
+    (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
+    unassigned and the long idle numbers cost. ``lock``, when a sync holds the run lock, leads
+    the warnings once it has held it too long.
     """
+    costs = costs or CostRules()
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
+        costs=costs,
     )
     if lock is not None and lock.stuck(now):
         out.warnings.insert(0, lock.describe(now))
     if query.action in {"help", "sync"}:
         return out
+    if query.filters:
+        out.warnings += unknown_values(query.filters, snapshot.filter_values())
     if query.phone:
         pool = snapshot.with_phone(query.phone)
     elif query.status is not None:
@@ -243,11 +312,15 @@ def answer(
             "by_country": _counts(n.country_code for n in out.numbers),
             "by_type": _counts(n.number_type for n in out.numbers),
         }
+        if costs.configured:
+            out.cost_overview = costs.overview(out.numbers, now=now)
+    elif query.action == "list" and costs.configured:
+        out.cost = costs.total(out.numbers)
     elif query.action == "changes":
         keys = {n.key for n in out.numbers} if query.has_filters else None
         out.changes = [
             c
-            for c in snapshot.changes
+            for c in (snapshot.changes if query.window is None else history)
             if keys is None
             or c.key in keys
             or (c.kind.value == "removed" and _change_matches(c, query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ _DIGIT = re.compile(r"\d")
 # Far more than any query needs; it bounds what a request can make the grammar read.
 MAX_QUERY_LENGTH = 500
 _IDLE = re.compile(r"^(\d{1,5})d$", re.IGNORECASE)
+_WINDOW = re.compile(r"^(\d{1,4})([hd])$", re.IGNORECASE)
 
 USAGE = """\
 /numbers unassigned              numbers no agent takes calls on
@@ -47,6 +49,7 @@ USAGE = """\
 /numbers idle 30d                unassigned for at least 30 days
 /numbers stats                   counts by source, status, country and type
 /numbers changes                 what the latest sync changed
+/numbers changes 24h             what changed in the last 24 hours (or 7d, ...)
 /numbers status                  the latest sync and each source's health
 /numbers sync                    run a sync now (admins)
 Words combine in any order: /numbers unassigned country:GB"""
@@ -63,6 +66,8 @@ class Query:
     phone: str | None = None
     idle_days: int | None = None
     filters: dict[str, frozenset[str]] = field(default_factory=dict)
+    # `changes 24h`: how far back the changes go; None is the latest sync's only.
+    window: dt.timedelta | None = None
 
     @property
     def has_filters(self) -> bool:
@@ -74,6 +79,15 @@ class Query:
 def _suggest(word: str) -> str:
     close = difflib.get_close_matches(word.lower(), VOCABULARY, n=1, cutoff=0.6)
     return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def _window(word: str) -> dt.timedelta | None:
+    """``24h`` or ``7d`` after ``changes``; None for any other word."""
+    match = _WINDOW.match(word)
+    if match is None:
+        return None
+    count = int(match.group(1))
+    return dt.timedelta(hours=count) if match.group(2).lower() == "h" else dt.timedelta(days=count)
 
 
 def _is_phone_word(word: str) -> bool:
@@ -94,12 +108,16 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
     phone_parts: list[str] = []
     idle_days: int | None = None
     filters: dict[str, set[str]] = {}
+    window: dt.timedelta | None = None
     i = 0
     while i < len(words):
         word = words[i]
         lower = word.lower()
         if lower in _ACTIONS:
             action = _ACTIONS[lower]
+            if lower == "changes" and i + 1 < len(words) and (span := _window(words[i + 1])):
+                window = span
+                i += 1
         elif lower in {"unassigned", "free"}:
             status = "unassigned"
         elif lower == "assigned":
@@ -139,4 +157,5 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
         phone=" ".join(phone_parts) or None,
         idle_days=idle_days,
         filters={key: frozenset(values) for key, values in filters.items()},
+        window=window if action == "changes" else None,
     )

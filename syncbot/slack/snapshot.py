@@ -1,7 +1,8 @@
 """The in-memory copy of the latest sync that every ``/numbers`` answer comes from.
 
 Slack allows 3 s for an answer and loading a 100,000-number snapshot takes seconds, so requests
-never touch the store (nor a provider, nor the sheet). A poller asks the store for the latest
+never load it from the store (nor call a provider, nor the sheet); only ``changes 7d`` reads the
+store's history, one indexed query. A poller asks the store for the latest
 run id (one indexed row) every few seconds; when a newer run appears it loads that run in a
 worker thread while requests keep getting the previous copy, then swaps the reference.
 """
@@ -15,6 +16,7 @@ import logging
 
 from syncbot.errors import SyncbotError
 from syncbot.logs import event
+from syncbot.models import Change
 from syncbot.query import Snapshot, load_snapshot
 from syncbot.store import Store
 
@@ -47,6 +49,10 @@ class LiveSnapshot:
         await self._loaded.wait()
         assert self._current is not None
         return self._current
+
+    async def changes_since(self, at: dt.datetime) -> list[Change]:
+        """The store's changes since ``at``, beyond the latest sync's (``changes 7d``)."""
+        return await asyncio.to_thread(self._store.changes_since, at)
 
     async def refresh(self) -> None:
         """Load the latest run if it is not the one in memory."""

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from syncbot.costs import Tally
 from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ class Store(ABC):
         """The current inventory, stale rows included."""
 
     @abstractmethod
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        """The inventory counted by what a number's price depends on, and whether it is
+        unassigned, and unassigned since ``idle_since`` or earlier: costs without loading it."""
+
+    @abstractmethod
     def counts_by_source(self) -> dict[str, int]:
         """How many numbers the store holds for each ``source/account``, stale rows included."""
 
@@ -63,6 +69,10 @@ class Store(ABC):
     @abstractmethod
     def iter_changes(self, run_id: int) -> Iterator[Change]:
         """A run's changes in order, read a batch at a time."""
+
+    @abstractmethod
+    def changes_since(self, at: dt.datetime) -> list[Change]:
+        """The changes of every run started at ``at`` or later, newest first."""
 
     @abstractmethod
     def staging(self) -> Staging:

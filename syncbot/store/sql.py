@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
+from syncbot.costs import Tally
 from syncbot.errors import StoreError
 from syncbot.models import (
     Change,
@@ -42,6 +43,9 @@ _LOADED_COLUMNS = (
 )
 # Changes read from the store a batch at a time.
 _CHANGES_BATCH = 1000
+_CHANGE_COLUMNS = (
+    "kind, source, account, number_id, phone_number, agent_before, agent_after, label, at, run_id"
+)
 
 
 class _DryRun(Exception):
@@ -156,6 +160,22 @@ class SqlStore(Store):
         # the order the sheet and the answers list numbers in.
         return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
 
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT source, account, country_code, number_type, status, "
+                    "CASE WHEN status = 'unassigned' AND unassigned_since <= ? THEN 1 ELSE 0 END, "
+                    "COUNT(*) FROM numbers GROUP BY 1, 2, 3, 4, 5, 6"
+                ),
+                (self.to_db_time(idle_since),),
+            )
+            rows = cur.fetchall()
+        return [
+            Tally(source, account, country, kind, status == "unassigned", bool(idle), int(count))
+            for source, account, country, kind, status, idle, count in rows
+        ]
+
     def _numbers(self, rows: list[Any], states: dict[str, SourceState]) -> list[PhoneNumber]:
         """Rows to records, sharing one object per repeated value.
 
@@ -236,31 +256,34 @@ class SqlStore(Store):
             with self.transaction() as cur:
                 cur.execute(
                     self.sql(
-                        "SELECT kind, source, account, number_id, phone_number, agent_before, "
-                        "agent_after, label, at, run_id, change_id FROM changes "
+                        f"SELECT {_CHANGE_COLUMNS}, change_id FROM changes "  # noqa: S608 - fixed columns
                         "WHERE run_id = ? AND change_id > ? ORDER BY change_id LIMIT ?"
                     ),
                     (run_id, after, _CHANGES_BATCH),
                 )
                 rows = cur.fetchall()
-            yield from (
-                Change(
-                    ChangeKind(r[0]),
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    r[6],
-                    r[7],
-                    self._time(r[8]),
-                    int(r[9]),
-                )
-                for r in rows
-            )
+            yield from (self._change(r) for r in rows)
             if len(rows) < _CHANGES_BATCH:
                 return
             after = int(rows[-1][10])
+
+    def changes_since(self, at: dt.datetime) -> list[Change]:
+        with self.transaction() as cur:
+            # Through the runs (few, and run_id is indexed on changes) rather than a scan of
+            # every change ever recorded for its time.
+            cur.execute(
+                self.sql(
+                    f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE run_id >= "  # noqa: S608 - fixed columns
+                    "(SELECT MIN(run_id) FROM runs WHERE started_at >= ?) ORDER BY change_id DESC"
+                ),
+                (self.to_db_time(at),),
+            )
+            return [self._change(r) for r in cur.fetchall()]
+
+    def _change(self, r: Sequence[Any]) -> Change:
+        return Change(
+            ChangeKind(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], self._time(r[8]), int(r[9])
+        )
 
     # -- writes ---------------------------------------------------------------------------
 
