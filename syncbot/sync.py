@@ -35,6 +35,7 @@ from syncbot.models import (
 )
 from syncbot.normalize import PhoneParser
 from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
+from syncbot.providers.listing import Workers
 from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
@@ -56,6 +57,9 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # New or changed records normalized on the event loop before a worker process takes
+    # over the rest (a first sync): starting one costs more than a few thousand parses.
+    worker_after: int = 2000
     # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
     allow_removals: bool = False
 
@@ -81,6 +85,7 @@ async def _fetch(
     parse: PhoneParser,
     staging: Staging,
     *,
+    workers: Workers,
     max_pages: int,
     deadline: Deadline,
     progress: ProgressHook | None,
@@ -91,6 +96,7 @@ async def _fetch(
             http,
             parse,
             staging,
+            workers=workers,
             max_pages=max_pages,
             on_page=progress,
             deadline=deadline,
@@ -172,11 +178,14 @@ async def run_sync(
             return await _skipped(store, result, deadline_seconds=settings.sync_deadline_seconds)
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
+        workers = Workers(after=options.worker_after)
+        stack.callback(workers.close)
         # Read under the lock: no other run can change the states between this and the commit.
         health_before = await asyncio.to_thread(store.source_states)
         await _collect(
             store,
             staging,
+            workers,
             result,
             accounts=accounts,
             settings=settings,
@@ -238,6 +247,7 @@ async def _skipped(store: Store, result: RunResult, *, deadline_seconds: int) ->
 async def _collect(
     store: Store,
     staging: Staging,
+    workers: Workers,
     result: RunResult,
     *,
     accounts: Sequence[Account],
@@ -263,6 +273,7 @@ async def _collect(
                     http,
                     parse,
                     staging,
+                    workers=workers,
                     max_pages=options.max_pages,
                     deadline=deadline,
                     progress=progress,
