@@ -9,7 +9,7 @@ and resize them: ``updateChartSpec`` leaves the position alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,6 @@ from syncbot.sheets import ops
 HISTORY_TITLE = "Unassigned numbers over time"
 SOURCES_TITLE = "Numbers by source and status"
 TITLES = (HISTORY_TITLE, SOURCES_TITLE)
-# Where charts are looked for in ``spreadsheets.get``: every tab's, by title.
-FIELDS = "sheets(charts(chartId,spec(title)))"
 WIDTH, HEIGHT = 600, 320
 # Empty columns right of the Summary's tables for the charts to float over.
 CHART_COLUMNS = 8
@@ -107,14 +105,13 @@ def sources_spec(table: BySource) -> dict[str, Any]:
     }
 
 
-def found(metadata_sheets: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
-    """Our charts' ids by title, from ``spreadsheets.get``'s ``sheets`` (fields ``FIELDS``)."""
+def found(existing: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
+    """Our charts' ids by title, among the charts ``spreadsheets.get`` lists on every tab."""
     out: dict[str, list[int]] = {}
-    for sheet in metadata_sheets:
-        for chart in sheet.get("charts", []):
-            title = chart.get("spec", {}).get("title")
-            if title in TITLES:
-                out.setdefault(title, []).append(int(chart["chartId"]))
+    for chart in existing:
+        title = chart.get("spec", {}).get("title")
+        if title in TITLES:
+            out.setdefault(title, []).append(int(chart["chartId"]))
     return out
 
 
