@@ -30,8 +30,7 @@ from syncbot.sheets.layout import (
     KEY_COLUMNS,
     RETIRED_HEADERS,
     Cell,
-    cut,
-    inventory_row,
+    inventory_cells,
 )
 from syncbot.sheets.summary import SummaryTally
 from syncbot.sheets.summary_costs import CostTally
@@ -60,9 +59,8 @@ def desired(inventory: Iterable[PhoneNumber], costs: CostRules, *, now: dt.datet
         want.summary.costs = CostTally(costs.currency, now)
     for number in inventory:
         price = costs.monthly(number)
-        row = inventory_row(number, price)
         want.keys.append(number.key)
-        want.cells.append([cut(v) if isinstance(v, str) else v for v in row])
+        want.cells.append(inventory_cells(number, price))
         want.summary.add(number, price)
     return want
 
