@@ -6,6 +6,8 @@ import asyncio
 import os
 from pathlib import Path
 
+from syncbot.cli.doctor import run_checks
+from syncbot.settings import settings_from
 from tests.procs import clean_env, syncbot
 
 
@@ -45,3 +47,18 @@ async def test_doctor_and_a_sync_without_sources_create_no_store(tmp_path: Path)
     assert sync[0] == 2
     assert "no source is configured" in sync[2]
     assert await asyncio.to_thread(os.listdir, tmp_path) == []
+
+
+def test_doctor_says_orgapi_base_url_is_still_the_placeholder(tmp_path: Path) -> None:
+    settings = settings_from(
+        {
+            "ORGAPI_API_KEY": "key",
+            "ORGAPI_ORGANIZATION_ID": "org_1",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'syncbot.db'}",
+        }
+    )
+    (orgapi,) = [c for c in run_checks(settings, store_label="x") if c.name == "orgapi/default"]
+    assert not orgapi.ok
+    assert orgapi.detail.startswith(
+        "ORGAPI_BASE_URL is still the placeholder https://api.example.com: set it"
+    )

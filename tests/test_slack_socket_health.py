@@ -66,4 +66,3 @@ async def test_healthz_is_degraded_while_socket_mode_cannot_reach_slack(
             body = await health_once_loaded(http)
     assert body["socket_mode"] == {"connected": False}
     assert body["status"] == "degraded"
-
