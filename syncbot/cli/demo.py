@@ -23,6 +23,7 @@ from syncbot.sync import run_sync
 
 # Small pages, so that even the demo's few numbers take several requests of each API.
 DEMO_PAGE_SIZE = 25
+SANDBOX_DATABASE_URL = "sqlite:///syncbot-sandbox.db"
 
 
 def _fresh(path: Path) -> None:
@@ -80,6 +81,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("# Sandbox provider APIs are up. Point syncbot at them with:")
         for name, value in sandbox.env().items():
             print(f"export {name}={value}")
+        # A store of its own: the sandbox's numbers would otherwise stay in your real store,
+        # stale, once you switch to real credentials.
+        print(f"export DATABASE_URL={SANDBOX_DATABASE_URL}")
         print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
         sys.stdout.flush()
 
