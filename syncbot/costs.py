@@ -6,9 +6,12 @@ and type, so a changed rule applies to every number at the next read or write.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from syncbot.errors import ConfigError
@@ -27,6 +30,15 @@ class Priced(Protocol):
     def country_code(self) -> str | None: ...
     @property
     def number_type(self) -> str | None: ...
+
+
+class Counted(Priced, Protocol):
+    """What a cost total looks at; ``PhoneNumber`` has these fields too."""
+
+    @property
+    def unassigned(self) -> bool: ...
+    @property
+    def unassigned_since(self) -> dt.datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,11 @@ class CostRules:
 
     rules: tuple[CostRule, ...] = ()
     currency: str = "USD"
+    # A price depends on four fields with few distinct combinations, so a total over 100,000
+    # numbers matches rules a few dozen times, not 100,000.
+    _prices: dict[tuple[str, str, str | None, str | None], float | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def configured(self) -> bool:
@@ -61,10 +78,123 @@ class CostRules:
 
     def monthly(self, number: Priced) -> float | None:
         """The first matching rule's amount; ``None`` when no rule matches."""
-        for rule in self.rules:
-            if rule.matches(number):
-                return rule.monthly
-        return None
+        key = (number.source, number.account, number.country_code, number.number_type)
+        try:
+            return self._prices[key]
+        except KeyError:
+            price = next((r.monthly for r in self.rules if r.matches(number)), None)
+            self._prices[key] = price
+            return price
+
+    def total(self, numbers: Iterable[Priced]) -> Cost:
+        """What ``numbers`` cost a month together, and how many no rule prices."""
+        amounts: list[float] = []
+        count = unpriced = 0
+        for number in numbers:
+            count += 1
+            price = self.monthly(number)
+            if price is None:
+                unpriced += 1
+            else:
+                amounts.append(price)
+        return Cost(math.fsum(amounts), self.currency, count, unpriced)
+
+    def overview(self, numbers: Iterable[Counted], *, now: dt.datetime) -> CostOverview:
+        """What all ``numbers`` cost, the unassigned ones, and those idle ``IDLE_DAYS`` or more."""
+        counts = Counter(
+            (
+                n.source,
+                n.account,
+                n.country_code,
+                n.number_type,
+                n.unassigned,
+                n.unassigned and is_idle(n, now=now, days=IDLE_DAYS),
+            )
+            for n in numbers
+        )
+        return self.overview_of(Tally(*fields, count=n) for fields, n in counts.items())
+
+    def overview_of(self, tallies: Iterable[Tally]) -> CostOverview:
+        """The overview from counts of alike numbers (a store counts them with one query)."""
+        sums: dict[str, tuple[list[float], list[int]]] = {
+            part: ([], [0, 0]) for part in ("all", "unassigned", "idle")
+        }
+        for tally in tallies:
+            price = self.monthly(tally)
+            parts = ["all"] + ["unassigned"] * tally.unassigned + ["idle"] * tally.idle
+            for part in parts:
+                amounts, counts = sums[part]
+                counts[0] += tally.count
+                if price is None:
+                    counts[1] += tally.count
+                else:
+                    amounts.append(price * tally.count)
+        every, unassigned, idle = (
+            Cost(math.fsum(amounts), self.currency, numbers, unpriced)
+            for amounts, (numbers, unpriced) in sums.values()
+        )
+        return CostOverview(all=every, unassigned=unassigned, idle=idle)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """``count`` numbers alike in all that their price and the overview depend on."""
+
+    source: str
+    account: str
+    country_code: str | None
+    number_type: str | None
+    unassigned: bool
+    idle: bool
+    count: int
+
+
+# The idle period the Summary, the stats answer and the sync's totals report costs for.
+IDLE_DAYS = 30
+
+
+def is_idle(number: Counted, *, now: dt.datetime, days: int) -> bool:
+    """Whether ``number`` has been unassigned for at least ``days`` days at ``now``."""
+    since = number.unassigned_since
+    return since is not None and now - since >= dt.timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What ``numbers`` numbers cost a month; ``unpriced`` of them match no rule."""
+
+    amount: float
+    currency: str
+    numbers: int
+    unpriced: int = 0
+
+    def text(self) -> str:
+        return format_money(self.amount, self.currency)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "amount": round_money(self.amount, self.currency),
+            "currency": self.currency,
+            "numbers": self.numbers,
+            "unpriced": self.unpriced,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CostOverview:
+    """The three figures people ask for: all numbers, the unassigned, the long idle."""
+
+    all: Cost
+    unassigned: Cost
+    idle: Cost
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "currency": self.all.currency,
+            "all": self.all.to_dict(),
+            "unassigned": self.unassigned.to_dict(),
+            f"idle_{IDLE_DAYS}_days": self.idle.to_dict(),
+        }
 
 
 def _bad(index: int, what: str) -> ConfigError:
@@ -129,6 +259,13 @@ def check_currency(code: str) -> str:
     if code not in list_currencies():
         raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. USD, EUR, GBP)")
     return code
+
+
+def round_money(amount: float, currency: str) -> float:
+    """``amount`` rounded to the currency's own decimals (2 for USD, 0 for JPY)."""
+    from babel.numbers import get_currency_precision  # noqa: PLC0415 - as above
+
+    return round(amount, get_currency_precision(currency))
 
 
 def format_money(amount: float, currency: str) -> str:

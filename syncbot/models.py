@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from syncbot.costs import CostOverview
+
 Status = Literal["assigned", "unassigned"]
 # (source, account, number_id): a number's identity across syncs.
 Key = tuple[str, str, str]
@@ -109,8 +111,9 @@ class PhoneNumber:
         """Whether the provider-side fields match (history fields aside)."""
         return _content(self) == _content(other)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record as CONTRACT section 2 names it, JSON-ready."""
+    def to_dict(self, *, monthly_cost: float | None = None) -> dict[str, Any]:
+        """The record as CONTRACT section 2 names it, JSON-ready; the cost is derived from the
+        settings (``CostRules.monthly``), so the caller gives it."""
         return {
             "source": self.source,
             "account": self.account,
@@ -131,6 +134,7 @@ class PhoneNumber:
             "last_seen_at": iso(self.last_seen_at),
             "unassigned_since": iso(self.unassigned_since),
             "stale": self.stale,
+            "monthly_cost": monthly_cost,
         }
 
 
@@ -271,6 +275,9 @@ class RunResult:
     message: str | None = None
     # Phone texts read by libphonenumber this run; the others came from the store's cache.
     phones_parsed: int = 0
+    # What the inventory cost a month at this run, when NUMBER_COSTS is set: kept with the run
+    # so the Sync log and its chart show what it was then, whatever the rules say later.
+    monthly_cost: CostOverview | None = None
     # Measured, not derived from the timestamps: those are whole seconds.
     duration: float = 0.0
     # Sources that started failing or recovered in this run, by ``source/account``.
@@ -304,6 +311,7 @@ class RunResult:
             "dry_run": self.dry_run,
             "message": self.message,
             "phones_parsed": self.phones_parsed,
+            "monthly_cost": self.monthly_cost.to_dict() if self.monthly_cost else None,
             "duration_seconds": round(self.duration, 3),
         }
 

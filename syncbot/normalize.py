@@ -8,6 +8,7 @@ records are parsed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType
@@ -19,6 +20,7 @@ from phonenumbers.phonenumberutil import (
 from syncbot.models import ParsedPhone, PhoneNumber, Status
 
 NON_GEO_REGION = "001"
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 TYPE_NAMES: dict[int, str] = {
     PhoneNumberType.FIXED_LINE: "local",
     # North American numbers cannot be told apart; providers sell them as local numbers.
@@ -124,3 +126,17 @@ def build(
         created_at=normalize_created_at(created_at),
         parsed=parsed,
     )
+
+
+def international(phone: str) -> str:
+    """``+12025553004`` as people read it, ``+1 202-555-3004`` (libphonenumber's international
+    format); anything but a valid E.164 number stays as the provider wrote it."""
+    if not _E164.match(phone):
+        return phone
+    try:
+        number = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_valid_number(number):
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from syncbot import __version__
+from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, SyncbotError
 from syncbot.guard import guard_removals
 from syncbot.http import HttpClient, RetryPolicy, cut
@@ -189,9 +191,15 @@ async def run_sync(
             result.health = health_changes(
                 health_before, await asyncio.to_thread(store.source_states)
             )
+        costs = settings.costs()
+        if costs.configured and result.run_id is not None:
+            idle_since = result.started_at - dt.timedelta(days=IDLE_DAYS)
+            tallies = await asyncio.to_thread(store.tallies, idle_since=idle_since)
+            result.monthly_cost = costs.overview_of(tallies)
         if writer is not None and result.run_id is not None:
             await _write_sheet(writer, store, result)
             result.duration = time.perf_counter() - started
+        if result.run_id is not None and (writer is not None or costs.configured):
             await asyncio.to_thread(store.update_run, result.run_id, result)
     event(
         log,

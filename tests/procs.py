@@ -9,7 +9,17 @@ from pathlib import Path
 
 # Generous: these bound a hang, never a speed.
 LIMIT = 60.0
-SETTING_PREFIXES = ("ORGAPI_", "DIALNEXA_", "GOOGLE_", "SLACK_", "DATABASE_URL", "PORT", "SYNC_")
+SETTING_PREFIXES = (
+    "ORGAPI_",
+    "DIALNEXA_",
+    "GOOGLE_",
+    "SLACK_",
+    "DATABASE_URL",
+    "PORT",
+    "SYNC_",
+    "NUMBER_COSTS",
+    "COST_CURRENCY",
+)
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:

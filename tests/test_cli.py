@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from syncbot.cli import build_parser
+from syncbot.normalize import international
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from tests.procs import clean_env, syncbot
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILDER = "https://app.slack.com/block-kit-builder/#"
 SECRETS = ("sandbox-orgapi-key", "sandbox-dialnexa-key")
 
 
@@ -63,6 +66,21 @@ async def test_query_json_answers_from_the_latest_sync(sandbox: Sandbox, tmp_pat
     assert code == 0
     assert "numbers match `agent agent_sales_eu`" in out
     assert "PHONE NUMBER" in out
+
+
+async def test_the_terminal_shows_numbers_as_people_read_them(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path, **sandbox.env())
+    await syncbot("sync", env=env, cwd=tmp_path)
+    _, out, _ = await syncbot("query", "source:orgapi", "--json", env=env, cwd=tmp_path)
+    e164 = [n["phone_number"] for n in json.loads(out)["numbers"] if n["valid"]]
+    code, out, err = await syncbot("query", "source:orgapi", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert e164
+    for number in e164:
+        assert international(number) in out
+        assert international(number) != number
 
 
 async def test_a_failed_source_exits_1_and_keeps_the_other_sources_rows(
@@ -179,16 +197,42 @@ async def test_doctor_reports_each_source_and_the_store(sandbox: Sandbox, tmp_pa
     assert "phone_numbers:read" in out
 
 
-async def test_demo_syncs_the_sandbox_and_shows_inventory_and_unassigned(tmp_path: Path) -> None:
+async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -> None:
     code, out, err = await syncbot("demo", env=clean_env(tmp_path), cwd=tmp_path)
     assert code == 0, err
     assert "Sync ok (run 1" in out
     assert re.search(r"orgapi/default\s+ok\s+30\s+\d+", out)
     assert re.search(r"dialnexa/default\s+ok\s+30\s+2", out)
     assert "Inventory (60 numbers)" in out
-    assert "$ syncbot query unassigned" in out
-    assert re.search(r"\d+ numbers match `unassigned`", out)
     assert (tmp_path / "syncbot-demo.db").exists()
+    # The sheet: where each tab is, and the Summary as a table.
+    for tab in ("Inventory", "Summary", "Changes", "Sync log"):
+        assert re.search(rf"^{tab}\s+\d+\s+http://127\.0\.0\.1:\d+/v4/spreadsheets/", out, re.M)
+    assert re.search(r"^Unassigned numbers\s+\d+$", out, re.M)
+    # Slack: the first-sync alert, then the real app's answer as text and in the Builder.
+    assert re.search(
+        r"^First sync: 60 numbers, \d+ unassigned \(\d+\.\d\d USD a month\)$", out, re.M
+    )
+    unassigned = re.search(r"^(\d+) numbers match “unassigned”\.$", out, re.M)
+    assert unassigned
+    assert f"💰 {unassigned[1]} numbers unassigned: " in out
+    assert "[Share in channel]" in out
+    link = next(line for line in out.splitlines() if line.startswith(BUILDER))
+    blocks = json.loads(urllib.parse.unquote(link.removeprefix(BUILDER)))["blocks"]
+    assert blocks[0]["text"]["text"].startswith(f"*{unassigned[1]} numbers* match “unassigned”")
+    assert blocks[-1]["elements"][-1]["action_id"] == "numbers_share"
+
+
+async def test_demo_json_holds_the_sync_the_tabs_and_the_slack_messages(tmp_path: Path) -> None:
+    code, out, err = await syncbot("demo", "--json", env=clean_env(tmp_path), cwd=tmp_path)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["sync"]["total"] == 60
+    assert data["sync"]["monthly_cost"]["currency"] == "USD"
+    assert len(data["sheet"]["tabs"]["Inventory"]) == 61
+    assert data["slack"]["answer"]["response_type"] == "ephemeral"
+    assert data["slack"]["alert"]["text"].startswith("first sync: 60 numbers")
+    assert data["slack"]["block_kit_builder"].startswith(BUILDER)
 
 
 def test_every_command_and_option_has_help_and_is_in_the_readme() -> None:

@@ -9,7 +9,7 @@ from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
 from gspread.utils import ValueInputOption, ValueRenderOption
 
-from syncbot.sandbox.sheets import FakeSheets
+from syncbot.sandbox.sheets import Cell, FakeSheets
 from syncbot.sandbox.sheets.auth import mint_key
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 
@@ -220,3 +220,78 @@ def test_spreadsheets_get_applies_fields_ranges_and_grid_data(sheet: gspread.Spr
             }
         ]
     }
+
+
+YELLOW = {"backgroundColor": {"red": 1.0, "green": 1.0, "blue": 0.0}}
+BLUE = {"backgroundColor": {"red": 0.0, "green": 0.0, "blue": 1.0}}
+
+
+def _column(box: SheetsSandbox, column: int = 0) -> list[tuple[str, object, str | None]]:
+    """(value, format, note) down one column of the first tab."""
+    grid = box.fake.workbook(box.spreadsheet_id).sheets[0]
+    cells = [grid.get(r, column) for r in range(grid.row_count)]
+    return [(c.shown(), c.fmt, c.note) if c else ("", None, None) for c in cells]
+
+
+def test_inserted_rows_take_the_formats_of_the_neighbour_inherit_from_before_names(
+    box: SheetsSandbox, sheet: gspread.Spreadsheet
+) -> None:
+    worksheet = sheet.sheet1
+    worksheet.update([["above"], ["below"]], "A1")
+    worksheet.format("A1", YELLOW)
+    worksheet.format("A2", BLUE)
+    worksheet.insert_note("A1", "a note stays put")
+
+    for start, inherit in ((1, True), (2, False)):
+        where = {"sheetId": 0, "dimension": "ROWS", "startIndex": start, "endIndex": start + 1}
+        insert = {"range": where, "inheritFromBefore": inherit}
+        sheet.batch_update({"requests": [{"insertDimension": insert}]})
+
+    assert _column(box)[:4] == [
+        ("above", YELLOW, "a note stays put"),
+        ("", YELLOW, None),
+        ("", BLUE, None),
+        ("below", BLUE, None),
+    ]
+
+
+def test_deleting_and_sorting_rows_move_their_formats_and_notes_with_their_values(
+    box: SheetsSandbox, sheet: gspread.Spreadsheet
+) -> None:
+    worksheet = sheet.sheet1
+    worksheet.update([["c"], ["gone"], ["a"], ["b"]], "A1")
+    worksheet.format("A1", YELLOW)
+    worksheet.insert_note("A4", "on b")
+
+    worksheet.delete_rows(2)
+    worksheet.sort((1, "asc"), range="A1:Z3")
+
+    assert _column(box)[:3] == [("a", None, None), ("b", None, "on b"), ("c", YELLOW, None)]
+
+
+def test_writing_values_keeps_the_cells_formats_and_notes(
+    box: SheetsSandbox, sheet: gspread.Spreadsheet
+) -> None:
+    worksheet = sheet.sheet1
+    worksheet.update([["old"], ["old"]], "A1")
+    worksheet.format("A1", YELLOW)
+    worksheet.insert_note("A2", "kept")
+
+    worksheet.update([["new"], ["new"]], "A1")
+
+    assert _column(box)[:2] == [("new", YELLOW, None), ("new", None, "kept")]
+
+
+def test_a_fault_after_the_write_applies_it_and_a_person_may_edit_between_calls(
+    box: SheetsSandbox, sheet: gspread.Spreadsheet
+) -> None:
+    worksheet = sheet.sheet1
+    box.fake.fail_next("values.update", 500, applied=True, spreadsheet_id=box.spreadsheet_id)
+    box.fake.before_next(
+        "values.get", lambda workbook: workbook.sheets[0].put(1, 0, Cell("typed by a person"))
+    )
+
+    with pytest.raises(APIError):
+        sheet.sheet1.update([["landed"]], "A1")
+
+    assert worksheet.col_values(1) == ["landed", "typed by a person"]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-import pytest
 from gspread.utils import ValueInputOption
 
 from syncbot.models import Change, ChangeKind, PhoneNumber
 from syncbot.sandbox.sheets import Cell, FakeSheets
 from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter, inventory_row
-from syncbot.sheets.plan import STAGING
 from syncbot.sheets.upkeep import UNASSIGNED_RULE
 
 TABS = ["Inventory", "Summary", "Changes", "Sync log"]
@@ -56,13 +55,14 @@ def test_first_write_creates_the_tabs_with_the_contract_header_and_one_row_per_n
     assert result.calls == 2
     inventory = box.fake.values(box.spreadsheet_id, "Inventory")
     assert inventory[0] == list(INVENTORY_HEADER)
-    assert inventory[1:] == [_trimmed(inventory_row(n)) for n in numbers]
+    assert inventory[1:] == [_trimmed(inventory_row(n, None)) for n in numbers]
     workbook = box.fake.workbook(box.spreadsheet_id)
     assert [sheet.title for sheet in workbook.tabs()][:4] == TABS
     sheet = workbook.sheet_by_title("Inventory")
     assert sheet is not None
     assert sheet.frozen_rows == 1
-    assert (sheet.row_count, sheet.col_count) == (4, len(INVENTORY_HEADER))
+    # Five empty columns right of syncbot's, for people's own.
+    assert (sheet.row_count, sheet.col_count) == (4, len(INVENTORY_HEADER) + 5)
     assert sheet.basic_filter is not None
     assert sheet.basic_filter["range"]["endRowIndex"] == 4
     assert sheet.col_sizes[0]["pixelSize"] > 0
@@ -90,7 +90,7 @@ def test_unassigned_rows_are_highlighted_by_one_rule_whatever_the_row_count(
             "startRowIndex": 1,
             "endRowIndex": 8,
             "startColumnIndex": 0,
-            "endColumnIndex": len(INVENTORY_HEADER),
+            "endColumnIndex": len(INVENTORY_HEADER) + 5,
         }
     ]
 
@@ -105,8 +105,9 @@ def test_a_second_write_adds_no_duplicate_rule_filter_tab_or_blank_rows(box: She
     result = writer.write(inventory=numbers, changes=[], run=run_result(2))
 
     after = box.fake.workbook(box.spreadsheet_id)
-    assert [s.title for s in after.tabs()] == [s.title for s in before.tabs()]
-    assert STAGING not in [s.title for s in after.tabs()]
+    # The new spreadsheet's empty default tab went once syncbot's tabs were there.
+    assert [s.title for s in before.tabs()] == [*TABS, "Sheet1"]
+    assert [s.title for s in after.tabs()] == TABS
     inventory = after.sheet_by_title("Inventory")
     assert inventory is not None
     assert len(inventory.conditional_formats) == 1
@@ -198,46 +199,52 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     assert removed[10] == "Notes: port out pending | Cost: 3"
 
 
-def test_peoples_cells_keep_their_kind_when_a_large_inventory_is_staged(
+def test_peoples_cells_keep_their_kind_through_a_large_sync_split_over_calls(
     box: SheetsSandbox,
 ) -> None:
-    writer = writer_for(box)
+    writer = writer_for(box, max_request_bytes=200_000)
     numbers = [phone_number(i) for i in range(3_000)]
     writer.write(inventory=numbers, changes=[], run=run_result(1))
     worksheet = box.spreadsheet().worksheet("Inventory")
-    worksheet.add_cols(3)
     typed: list[list[str | int]] = [["Notes", "Code", "Sum"], ["'0012", 7, "=1+2"]]
     worksheet.update(typed, "T1:V2", value_input_option=ValueInputOption.user_entered)
+    changed = [phone_number(i, label="relabelled " * 20) for i in range(3_000)]
 
-    result = writer.write(inventory=list(reversed(numbers)), changes=[], run=run_result(2))
+    result = writer.write(inventory=changed, changes=[], run=run_result(2))
 
-    assert result.calls > 3
+    assert result.calls > 4
     sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
     assert sheet is not None
-    row = len(numbers)
-    assert sheet.get(row, 6) == Cell(numbers[0].number_id)
-    assert [sheet.get(row, c) for c in (19, 20, 21)] == [
+    assert sheet.get(1, 3) == Cell("relabelled " * 20)
+    assert [sheet.get(1, c) for c in (19, 20, 21)] == [
         Cell("0012"),
         Cell(7.0),
         Cell(formula="=1+2"),
     ]
 
 
-def test_columns_a_person_moved_are_found_by_their_header(box: SheetsSandbox) -> None:
+def test_columns_a_person_moved_are_found_by_their_header_and_left_where_they_are(
+    box: SheetsSandbox,
+) -> None:
     writer = writer_for(box)
     numbers = [phone_number(i) for i in range(3)]
     writer.write(inventory=numbers, changes=[], run=run_result(1))
     worksheet = box.spreadsheet().worksheet("Inventory")
     worksheet.insert_cols([["Owner", "ana", "", "bo"]], col=2)
+    changed = [phone_number(i, agent_id=f"agent_{i}x", status="assigned") for i in range(3)]
 
-    writer.write(inventory=list(reversed(numbers)), changes=[], run=run_result(2))
+    writer.write(inventory=changed, changes=[], run=run_result(2))
 
     inventory = box.fake.values(box.spreadsheet_id, "Inventory")
-    assert inventory[0] == [*INVENTORY_HEADER, "Owner"]
-    rows = rows_by_number(box)
-    assert rows[numbers[0].number_id][19:] == ["ana"]
-    assert rows[numbers[2].number_id][19:] == ["bo"]
-    assert rows[numbers[1].number_id][:19] == _padded(inventory_row(numbers[1]))
+    assert inventory[0] == [INVENTORY_HEADER[0], "Owner", *INVENTORY_HEADER[1:]]
+    assert [row[1] for row in inventory[1:]] == ["ana", "", "bo"]
+    for row, number in zip(inventory[1:], changed, strict=True):
+        assert [row[0], *row[2:]] == _trimmed([str(v) for v in inventory_row(number, None)])
+    sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
+    assert sheet is not None
+    (rule,) = sheet.conditional_formats
+    # The highlight follows the Status column to where it went.
+    assert rule["booleanRule"]["condition"]["values"] == [{"userEnteredValue": '=$C2="unassigned"'}]
 
 
 def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
@@ -261,7 +268,7 @@ def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
     assert log[1][11] == "orgapi/default ok: 1 numbers in 1 pages"
     summary = box.fake.values(box.spreadsheet_id, "Summary")
     assert ["Numbers", "1"] in summary
-    assert ["orgapi/default", "1", "0", "0"] in summary
+    assert ["orgapi/default", "1", "0", "0", "ok", "2024-01-03T00:02:00Z"] in summary
 
 
 def test_cell_text_over_50000_characters_is_cut_with_a_visible_marker(box: SheetsSandbox) -> None:
@@ -293,7 +300,7 @@ def test_call_count_is_the_same_for_100_and_10000_numbers_when_each_fits_one_req
     assert counts[0] == counts[1] == (2, 3)
 
 
-def test_an_inventory_past_2mb_is_staged_in_requests_under_2mb(
+def test_a_first_sync_past_2mb_sizes_the_tab_then_writes_rows_in_requests_under_2mb(
     fake: FakeSheets, key: dict[str, str]
 ) -> None:
     box = SheetsSandbox.create(fake, key=key)
@@ -303,44 +310,21 @@ def test_an_inventory_past_2mb_is_staged_in_requests_under_2mb(
 
     calls = fake.calls(box.spreadsheet_id)
     assert all(c.request_bytes <= 2_000_000 for c in calls)
-    # Create the staging tab, fill it, swap it in: the count follows the bytes, not the rows.
     routes = [c.route for c in calls]
     fills = routes.count("values.batchUpdate")
-    assert routes == ["spreadsheets.get", "spreadsheets.batchUpdate"] + [
-        "values.batchUpdate"
-    ] * fills + ["spreadsheets.batchUpdate"]
+    assert (
+        routes == ["spreadsheets.get", "spreadsheets.batchUpdate"] + ["values.batchUpdate"] * fills
+    )
     filled = [c.request_bytes for c in calls if c.route == "values.batchUpdate"]
     assert fills > 1
     assert all(size > 1_990_000 for size in filled[:-1])
     assert result.calls == len(calls)
-    assert len(box.fake.values(box.spreadsheet_id, "Inventory")) == 10_001
-    assert STAGING not in [s.title for s in box.fake.workbook(box.spreadsheet_id).tabs()]
+    inventory = box.fake.values(box.spreadsheet_id, "Inventory")
+    assert inventory[1:] == [_trimmed(inventory_row(n, None)) for n in numbers]
 
 
-@pytest.mark.parametrize("size", [40, 3_000], ids=["one-request", "staged"])
-def test_a_reader_never_sees_a_mixed_or_empty_inventory(box: SheetsSandbox, size: int) -> None:
-    writer = writer_for(box)
-    old = [phone_number(i, label="old") for i in range(size)]
-    new = [phone_number(i, label="new") for i in range(size // 2, size + size // 2)]
-    writer.write(inventory=old, changes=[], run=run_result(1))
-    before = box.fake.snapshots(box.spreadsheet_id)[-1].tabs["Inventory"]
-
-    result = writer.write(inventory=new, changes=[], run=run_result(2))
-
-    assert (result.calls > 3) == (size > 1_000)
-    snapshots = box.fake.snapshots(box.spreadsheet_id)
-    after = snapshots[-1].tabs["Inventory"]
-    seen = {snapshot.tabs["Inventory"] for snapshot in snapshots if "Inventory" in snapshot.tabs}
-    assert seen == {before, after}
-    assert {row[3] for row in after[1:]} == {"new"}
-    assert len(after) == size + 1
-
-
-def _trimmed(row: list[str]) -> list[str]:
-    while row and row[-1] == "":
-        row = row[:-1]
-    return row
-
-
-def _padded(row: list[str]) -> list[str]:
-    return row + [""] * (len(INVENTORY_HEADER) - len(row))
+def _trimmed(row: Sequence[str | float]) -> list[str]:
+    texts = [str(v) for v in row]
+    while texts and texts[-1] == "":
+        texts.pop()
+    return texts

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from syncbot.normalize import international, parse_phone
+from syncbot.sandbox.data import inserted_records
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.slack import FakeSlack
@@ -43,14 +45,32 @@ def posted(fake: FakeSlack) -> list[str]:
 async def test_a_sync_with_changes_posts_one_alert_with_counts_and_the_first_numbers(
     sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
 ) -> None:
-    await sync(sandbox, sqlite_store, alert_hook(alerting(sandbox, fake)))
-    (call,) = fake.calls_to("chat.postMessage")
+    hook = alert_hook(alerting(sandbox, fake))
+    await sync(sandbox, sqlite_store, hook)
+    sandbox.dialnexa.records += inserted_records("dialnexa", 8)
+    await sync(sandbox, sqlite_store, hook)
+    call = fake.calls_to("chat.postMessage")[1]
     assert call.args["channel"] == CHANNEL
-    assert call.args["text"] == "Phone numbers changed in sync run 1: 40 added"
+    assert call.args["text"] == "Phone numbers changed in sync run 2: 8 added"
     added = call.args["blocks"][1]["text"]["text"]
-    assert added.startswith("*40 added*: +")
+    assert added.startswith("*8 added*: +")
     assert added.count(", ") == 4
-    assert added.endswith(" and 35 more")
+    assert added.endswith(" and 3 more")
+
+
+async def test_the_first_sync_into_an_empty_store_says_so_with_what_idle_numbers_cost(
+    sandbox: Sandbox, sqlite_store: SqliteStore, fake: FakeSlack
+) -> None:
+    settings = settings_for(
+        sandbox, **fake.env(), SLACK_ALERT_CHANNEL=CHANNEL, NUMBER_COSTS='[{"monthly": 2.5}]'
+    )
+    result = await run_sync(settings, sqlite_store, after_run=alert_hook(settings))
+    (call,) = fake.calls_to("chat.postMessage")
+    first = f"{result.total} numbers, {result.unassigned} unassigned"
+    cost = f"{result.unassigned * 2.5:.2f} USD a month"
+    assert call.args["text"] == f"first sync: {first} ({cost})"
+    assert call.args["blocks"][1]["text"]["text"] == f"*First sync*: {first} ({cost})"
+    assert " added" not in json.dumps(call.args)
 
 
 async def test_a_sync_that_changed_nothing_posts_nothing(
@@ -75,7 +95,9 @@ async def test_unassigned_numbers_and_a_newly_failing_source_are_alerted_each_as
     assert "Source health changed in sync run 2: dialnexa/default failing" in health
     assert "*dialnexa/default is failing*: " in health
     assert "Phone numbers changed in sync run 2: 1 became unassigned" in changed
-    assert "*1 became unassigned*: " + json.dumps(record["phone_number"])[1:-1] in changed
+    e164 = parse_phone(record["phone_number"], None).e164
+    assert e164 is not None
+    assert "*1 became unassigned*: " + international(e164) in changed
     assert "dialnexa" not in changed
 
 
@@ -93,7 +115,7 @@ async def test_a_failing_source_is_told_once_and_its_recovery_once_across_proces
     await sync(sandbox, sqlite_store, alert_hook(settings))
     texts = [call.args["text"] for call in fake.calls_to("chat.postMessage")]
     assert texts == [
-        "Phone numbers changed in sync run 1: 40 added",
+        "first sync: 40 numbers, 12 unassigned",
         "Source health changed in sync run 2: dialnexa/default failing",
         "Source health changed in sync run 5: dialnexa/default recovered",
     ]
@@ -130,4 +152,4 @@ async def test_the_sync_command_posts_the_alert_when_a_channel_is_set(
     code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
     assert code == 0, err
     (call,) = fake.calls_to("chat.postMessage")
-    assert call.args["text"] == "Phone numbers changed in sync run 1: 40 added"
+    assert call.args["text"].startswith("first sync: 40 numbers, ")

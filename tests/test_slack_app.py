@@ -21,6 +21,7 @@ import pytest
 from multidict import CIMultiDict
 
 from syncbot.models import PhoneNumber
+from syncbot.normalize import international
 from syncbot.query import Snapshot, answer, load_snapshot, parse
 from syncbot.sandbox._server import serve
 from syncbot.sandbox.data import HOSTILE_LABELS
@@ -198,7 +199,7 @@ async def test_each_listing_word_answers_with_the_query_engines_numbers(
     assert reply.json["response_type"] == "ephemeral"
     assert expected.total > 0
     assert reply.texts[0].startswith(f"*{expected.total:,} numbers* match")
-    assert reply.phones == [n.phone_number for n in expected.numbers[:20]]
+    assert reply.phones == [international(n.phone_number) for n in expected.numbers[:20]]
 
 
 def _us_number(app: App) -> PhoneNumber:
@@ -226,7 +227,7 @@ async def test_a_number_in_any_common_format_or_a_digit_run_finds_it(
 ) -> None:
     wanted = _us_number(app)
     reply = await app.command(fmt(wanted.phone_number[2:]))
-    assert wanted.phone_number in reply.phones
+    assert international(wanted.phone_number) in reply.phones
 
 
 async def test_unknown_word_gets_the_usage_with_a_did_you_mean(app: App) -> None:
@@ -275,6 +276,26 @@ async def test_idle_counts_days_since_a_number_became_unassigned(
         assert "No numbers match" in "\n".join(none.texts)
 
 
+async def test_idle_and_stats_say_what_the_numbers_cost_a_month(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    forty_days_later = time.time() + 40 * 86400
+    rules = '[{"source": "dialnexa", "monthly": 1.5}, {"monthly": 1.15}]'
+    async with running_app(
+        sandbox, sqlite_store, clock=lambda: forty_days_later, NUMBER_COSTS=rules
+    ) as app:
+        now = dt.datetime.fromtimestamp(forty_days_later, dt.UTC)
+        idle = engine(app, "idle 30d", now=now).numbers
+        cost = sum(1.5 if n.source == "dialnexa" else 1.15 for n in idle)
+        reply = await app.command("idle 30d")
+        expected = f"{len(idle)} numbers unassigned for 30 days or more: {cost:.2f} USD a month"
+        assert expected in reply.texts[1]
+        assert expected in reply.json["text"]
+        stats = "\n".join((await app.command("stats")).texts)
+        assert f"All 40 numbers: {20 * 1.15 + 20 * 1.5:.2f} USD a month" in stats
+        assert f"{len(idle)} unassigned for 30 days or more: {cost:.2f} USD a month" in stats
+
+
 # --- warnings, escaping, paging ------------------------------------------------------------
 
 
@@ -313,7 +334,7 @@ async def test_a_list_longer_than_20_shows_20_the_total_and_a_link_to_the_sheet(
         assert reply.texts[0] == f"*40 numbers* match “{EVERYTHING}” (showing 1 to 20)."
         sheet = f"<https://docs.google.com/spreadsheets/d/{SHEET_ID}|the Google Sheet>"
         assert f"Showing 1 to 20 of 40. The full list is in {sheet}." in reply.texts
-        assert list(buttons(reply.json)) == ["numbers_page_next"]
+        assert list(buttons(reply.json)) == ["numbers_page_next", "numbers_share"]
 
 
 async def test_without_a_sheet_a_long_list_still_shows_the_total_but_no_link(app: App) -> None:
@@ -323,7 +344,7 @@ async def test_without_a_sheet_a_long_list_still_shows_the_total_but_no_link(app
 
 
 async def test_next_and_previous_buttons_page_by_editing_the_message(app: App) -> None:
-    expected = [n.phone_number for n in engine(app, EVERYTHING).numbers]
+    expected = [international(n.phone_number) for n in engine(app, EVERYTHING).numbers]
     first = await app.command(EVERYTHING)
 
     clicked = await app.click("numbers_page_next", buttons(first.json)["numbers_page_next"])
@@ -331,12 +352,40 @@ async def test_next_and_previous_buttons_page_by_editing_the_message(app: App) -
     (second,) = await app.fake.wait_for_replies(1)
     assert second.body["replace_original"] is True
     assert message_phones(second.body) == expected[20:40]
-    assert list(buttons(second.body)) == ["numbers_page_prev"]
+    assert list(buttons(second.body)) == ["numbers_page_prev", "numbers_share"]
 
     await app.click("numbers_page_prev", buttons(second.body)["numbers_page_prev"])
     third = (await app.fake.wait_for_replies(2))[1]
     assert third.body["replace_original"] is True
     assert message_phones(third.body) == expected[:20]
+
+
+@pytest.mark.parametrize("text", ["unassigned", EVERYTHING, "stats", "changes", "status"])
+async def test_share_in_channel_posts_the_answer_for_everyone_through_the_response_url(
+    app: App, text: str
+) -> None:
+    asked = await app.command(text)
+    value = buttons(asked.json)["numbers_share"]
+    clicked = await app.click("numbers_share", value, response_url=app.fake.response_url("s1"))
+    assert clicked.status == 200
+    (posted,) = await app.fake.wait_for_replies(1)
+    assert posted.name == "s1"
+    assert posted.body["response_type"] == "in_channel"
+    assert posted.body["replace_original"] is False
+    # The same answer, without buttons nobody else should press, saying who shared it.
+    assert message_texts(posted.body) == [*asked.texts, f"Shared by <@{USER_ID}> with `/numbers`."]
+    assert all(block["type"] != "actions" for block in posted.body["blocks"])
+    assert posted.body["text"] == asked.json["text"]
+
+
+async def test_sharing_a_later_page_shares_that_page(app: App) -> None:
+    first = await app.command(EVERYTHING)
+    await app.click("numbers_page_next", buttons(first.json)["numbers_page_next"])
+    (second,) = await app.fake.wait_for_replies(1)
+    await app.click("numbers_share", buttons(second.body)["numbers_share"])
+    shared = (await app.fake.wait_for_replies(2))[1]
+    assert message_phones(shared.body) == message_phones(second.body)
+    assert shared.body["response_type"] == "in_channel"
 
 
 # --- /numbers sync ------------------------------------------------------------------------

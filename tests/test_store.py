@@ -15,6 +15,7 @@ from typing import Protocol
 
 import pytest
 
+from syncbot.costs import IDLE_DAYS, CostRules, parse_rules
 from syncbot.errors import StoreError
 from syncbot.models import (
     ChangeKind,
@@ -506,3 +507,27 @@ def test_an_unreachable_server_is_named_without_the_password() -> None:
     assert "PostgreSQL at 127.0.0.1:1/inventory" in message
     assert pg.PASSWORD not in message
     assert "DATABASE_URL" in message
+
+
+def test_tallies_price_the_inventory_as_the_loaded_numbers_do(store: SqlStore) -> None:
+    costs = CostRules(
+        parse_rules('[{"country": "GB", "monthly": 1.5}, {"source": "orgapi", "monthly": 1.15}]')
+    )
+    listed = {
+        "orgapi/default": [
+            number("a1"),
+            number("a2", agent=None),
+            number("a3", agent=None, country_code="GB"),
+        ],
+        "dialnexa/default": [number("d1", source="dialnexa", agent=None, country_code=None)],
+    }
+    run(store, listed, at=T0)
+    listed["orgapi/default"][0] = number("a1", agent=None)
+    run(store, listed, at=T0 + dt.timedelta(days=31))
+    now = T0 + dt.timedelta(days=31)
+    overview = costs.overview_of(store.tallies(idle_since=now - dt.timedelta(days=IDLE_DAYS)))
+    assert overview == costs.overview(store.load_numbers(), now=now)
+    # a1 became unassigned only now: unassigned, but not idle for 30 days.
+    assert (overview.all.amount, overview.all.numbers, overview.all.unpriced) == (3.8, 4, 1)
+    assert (overview.unassigned.amount, overview.unassigned.numbers) == (3.8, 4)
+    assert (overview.idle.amount, overview.idle.numbers, overview.idle.unpriced) == (2.65, 3, 1)

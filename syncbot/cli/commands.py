@@ -107,6 +107,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         now=now,
         interval_seconds=settings.sync_interval_seconds,
         history=history,
+        costs=settings.costs(),
     )
     if args.json:
         print_json(found.to_dict())
@@ -134,12 +135,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     with opened(settings, migrate=False) as store:
         numbers = store.load_numbers()
     if args.csv == "-":
-        write_csv(numbers, sys.stdout)
+        write_csv(numbers, sys.stdout, costs=settings.costs())
         return 0
     path = Path(args.csv)
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            rows = write_csv(numbers, out)
+            rows = write_csv(numbers, out, costs=settings.costs())
     except OSError as exc:
         raise SyncbotError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)

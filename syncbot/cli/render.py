@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from syncbot.models import Change, PhoneNumber, RunResult, iso
+from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
 
@@ -35,7 +36,7 @@ def numbers_table(numbers: Sequence[PhoneNumber]) -> str:
     header = ("PHONE NUMBER", "STATUS", "AGENT", "LABEL", "SOURCE", "COUNTRY", "TYPE", "CARRIER")
     rows = [
         (
-            n.phone_number + ("" if n.valid else " (invalid)"),
+            international(n.phone_number) + ("" if n.valid else " (invalid)"),
             n.status + (" (stale)" if n.stale else ""),
             _text(n.agent_id),
             _text(n.label)[:40],
@@ -54,7 +55,7 @@ def changes_table(changes: Sequence[Change]) -> str:
     rows = [
         (
             c.kind.value,
-            c.phone_number,
+            international(c.phone_number),
             _text(c.agent_before),
             _text(c.agent_after),
             f"{c.source}/{c.account}",
@@ -131,6 +132,7 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
         out.append("To run a sync from the terminal, use `syncbot sync`.")
     elif action == "stats":
         out.append(counted(len(answer.numbers), "number"))
+        out += answer.cost_lines()
         for name, counts in answer.stats.items():
             out += [
                 "",
@@ -151,6 +153,7 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
     else:
         verb = "matches" if len(answer.numbers) == 1 else "match"
         out.append(f"{counted(len(answer.numbers), 'number')} {verb} `{answer.query.text}`")
+        out += answer.cost_lines()
         if answer.numbers:
             out += ["", numbers_table(answer.numbers)]
     return "\n".join(out)

@@ -15,6 +15,7 @@ from typing import Any
 
 import phonenumbers
 
+from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules, is_idle
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
 from syncbot.query.hints import filter_value, unknown_values, values_by_key
@@ -121,6 +122,10 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
     states: list[SourceState] = field(default_factory=list)
+    costs: CostRules = field(default_factory=CostRules)
+    # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
+    cost: Cost | None = None
+    cost_overview: CostOverview | None = None
 
     @property
     def total(self) -> int:
@@ -144,6 +149,7 @@ class Answer:
         out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
         if self.query.action == "stats":
             out |= {"total": len(self.numbers), **self.stats}
+            out["monthly_cost"] = self.cost_overview.to_dict() if self.cost_overview else None
         elif self.query.action == "changes":
             out |= {"total": len(self.changes), "changes": [c.to_dict() for c in self.changes]}
         elif self.query.action == "status":
@@ -160,10 +166,48 @@ class Answer:
                 },
             }
         else:
-            out |= {"total": self.total, "numbers": [n.to_dict() for n in self.numbers]}
+            priced = self.costs.configured
+            out |= {
+                "total": self.total,
+                "numbers": [
+                    n.to_dict(monthly_cost=self.costs.monthly(n) if priced else None)
+                    for n in self.numbers
+                ],
+                "monthly_cost": self.cost.to_dict() if self.cost else None,
+            }
         out["sync"] = self.sync_info()
         out["warnings"] = list(self.warnings)
         return out
+
+    def cost_lines(self) -> list[str]:
+        """What the answer's numbers cost a month, in sentences; none without ``NUMBER_COSTS``."""
+        if self.cost is not None:
+            if self.query.idle_days is not None:
+                numbers = counted(self.cost.numbers, "number")
+                head = f"{numbers} unassigned for {self.query.idle_days} days or more"
+                return [_priced(head, self.cost)]
+            status = f" {self.query.status}" if self.query.status else ""
+            return [_priced(counted(self.cost.numbers, "number") + status, self.cost)]
+        if self.cost_overview is not None:
+            every, unassigned, idle = (
+                self.cost_overview.all,
+                self.cost_overview.unassigned,
+                self.cost_overview.idle,
+            )
+            return [
+                _priced("All " + counted(every.numbers, "number"), every),
+                _priced(f"{unassigned.numbers:,} unassigned", unassigned),
+                _priced(f"{idle.numbers:,} unassigned for {IDLE_DAYS} days or more", idle),
+            ]
+        return []
+
+
+def _priced(what: str, cost: Cost) -> str:
+    """``47 numbers unassigned for 30 days or more: 54.05 USD a month``."""
+    line = f"{what}: {cost.text()} a month"
+    if cost.unpriced:
+        line += f" ({cost.unpriced:,} of them match no NUMBER_COSTS rule)"
+    return line
 
 
 def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
@@ -171,10 +215,8 @@ def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
         return False
     if query.agent is not None and (number.agent_id or "").lower() != query.agent.lower():
         return False
-    if query.idle_days is not None:
-        since = number.unassigned_since
-        if since is None or now - since < dt.timedelta(days=query.idle_days):
-            return False
+    if query.idle_days is not None and not is_idle(number, now=now, days=query.idle_days):
+        return False
     for key, wanted in query.filters.items():
         value = (filter_value(number, key) or "").lower()
         if value not in {w.lower() for w in wanted}:
@@ -229,17 +271,22 @@ def answer(
     now: dt.datetime,
     interval_seconds: int,
     history: Sequence[Change] = (),
+    costs: CostRules | None = None,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
     ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
-    ``changes 24h``; the snapshot itself keeps only the latest sync's.
+    ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
+    (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
+    unassigned and the long idle numbers cost.
     """
+    costs = costs or CostRules()
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
+        costs=costs,
     )
     if query.action in {"help", "sync"}:
         return out
@@ -260,6 +307,10 @@ def answer(
             "by_country": _counts(n.country_code for n in out.numbers),
             "by_type": _counts(n.number_type for n in out.numbers),
         }
+        if costs.configured:
+            out.cost_overview = costs.overview(out.numbers, now=now)
+    elif query.action == "list" and costs.configured:
+        out.cost = costs.total(out.numbers)
     elif query.action == "changes":
         keys = {n.key for n in out.numbers} if query.has_filters else None
         out.changes = [

@@ -18,7 +18,7 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import FileType, HTTPClient, ParamsType
-from requests import RequestException, Response
+from requests import ConnectTimeout, RequestException, Response
 
 from syncbot.errors import ConfigError
 from syncbot.http import parse_retry_after
@@ -51,6 +51,15 @@ class RetryPolicy:
             # a project do not all come back in the same instant.
             return min(retry_after, self.wait_max) + random.uniform(0, self.wait_initial)
         return isinstance(exc, RequestException | TransportError)
+
+    def backoff_write(self, exc: Exception) -> bool | float:
+        """``backoff`` for a write: only what Google surely did not apply is sent again (a
+        429, a connection never made); after a 5xx or a lost answer the caller decides."""
+        if isinstance(exc, APIError) and exc.response.status_code >= 500:
+            return False
+        if isinstance(exc, RequestException) and not isinstance(exc, ConnectTimeout):
+            return False
+        return self.backoff(exc)
 
 
 class _OffGoogleCredentials(service_account.Credentials):
@@ -110,13 +119,27 @@ class SheetsHTTPClient(HTTPClient):
     ) -> Response:
         if endpoint.startswith(GOOGLE_SHEETS_API):
             endpoint = self.api_url + endpoint[len(GOOGLE_SHEETS_API) :]
+        return self._request(method, endpoint, params, data, json, files, headers)
+
+    def _request(  # noqa: PLR0917 - the same arguments as ``request``
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None = None,
+        data: bytes | None = None,
+        json: Mapping[str, Any] | None = None,
+        files: FileType = None,
+        headers: MutableMapping[str, str] | None = None,
+        *,
+        write: bool = False,
+    ) -> Response:
         if json is not None:
             # requests would add spaces and escape every non-ASCII character as \uXXXX;
             # on a large batchUpdate that is a fifth of the bytes.
             data, json = compact_json(json), None
             headers = {**(headers or {}), "Content-Type": "application/json"}
         for attempt in stamina.retry_context(
-            on=self.policy.backoff,
+            on=self.policy.backoff_write if write else self.policy.backoff,
             attempts=self.policy.attempts,
             timeout=None,
             wait_initial=self.policy.wait_initial,
@@ -130,12 +153,15 @@ class SheetsHTTPClient(HTTPClient):
                 )
         return response
 
-    def post_serialized(self, spreadsheet_id: str, method: str, body: bytes) -> Any:
+    def post_serialized(
+        self, spreadsheet_id: str, method: str, body: bytes, *, write: bool = False
+    ) -> Any:
         """POST a body the caller already serialized to ``method`` (``:batchUpdate``,
-        ``/values:batchUpdate``) of the spreadsheet."""
-        url = f"{GOOGLE_SHEETS_API}/v4/spreadsheets/{spreadsheet_id}{method}"
+        ``/values:batchUpdate``) of the spreadsheet; ``write``: retried as ``backoff_write``
+        says."""
+        url = f"{self.api_url}/v4/spreadsheets/{spreadsheet_id}{method}"
         headers = {"Content-Type": "application/json"}
-        return self.request("post", url, data=body, headers=headers).json()
+        return self._request("post", url, data=body, headers=headers, write=write).json()
 
 
 def compact_json(value: object) -> bytes:

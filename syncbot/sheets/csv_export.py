@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TextIO
 
+from syncbot.costs import CostRules
 from syncbot.models import PhoneNumber
 from syncbot.sheets.layout import INVENTORY_HEADER, inventory_row
 
@@ -27,10 +28,14 @@ def defused(cell: str) -> str:
     return cell
 
 
-def write_csv(inventory: Sequence[PhoneNumber], out: TextIO) -> int:
+def write_csv(inventory: Iterable[PhoneNumber], out: TextIO, *, costs: CostRules) -> int:
     """Write a header line and one line per number to ``out``; return the numbers written."""
     # RFC 4180's CRLF: with "\n" alone, csv leaves a cell holding a carriage return unquoted.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INVENTORY_HEADER)
-    writer.writerows([defused(cell) for cell in inventory_row(number)] for number in inventory)
-    return len(inventory)
+    count = 0
+    for number in inventory:
+        row = inventory_row(number, costs.monthly(number))
+        writer.writerow([defused(cell) if isinstance(cell, str) else cell for cell in row])
+        count += 1
+    return count

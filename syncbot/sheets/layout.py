@@ -7,8 +7,7 @@ Every provider-derived value is text, written RAW by the writer. Booleans are ``
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
 
@@ -34,14 +33,17 @@ INVENTORY_HEADER: tuple[str, ...] = (
     "Provider status",
     "Created at",
     "First seen",
-    "Last seen",
     "Unassigned since",
+    "Monthly cost",
     "Valid",
     "Stale",
 )
 # Where a number's identity (Source, Account, Number ID) sits in an Inventory row.
 KEY_COLUMNS = (4, 5, 6)
-INVENTORY_WIDTHS = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110) + (160,) * 4 + (60, 60)
+INVENTORY_WIDTHS: tuple[int, ...] = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110)
+INVENTORY_WIDTHS += (160, 160, 160, 90, 60, 60)
+# Columns older versions wrote and this one drops from an existing sheet.
+RETIRED_HEADERS = frozenset({"Last seen"})
 
 CHANGES_HEADER: tuple[str, ...] = (
     "At",
@@ -74,12 +76,11 @@ SYNC_LOG_HEADER: tuple[str, ...] = (
 )
 SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600)
 
-SUMMARY_WIDTHS = (220, 90, 90, 90)
 
 # Google's limit on one cell; longer provider text is cut and says so.
 MAX_CELL_CHARS = 50_000
 
-Cell = str | int
+Cell = str | int | float
 Row = list[Cell]
 
 
@@ -102,87 +103,54 @@ def yes_no(value: bool | None) -> str:
     return "yes" if value else "no"
 
 
-def _text(value: str | None) -> str:
+def or_blank(value: str | None) -> str:
     return "" if value is None else value
 
 
-def _when(value: dt.datetime | None) -> str:
+def when_text(value: dt.datetime | None) -> str:
     return iso(value) or ""
 
 
-def inventory_row(n: PhoneNumber) -> list[str]:
-    """One Inventory row, in ``INVENTORY_HEADER`` order."""
+def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
+    """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost."""
     return [
         n.phone_number,
         n.status,
-        _text(n.agent_id),
-        _text(n.label),
+        or_blank(n.agent_id),
+        or_blank(n.label),
         n.source,
         n.account,
         n.number_id,
-        _text(n.country_code),
-        _text(n.number_type),
-        _text(n.carrier),
+        or_blank(n.country_code),
+        or_blank(n.number_type),
+        or_blank(n.carrier),
         yes_no(n.inbound),
         yes_no(n.outbound),
-        _text(n.provider_status),
-        _when(n.created_at),
-        _when(n.first_seen_at),
-        _when(n.last_seen_at),
-        _when(n.unassigned_since),
+        or_blank(n.provider_status),
+        when_text(n.created_at),
+        when_text(n.first_seen_at),
+        when_text(n.unassigned_since),
+        "" if monthly is None else monthly,
         yes_no(n.valid),
         yes_no(n.stale),
     ]
 
 
-def _table(title: str, counts: Counter[str]) -> list[Row]:
-    rows: list[Row] = [[title, "Numbers"]]
-    rows += [[cut(name) or "(none)", count] for name, count in sorted(counts.items())]
-    return rows
-
-
-def summary_rows(inventory: Sequence[PhoneNumber], run: RunResult) -> list[Row]:
-    """The Summary tab: when the data was synced, then counts by each dimension people filter on."""
-    synced = run.finished_at or run.started_at
-    unassigned = sum(1 for n in inventory if n.unassigned)
-    rows: list[Row] = [
-        ["Synced at", _when(synced)],
-        ["Run", "" if run.run_id is None else run.run_id],
-        ["Numbers", len(inventory)],
-        ["Unassigned numbers", unassigned],
-        [],
-        ["Source / account", "Numbers", "Unassigned", "Stale"],
-    ]
-    per_source: dict[str, list[int]] = {}
-    for n in inventory:
-        tally = per_source.setdefault(n.source_key, [0, 0, 0])
-        tally[0] += 1
-        tally[1] += n.unassigned
-        tally[2] += n.stale
-    rows += [[cut(key), *tally] for key, tally in sorted(per_source.items())]
-    for title, values in (
-        ("Status", (n.status for n in inventory)),
-        ("Country", (_text(n.country_code) for n in inventory)),
-        ("Type", (_text(n.number_type) for n in inventory)),
-    ):
-        rows.append([])
-        rows += _table(title, Counter(values))
-    return rows
-
-
-def change_row(change: Change, *, notes: str = "") -> list[str]:
-    """One Changes row; ``notes`` holds what people wrote on a removed number's row."""
+def change_row(change: Change, *, run_id: int | None, notes: str = "") -> list[str]:
+    """One Changes row; ``notes`` holds what people wrote on a removed number's row. A change
+    built before its run had an id takes ``run_id``."""
+    run = change.run_id if change.run_id is not None else run_id
     return [
-        _when(change.at),
-        "" if change.run_id is None else str(change.run_id),
+        when_text(change.at),
+        "" if run is None else str(run),
         change.kind.value,
         change.source,
         change.account,
         change.number_id,
         change.phone_number,
-        _text(change.agent_before),
-        _text(change.agent_after),
-        _text(change.label),
+        or_blank(change.agent_before),
+        or_blank(change.agent_after),
+        or_blank(change.label),
         notes,
     ]
 
@@ -194,7 +162,7 @@ def dropped_row(
     out of step with the store, or two rows held the same number)."""
     source, account, number_id = key
     run = "" if run_id is None else str(run_id)
-    return [_when(at), run, reason, source, account, number_id, "", "", "", "", notes]
+    return [when_text(at), run, reason, source, account, number_id, "", "", "", "", notes]
 
 
 def sync_log_row(run: RunResult) -> Row:
@@ -202,8 +170,8 @@ def sync_log_row(run: RunResult) -> Row:
     changes = run.changes
     return [
         "" if run.run_id is None else run.run_id,
-        _when(run.started_at),
-        _when(run.finished_at),
+        when_text(run.started_at),
+        when_text(run.finished_at),
         run.status,
         run.total,
         run.unassigned,

@@ -26,9 +26,9 @@ def grid_range(sheet_id: int, rows: tuple[int, int], cols: tuple[int, int]) -> d
     }
 
 
-def ours(value: str | int) -> dict[str, Any]:
-    """A cell the writer owns: text stays text (RAW), counts are numbers."""
-    if isinstance(value, int):
+def ours(value: str | float) -> dict[str, Any]:
+    """A cell the writer owns: text stays text (RAW), counts and costs are numbers."""
+    if isinstance(value, int | float):
         return {"userEnteredValue": {"numberValue": value}}
     if value == "":
         return {}
@@ -52,16 +52,22 @@ def row_json(cells: Iterable[Mapping[str, Any]]) -> bytes:
     return compact_json({"values": list(cells)})
 
 
-def plain_row(row: Sequence[str | int]) -> bytes:
+def plain_row(row: Sequence[str | float]) -> bytes:
     return row_json(ours(value) for value in row)
 
 
 def update_cells(
-    sheet_id: int, rows: tuple[int, int], cols: tuple[int, int], data: Sequence[bytes]
+    sheet_id: int,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    data: Sequence[bytes],
+    *,
+    fields: str = "userEnteredValue",
 ) -> bytes:
-    """``updateCells`` over a whole range: cells the rows leave out are cleared."""
+    """``updateCells`` over a whole range: cells the rows leave out are cleared. Writing only
+    ``userEnteredValue`` keeps the cells' formats and notes."""
     head = compact_json(
-        {"updateCells": {"range": grid_range(sheet_id, rows, cols), "fields": "userEnteredValue"}}
+        {"updateCells": {"range": grid_range(sheet_id, rows, cols), "fields": fields}}
     )
     # Splice the pre-serialized rows in before the two closing braces.
     return head[:-2] + b',"rows":[' + b",".join(data) + b"]}}"
@@ -107,19 +113,34 @@ def resize(sheet_id: int, rows: int, cols: int) -> bytes:
     )
 
 
-def insert_rows(sheet_id: int, start: int, count: int) -> bytes:
+def dimension_range(sheet_id: int, dimension: str, start: int, end: int) -> dict[str, Any]:
+    return {"sheetId": sheet_id, "dimension": dimension, "startIndex": start, "endIndex": end}
+
+
+def insert_rows(sheet_id: int, start: int, count: int, *, after_last: bool = False) -> bytes:
+    """Google gives new rows the formats of the row after them, or before them when they go
+    last (``after_last``: there is no row after)."""
+    return insert_dimension(sheet_id, "ROWS", start, count, inherit_before=after_last)
+
+
+def insert_dimension(
+    sheet_id: int, dimension: str, start: int, count: int, *, inherit_before: bool
+) -> bytes:
     return op(
         "insertDimension",
         {
-            "range": {
-                "sheetId": sheet_id,
-                "dimension": "ROWS",
-                "startIndex": start,
-                "endIndex": start + count,
-            },
-            "inheritFromBefore": False,
+            "range": dimension_range(sheet_id, dimension, start, start + count),
+            "inheritFromBefore": inherit_before,
         },
     )
+
+
+def delete_dimension(sheet_id: int, dimension: str, start: int, end: int) -> bytes:
+    return op("deleteDimension", {"range": dimension_range(sheet_id, dimension, start, end)})
+
+
+def append_rows(sheet_id: int, count: int) -> bytes:
+    return op("appendDimension", {"sheetId": sheet_id, "dimension": "ROWS", "length": count})
 
 
 def add_sheet(
@@ -166,31 +187,13 @@ def header_style(sheet_id: int, cols: int, widths: Sequence[int]) -> list[bytes]
             op(
                 "updateDimensionProperties",
                 {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "dimension": "COLUMNS",
-                        "startIndex": column,
-                        "endIndex": column + 1,
-                    },
+                    "range": dimension_range(sheet_id, "COLUMNS", column, column + 1),
                     "properties": {"pixelSize": pixels},
                     "fields": "pixelSize",
                 },
             )
         )
     return out
-
-
-def copy_values(source: int, destination: int, rows: int, cols: int) -> bytes:
-    """Copy contents (constants and formulas) without formats: the Inventory keeps its own."""
-    return op(
-        "copyPaste",
-        {
-            "source": grid_range(source, (0, rows), (0, cols)),
-            "destination": grid_range(destination, (0, rows), (0, cols)),
-            "pasteType": "PASTE_FORMULA",
-            "pasteOrientation": "NORMAL",
-        },
-    )
 
 
 def batch_body(requests: Sequence[bytes]) -> bytes:

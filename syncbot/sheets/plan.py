@@ -1,17 +1,15 @@
 """Turn one sync into the fewest write calls that keep the sheet whole for its readers.
 
-Google applies one ``batchUpdate`` all or nothing, so the whole sync (new tabs, resizes,
-every tab's cells, the filter and the highlight rule) goes into one call when it fits the
-request budget: a reader sees the sheet before it or after it, never between.
+Google applies one ``batchUpdate`` all or nothing, so a sync (new tabs, the Inventory's
+delta, this run's Changes and Sync log rows, the Summary, the filter and the highlight rule)
+goes into one call when it fits the request budget. A larger delta is cut between units
+(see ``delta``), each call leaving every number with one whole row: the first call also
+carries the new tabs, the column migration and this run's Changes and Sync log rows, the
+last one the Summary, the filter and the rule.
 
-A larger Inventory is staged: one call creates a hidden staging tab, ``values.batchUpdate``
-calls (RAW, a quarter of the bytes of ``updateCells``) fill it a budget at a time, and one
-final ``batchUpdate`` resizes, copies the staging tab over the Inventory, updates the other
-tabs and deletes the staging tab. Until that last call the Inventory is untouched.
-
-Every request addresses absolute rows and sizes, so a call retried after a 5xx that Google
-had in fact applied cannot scramble the Inventory: at worst the retry is refused (the tab it
-adds now exists) or this run's Changes and Sync log rows appear twice.
+The first sync into an empty Inventory writes its rows RAW with ``values.batchUpdate`` (a
+quarter of the bytes of ``updateCells``) once the first call has sized the tab; a number
+appears when the call holding its row lands.
 """
 
 from __future__ import annotations
@@ -22,19 +20,23 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from syncbot.errors import SheetError
-from syncbot.models import Change, PhoneNumber, RunResult
+from syncbot.models import Change, Key, RunResult
 from syncbot.sheets import layout, ops, upkeep
 from syncbot.sheets.client import compact_json
-from syncbot.sheets.existing import OldInventory, Tab, Value, quote_title
-from syncbot.sheets.rows import InventoryGrid, change_lines, inventory_grid
+from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta
+from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, Value, quote_title
+from syncbot.sheets.rows import change_lines
+from syncbot.sheets.summary import SUMMARY_WIDTHS
 
 CELL_LIMIT = 10_000_000
 MAX_COLUMNS = 18_278
-# Google recommends at most 2 MB per request; above it, the Inventory goes through staging.
+# Google recommends at most 2 MB per request.
 MAX_REQUEST_BYTES = 2_000_000
 CHANGES_KEPT = 5_000
 SYNC_LOG_KEPT = 1_000
+# A crashed write of an older syncbot may have left this tab behind; it goes.
 STAGING = "syncbot staging (do not edit)"
+_WIDTH = len(layout.INVENTORY_HEADER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,14 @@ class Call:
 @dataclass(frozen=True, slots=True)
 class WritePlan:
     calls: list[Call]
-    staged: bool
+    # The Inventory's delta when rows were edited in place: the writer checks it landed.
+    delta: Delta | None
     peak_cells: int
+
+
+def run_identity(run: RunResult) -> tuple[str, str]:
+    """What the newest ``Sync log`` row holds in Run and Started at once this run is logged."""
+    return ("" if run.run_id is None else str(run.run_id), layout.when_text(run.started_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,47 +81,71 @@ class _Requests:
 
 def plan_write(
     *,
-    tabs: Sequence[Tab],
-    old: OldInventory,
-    inventory: Sequence[PhoneNumber],
+    state: SheetState,
+    want: Desired,
     changes: Sequence[Change],
     run: RunResult,
     now: dt.datetime,
+    people: dict[Key, dict[int, Value]] | None = None,
     budget: int = MAX_REQUEST_BYTES,
 ) -> WritePlan:
-    planner = _Planner(tabs, budget)
-    grid = inventory_grid(old, inventory)
-    if grid.cols > MAX_COLUMNS:
-        raise SheetError(
-            f"The Inventory would need {grid.cols} columns, over Google's limit of "
-            f"{MAX_COLUMNS}: delete some of the columns added right of the managed ones."
+    planner = _Planner(state.tabs, budget)
+    old = state.inventory
+    delta = None
+    if old is None or old.blank:
+        inventory_id, rows, cols = planner.sized(
+            layout.INVENTORY,
+            max(len(want.keys) + 1, 2),
+            max(old.tab.cols if old else 0, _WIDTH + ROOM),
+            layout.INVENTORY_WIDTHS,
         )
-    inventory_id, rows, cols = planner.sized(
-        layout.INVENTORY, max(len(grid.rows), 2), grid.cols, layout.INVENTORY_WIDTHS
-    )
-    summary = layout.summary_rows(inventory, run)
+    else:
+        delta = plan_delta(old, want, people=people, unit_budget=budget // 2)
+        if delta.cols > MAX_COLUMNS:
+            raise SheetError(
+                f"The Inventory would need {delta.cols} columns, over Google's limit of "
+                f"{MAX_COLUMNS}: delete some of the columns added right of the managed ones."
+            )
+        inventory_id, rows, cols = old.tab.sheet_id, delta.rows, delta.cols
+        grown = delta.rows * delta.cols - old.tab.cells
+        planner.out.grows.append(_Step(b"", max(grown, 0)))
+    summary = want.summary.rows(run)
     summary_id, summary_rows, summary_cols = planner.sized(
-        layout.SUMMARY, len(summary), 4, layout.SUMMARY_WIDTHS
+        layout.SUMMARY, len(summary), len(SUMMARY_WIDTHS), SUMMARY_WIDTHS
     )
-    planner.out.content.append(
+    tail = [
         ops.update_cells(
             summary_id,
             (0, summary_rows),
             (0, summary_cols),
             [ops.plain_row(row) for row in summary],
         )
-    )
-    lines = change_lines(old, inventory, changes, run_id=run.run_id, now=now)
-    planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
-    planner.prepend(
-        layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT
-    )
+    ]
+    if state.logged != run_identity(run):
+        present = set(want.keys)
+        removed = delta.removed if delta else []
+        lines = change_lines(removed, present, changes, run_id=run.run_id, now=now)
+        planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
+        planner.prepend(
+            layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT
+        )
     current = planner.tabs.get(layout.INVENTORY)
-    tidy = upkeep.highlight_rule(
-        current.conditional_formats if current else (), inventory_id, rows, cols
+    moved = delta is not None and bool(delta.units or delta.structure)
+    tail += upkeep.highlight_rule(
+        current.conditional_formats if current else (),
+        inventory_id,
+        rows,
+        cols,
+        moved=moved,
+        status_col=delta.managed[1] if delta else 1,
     )
-    tidy += upkeep.basic_filter(current.basic_filter if current else None, inventory_id, rows, cols)
-    return planner.finish(grid, inventory_id, (rows, cols), tidy)
+    tail += upkeep.basic_filter(
+        current.basic_filter if current else None, inventory_id, rows, cols, moved=moved
+    )
+    default = planner.tabs.get(DEFAULT_TAB)
+    if state.default_tab_blank and default is not None:
+        planner.out.shrinks.append(_Step(ops.delete_sheet(default.sheet_id), -default.cells))
+    return planner.finish(want, delta, inventory_id, tail)
 
 
 class _Planner:
@@ -126,10 +158,6 @@ class _Planner:
         self._next_id = max((tab.sheet_id for tab in tabs), default=0) + 1
         self.out = _Requests()
 
-    def new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
-
     def sized(
         self, title: str, rows: int, cols: int, widths: Sequence[int]
     ) -> tuple[int, int, int]:
@@ -140,7 +168,8 @@ class _Planner:
             rows, cols = max(rows, tab.frozen_rows + 1), max(cols, tab.frozen_cols + 1)
             self.out.resize(tab, rows, cols)
             return tab.sheet_id, rows, cols
-        sheet_id = self.new_id()
+        sheet_id = self._next_id
+        self._next_id += 1
         index = min(layout.TABS.index(title), self.count)
         self.count += 1
         add = ops.add_sheet(sheet_id, title, index=index, rows=rows, cols=cols)
@@ -149,7 +178,7 @@ class _Planner:
         return sheet_id, rows, cols
 
     def prepend(
-        self, title: str, header: Sequence[str], lines: Sequence[Sequence[str | int]], keep: int
+        self, title: str, header: Sequence[str], lines: Sequence[Sequence[layout.Cell]], keep: int
     ) -> None:
         """Put ``lines`` under the header, newest first, keeping at most ``keep`` rows in all."""
         widths = layout.CHANGES_WIDTHS if title == layout.CHANGES else layout.SYNC_LOG_WIDTHS
@@ -173,41 +202,47 @@ class _Planner:
         self.out.content.append(ops.update_cells(sheet_id, (0, len(data)), (0, cols), data))
 
     def finish(
-        self, grid: InventoryGrid, inventory_id: int, size: tuple[int, int], tidy: list[bytes]
+        self, want: Desired, delta: Delta | None, inventory_id: int, tail: list[bytes]
     ) -> WritePlan:
-        rows, cols = size
         leftovers = [tab for tab in self.tabs.values() if tab.title == STAGING]
         cleanup = [_Step(ops.delete_sheet(tab.sheet_id), -tab.cells) for tab in leftovers]
-        structure = [*cleanup, *self.out.shrinks, *self.out.creates, *self.out.grows]
-        rest = [*(s.body for s in structure), *self.out.content, *tidy]
-        # Serialize the Inventory as updateCells only as far as the budget allows.
-        wrapper = ops.update_cells(inventory_id, (0, rows), (0, cols), [])
-        total, cells = ops.body_size([wrapper, *rest]), []
-        for managed, extras in grid.rows:
-            cells.append(ops.row_json([*map(ops.ours, managed), *map(ops.kept, extras)]))
-            total += len(cells[-1]) + 1
-            if total > self.budget:
-                break
-        else:
-            direct = ops.update_cells(inventory_id, (0, rows), (0, cols), cells)
-            commit = [s.body for s in structure] + [direct, *self.out.content, *tidy]
-            calls = [Call("batchUpdate", ops.batch_body(commit))]
-            return WritePlan(calls, staged=False, peak_cells=self.peak(structure))
-
-        staging_id = self.new_id()
-        add = ops.add_sheet(staging_id, STAGING, rows=rows, cols=cols, hidden=True)
-        values, formulas = _staged_rows(grid, staging_id)
-        head = len(ops.values_update(quote_title(STAGING) + "!A1000000", []))
-        calls = [Call("batchUpdate", ops.batch_body([*(s.body for s in cleanup), add]))]
+        steps = [*cleanup, *self.out.shrinks, *self.out.creates, *self.out.grows]
+        peak = self.peak(steps)
+        structure = [s.body for s in steps if s.body]
+        if delta is not None:
+            first = [*structure, *delta.structure, *self.out.content]
+            return WritePlan(self._pack(first, delta.units, tail), delta, peak)
+        first = [*structure, *self.out.content]
+        rows = [ops.plain_row(list(layout.INVENTORY_HEADER))]
+        rows += [ops.plain_row(cells) for cells in want.cells]
+        direct = ops.update_cells(inventory_id, (0, len(rows)), (0, _WIDTH), rows)
+        whole = [*first, direct, *tail]
+        if ops.body_size(whole) <= self.budget:
+            return WritePlan([Call("batchUpdate", ops.batch_body(whole))], None, peak)
+        calls = [Call("batchUpdate", ops.batch_body([*first, *tail]))]
+        values = [compact_json(list(layout.INVENTORY_HEADER))]
+        values += [compact_json(cells) for cells in want.cells]
+        at = quote_title(layout.INVENTORY)
+        head = len(ops.values_update(at + "!A1000000", []))
         for start, end in ops.spans(values, self.budget - head):
-            at = f"{quote_title(STAGING)}!A{start + 1}"
-            calls.append(Call("values", ops.values_update(at, values[start:end])))
-        swap = [s.body for s in structure[len(cleanup) :]] + formulas
-        swap += [ops.copy_values(staging_id, inventory_id, rows, cols), *self.out.content, *tidy]
-        calls.append(Call("batchUpdate", ops.batch_body([*swap, ops.delete_sheet(staging_id)])))
-        staging = [_Step(add, rows * cols)]
-        peak = self.peak([*cleanup, *staging, *structure[len(cleanup) :]])
-        return WritePlan(calls, staged=True, peak_cells=peak)
+            calls.append(Call("values", ops.values_update(f"{at}!A{start + 1}", values[start:end])))
+        return WritePlan(calls, None, peak)
+
+    def _pack(self, first: list[bytes], units: Sequence[Unit], tail: list[bytes]) -> list[Call]:
+        calls: list[Call] = []
+        current = list(first)
+        size = ops.body_size(current)
+        for unit in units:
+            if current and size + unit.size > self.budget:
+                calls.append(Call("batchUpdate", ops.batch_body(current)))
+                current, size = [], ops.body_size([])
+            current += unit.requests
+            size += unit.size
+        if current and size + sum(len(r) + 1 for r in tail) > self.budget:
+            calls.append(Call("batchUpdate", ops.batch_body(current)))
+            current = []
+        calls.append(Call("batchUpdate", ops.batch_body([*current, *tail])))
+        return calls
 
     def peak(self, steps: Sequence[_Step]) -> int:
         cells = peak = self.start_cells
@@ -221,21 +256,3 @@ class _Planner:
                 "Delete unused tabs or columns, or give the Inventory a spreadsheet of its own."
             )
         return peak
-
-
-def _staged_rows(grid: InventoryGrid, staging_id: int) -> tuple[list[bytes], list[bytes]]:
-    """The rows for ``values.batchUpdate`` (RAW), and ``updateCells`` for people's formulas,
-    which RAW would turn into text."""
-    values: list[bytes] = []
-    formulas: list[bytes] = []
-    base = len(layout.INVENTORY_HEADER)
-    for index, (managed, extras) in enumerate(grid.rows):
-        found = [i for i, v in enumerate(extras) if isinstance(v, str) and v.startswith("=")]
-        plain: list[Value] = [v if i not in found else "" for i, v in enumerate(extras)]
-        values.append(compact_json([*managed, *plain]))
-        if found:
-            span = extras[found[0] : found[-1] + 1]
-            row = ops.row_json(ops.kept(v) for v in span)
-            at = (base + found[0], base + found[-1] + 1)
-            formulas.append(ops.update_cells(staging_id, (index, index + 1), at, [row]))
-    return values, formulas

@@ -1,44 +1,62 @@
-"""The Google Sheet writer: read what the sheet holds, plan one atomic write, send it.
+"""The Google Sheet writer: read what the sheet holds, plan the delta, send it, check it.
 
-A sync costs two reads (tab metadata; Inventory keys and people's columns) and one
-batchUpdate, whatever the number of rows, until the write passes the request budget; then
-the Inventory is staged in calls of at most that size (see ``plan``). Synchronous: the sync
-runs it with ``asyncio.to_thread``.
+An unchanged sync costs two reads (tab metadata; the Inventory, the newest Sync log row) and
+one small batchUpdate (Summary, Sync log). A sync with changes adds one read after its
+writes: the key columns, to catch a row people inserted, deleted or sorted between the read
+and the write, which would have shifted the rows the write addressed; such a write is
+repaired at once from a fresh read. Synchronous: the sync runs it with ``asyncio.to_thread``.
+
+A write Google may have applied although its answer was lost (a 5xx, a dropped connection)
+is never sent again as it was: the writer reads the sheet again and plans from what it
+finds, and a run already at the top of ``Sync log`` adds no second Sync log or Changes rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import stamina
 from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 from requests import RequestException
 
 from syncbot.errors import ConfigError, SheetError
 from syncbot.logs import event
-from syncbot.models import Change, PhoneNumber, RunResult, SheetResult, utc_now
+from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
+from syncbot.sheets.delta import Delta, Desired, desired
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
-    OldInventory,
-    Tab,
-    fits,
-    from_grid,
-    from_targeted,
+    SheetState,
+    Value,
+    column_letter,
     parse_tabs,
-    targeted_ranges,
-    whole_range,
+    quote_title,
+    reads,
+    row_key,
+    sheet_state,
 )
-from syncbot.sheets.layout import INVENTORY
-from syncbot.sheets.plan import MAX_REQUEST_BYTES, plan_write
+from syncbot.sheets.layout import INVENTORY, SYNC_LOG
+from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, plan_write
 
 log = logging.getLogger(__name__)
 
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
+# Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
+REPAIRS = 2
+_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
+
+
+class _Unconfirmed(Exception):
+    """A write whose answer was lost: Google may or may not have applied it."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class SheetWriter:
@@ -62,6 +80,7 @@ class SheetWriter:
         self._email = str(info["client_email"])
         self._token_uri = str(info["token_uri"])
         self._api_url = settings.google_sheets_api_url
+        self._costs = settings.costs()
         self._budget = max_request_bytes
         policy = RetryPolicy(retry_attempts, retry_wait_initial, retry_wait_max)
         creds = credentials(info, api_url=self._api_url)
@@ -84,59 +103,113 @@ class SheetWriter:
         return str(metadata["properties"]["title"])
 
     def write(
-        self, *, inventory: Sequence[PhoneNumber], changes: Sequence[Change], run: RunResult
+        self, *, inventory: Iterable[PhoneNumber], changes: Sequence[Change], run: RunResult
     ) -> SheetResult:
-        """Replace the sheet's content with this run's, atomically; raise ``SheetError`` if not."""
+        """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
+
+        ``inventory`` is walked once, in syncbot's order; it may be a stream.
+        """
         first_call = self._http.calls
+        want = desired(inventory, self._costs)
+        people: dict[Key, dict[int, Value]] = {}
+        sent: list[Call] = []
+        policy = self._http.policy
         with self._errors():
-            tabs = parse_tabs(
-                self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
-            )
-            old = self._read_inventory(tabs)
-            plan = plan_write(
-                tabs=tabs,
-                old=old,
-                inventory=inventory,
-                changes=changes,
-                run=run,
-                now=run.finished_at or utc_now(),
-                budget=self._budget,
-            )
-            for call in plan.calls:
-                method = ":batchUpdate" if call.kind == "batchUpdate" else "/values:batchUpdate"
-                self._http.post_serialized(self._key, method, call.body)
+            try:
+                for attempt in stamina.retry_context(
+                    on=_Unconfirmed,
+                    attempts=policy.attempts,
+                    timeout=None,
+                    wait_initial=policy.wait_initial,
+                    wait_max=policy.wait_max,
+                    wait_jitter=policy.wait_initial,
+                ):
+                    with attempt:
+                        self._converge(want, changes, run, people, sent)
+            except _Unconfirmed as exc:
+                raise exc.cause from None
         calls = self._http.calls - first_call
         event(
             log,
             logging.INFO,
             "sheet written",
-            rows=len(inventory),
+            rows=len(want.keys),
             changes=len(changes),
             calls=calls,
-            writes=len(plan.calls),
-            staged=plan.staged,
-            bytes=sum(len(call.body) for call in plan.calls),
+            writes=len(sent),
+            bytes=sum(len(call.body) for call in sent),
         )
         return SheetResult(status="ok", calls=calls, url=self.url)
 
-    def _read_inventory(self, tabs: Sequence[Tab]) -> OldInventory:
-        tab = next((tab for tab in tabs if tab.title == INVENTORY), None)
-        if tab is None:
-            return OldInventory()
-        answer = self._http.values_batch_get(
-            self._key, targeted_ranges(tab), params={"valueRenderOption": "FORMULA"}
-        )
-        ranges: list[dict[str, Any]] = answer.get("valueRanges", [])
-        if fits(ranges):
-            return from_targeted(ranges)
-        if not any(r.get("values") for r in ranges):
-            return OldInventory()
-        # Someone moved or renamed managed columns: read it all and find columns by header.
-        return from_grid(
-            self._http.values_get(
-                self._key, whole_range(tab), params={"valueRenderOption": "FORMULA"}
+    def _converge(
+        self,
+        want: Desired,
+        changes: Sequence[Change],
+        run: RunResult,
+        people: dict[Key, dict[int, Value]],
+        sent: list[Call],
+    ) -> None:
+        """Read, plan, write; check the rows landed where planned, and repair if not."""
+        for _ in range(REPAIRS + 1):
+            plan = plan_write(
+                state=self._read(),
+                want=want,
+                changes=changes,
+                run=run,
+                now=run.finished_at or utc_now(),
+                people=people,
+                budget=self._budget,
             )
+            if plan.delta is not None:
+                # The first read's cells are what people wrote; a repair puts them back.
+                people.update({k: v for k, v in plan.delta.people.items() if k not in people})
+            for call in plan.calls:
+                self._send(call)
+                sent.append(call)
+            if plan.delta is None or not plan.delta.units or self._landed(plan.delta):
+                return
+            event(log, logging.WARNING, "sheet rows moved during the write, repairing")
+        raise SheetError(
+            "People kept inserting, deleting or sorting Inventory rows while syncbot wrote; "
+            "some rows may show another number's values until the next sync rewrites them."
         )
+
+    def _read(self) -> SheetState:
+        tabs = parse_tabs(
+            self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
+        )
+        wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG)
+        ranges: list[dict[str, Any]] = []
+        if wanted.ranges:
+            answer = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA)
+            ranges = answer.get("valueRanges", [])
+        return sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
+
+    def _send(self, call: Call) -> None:
+        method = ":batchUpdate" if call.kind == "batchUpdate" else "/values:batchUpdate"
+        try:
+            self._http.post_serialized(self._key, method, call.body, write=True)
+        except APIError as exc:
+            if exc.response.status_code >= 500:
+                raise _Unconfirmed(exc) from exc
+            raise
+        except RequestException as exc:
+            raise _Unconfirmed(exc) from exc
+
+    def _landed(self, delta: Delta) -> bool:
+        """Whether every Inventory row holds the number the write meant it for."""
+        low, high = min(delta.key_cols), max(delta.key_cols)
+        span = f"{column_letter(low)}2:{column_letter(high)}"
+        answer = self._http.values_get(
+            self._key, f"{quote_title(INVENTORY)}!{span}", params=_FORMULA
+        )
+        at = [c - low for c in delta.key_cols]
+        found = [row_key(row, at) for row in answer.get("values", [])]
+        expected = list(delta.expected)
+        for keys in (found, expected):
+            while keys and not any(keys[-1]):
+                keys.pop()
+        return found == expected
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

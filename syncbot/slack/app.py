@@ -24,6 +24,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import iso
@@ -33,11 +34,13 @@ from syncbot.slack.alerts import alert_hook
 from syncbot.slack.background import Background, SyncRunner
 from syncbot.slack.blocks import (
     PAGE_ACTIONS,
+    SHARE_ACTION,
     Message,
     ago,
     answer_message,
     notice,
     read_page_value,
+    shared,
     sheet_url,
     unescape,
     usage_message,
@@ -71,6 +74,7 @@ class Runtime:
     background: Background
     syncs: SyncRunner
     clock: Callable[[], float]
+    costs: CostRules
     # Socket Mode's connection to Slack, while it runs (SLACK_APP_TOKEN set).
     socket: AsyncSocketModeHandler | None = None
 
@@ -96,6 +100,7 @@ class Runtime:
             now=now,
             interval_seconds=self.settings.sync_interval_seconds,
             history=history,
+            costs=self.costs,
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
@@ -152,11 +157,26 @@ def _page_button(runtime: Runtime) -> Listener:
     return page
 
 
+def _share_button(runtime: Runtime) -> Listener:
+    async def share(ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext) -> None:
+        # The answer is computed again (the same page of the same query) rather than copied from
+        # the clicked message: Slack does not send an ephemeral message's blocks with the click.
+        text, offset = read_page_value(str(action.get("value") or ""))
+        message = await runtime.answer(parse(text), offset=offset)
+        respond = _respond_of(context)
+        await ack()
+        runtime.background.reply(respond, shared(message, context.user_id))
+        event(log, logging.INFO, "answer shared in channel", user=context.user_id)
+
+    return share
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
     """Every listener of the app, in one place."""
     app.error(on_error)
     app.command(_ANY_COMMAND)(_numbers_command(runtime))
     app.action(_PAGE_ACTION)(_page_button(runtime))
+    app.action(SHARE_ACTION)(_share_button(runtime))
 
 
 def build_app(runtime: Runtime) -> AsyncApp:
@@ -312,7 +332,7 @@ def create_web_app(
     syncs = SyncRunner(
         settings, store, background, after_run=alert_hook(settings), after_sync=snapshot.check
     )
-    runtime = Runtime(settings, snapshot, background, syncs, clock)
+    runtime = Runtime(settings, snapshot, background, syncs, clock, settings.costs())
     web_app = web.Application()
     web_app[RUNTIME] = runtime
     web_app[BOLT] = build_app(runtime)

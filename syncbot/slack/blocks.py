@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
+from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
 Block = dict[str, Any]
@@ -25,6 +26,8 @@ MAX_BLOCKS = 50
 MAX_TEXT = 3000
 MAX_BUTTON_VALUE = 2000
 PAGE_ACTIONS = ("numbers_page_prev", "numbers_page_next")
+SHARE_ACTION = "numbers_share"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 # How many examples of each kind of change an alert lists before "and N more".
 ALERT_EXAMPLES = 5
 _PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
@@ -167,14 +170,30 @@ def first_of_page(offset: int, total: int) -> int:
     return min(max(0, offset) // PAGE_SIZE * PAGE_SIZE, last)
 
 
+def _button(action_id: str, label: str, value: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
+
+
+def _actions(buttons: list[Block], query_text: str, offset: int) -> list[Block]:
+    """The answer's buttons, ending with **Share in channel** (which re-runs the same page)."""
+    share = page_value(query_text, offset)
+    if share is not None:
+        buttons = [*buttons, _button(SHARE_ACTION, "Share in channel", share)]
+    return [{"type": "actions", "elements": buttons}] if buttons else []
+
+
 def _pager(query_text: str, offset: int, total: int, sheet: str | None) -> list[Block]:
     if total <= PAGE_SIZE:
-        return []
+        return _actions([], query_text, offset)
     end = min(offset + PAGE_SIZE, total)
     text = f"Showing {offset + 1:,} to {end:,} of {total:,}."
     if sheet:
         text += f" The full list is in <{sheet}|the Google Sheet>."
-    blocks = [context(text)]
     buttons = []
     for action_id, label, target, shown in (
         (PAGE_ACTIONS[0], "Previous", offset - PAGE_SIZE, offset > 0),
@@ -182,21 +201,26 @@ def _pager(query_text: str, offset: int, total: int, sheet: str | None) -> list[
     ):
         value = page_value(query_text, target)
         if shown and value is not None:
-            buttons.append(
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "text": {"type": "plain_text", "text": label},
-                    "value": value,
-                }
-            )
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
-    return blocks
+            buttons.append(_button(action_id, label, value))
+    return [context(text), *_actions(buttons, query_text, offset)]
+
+
+def shared(message: Message, user_id: str | None) -> Message:
+    """``message`` posted for the whole channel: without buttons (a page shown to everyone must
+    not be turned by one person), saying who shared it."""
+    blocks = [b for b in message["blocks"] if b["type"] != "actions"]
+    if user_id and _USER_ID.match(user_id):
+        blocks.append(context(f"Shared by <@{user_id}> with `/numbers`."))
+    return {
+        "response_type": "in_channel",
+        "replace_original": False,
+        "text": message["text"],
+        "blocks": blocks,
+    }
 
 
 def _number_line(n: PhoneNumber) -> str:
-    head = f"*{escape(_plain(n.phone_number, 40))}*"
+    head = f"*{escape(_plain(international(n.phone_number), 40))}*"
     if not n.valid:
         head += " _(not a valid number)_"
     if n.unassigned:
@@ -215,7 +239,7 @@ def _number_line(n: PhoneNumber) -> str:
 
 
 def _change_line(c: Change) -> str:
-    phone = f"*{escape(_plain(c.phone_number, 40))}*"
+    phone = f"*{escape(_plain(international(c.phone_number), 40))}*"
     before, after = (escape(_plain(a or "no agent", 80)) for a in (c.agent_before, c.agent_after))
     what = {
         ChangeKind.ADDED: "added",
@@ -250,11 +274,12 @@ def _listing(
     else:
         verb = "matches" if total == 1 else "match"
         summary = f"*{counted(total, noun)}* {verb} “{asked}”."
-    blocks = [*_warnings(found), section(summary)]
+    money = [f":moneybag: {escape(line)}" for line in found.cost_lines()]
+    blocks = [*_warnings(found), section("\n".join([summary, *money]))]
     blocks += [section(line) for line in page[:PAGE_SIZE]]
     blocks.append(context(_sync_line(found.run, now)))
     blocks += _pager(found.query.text, offset, total, sheet)
-    return ephemeral(blocks, summary.replace("*", ""))
+    return ephemeral(blocks, " ".join([summary.replace("*", ""), *found.cost_lines()]))
 
 
 def _stats(found: Answer, now: dt.datetime) -> Message:
@@ -271,7 +296,11 @@ def _stats(found: Answer, now: dt.datetime) -> Message:
         if len(counts) > len(shown):
             text += f" · and {len(counts) - len(shown)} more"
         blocks.append(section(f"*{title}*\n{text or 'none'}"))
+    money = found.cost_lines()
+    if money:
+        blocks.append(section("*Monthly cost*\n" + "\n".join(escape(line) for line in money)))
     blocks.append(context(_sync_line(found.run, now)))
+    blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, summary.replace("*", ""))
 
 
@@ -302,6 +331,7 @@ def _status(found: Answer, now: dt.datetime) -> Message:
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
     blocks = [*_warnings(found), section(head), *_packed(lines, max_sections=40)]
+    blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, head.replace("*", ""))
 
 
@@ -364,7 +394,7 @@ _ALERT_KINDS = (
 
 
 def _examples(items: Sequence[Change], count: int) -> str:
-    shown = [escape(_plain(c.phone_number, 40)) for c in items[:ALERT_EXAMPLES]]
+    shown = [escape(_plain(international(c.phone_number), 40)) for c in items[:ALERT_EXAMPLES]]
     more = f" and {count - len(shown):,} more" if count > len(shown) else ""
     return ", ".join(shown) + more
 
@@ -396,8 +426,13 @@ def alert_message(
     Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
     """
     counts = {kind: result.changes.get(kind.value, 0) for kind in ChangeKind}
+    first = first_sync(result)
+    if first is not None:
+        # Every number is new to an empty store: "404 added" would tell nobody anything.
+        counts[ChangeKind.ADDED] = 0
     by_kind = _first_of_each_kind(changes, counts)
-    lines = [
+    lines = [] if first is None else [f"*First sync*: {first}"]
+    lines += [
         f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
         for kind, label in _ALERT_KINDS
         if counts[kind]
@@ -405,6 +440,8 @@ def alert_message(
     if not lines:
         return None
     head = f"Phone numbers changed in sync run {result.run_id}"
+    if first is not None:
+        head = f"syncbot's first sync (run {result.run_id})"
     footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
     others = [
         f"{counts[k]:,} {k.value}"
@@ -420,8 +457,22 @@ def alert_message(
         *_packed(lines, max_sections=MAX_BLOCKS - 2),
         context(footer + " `/numbers changes` lists them all."),
     ]
-    summary = [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
-    return {"text": clip(f"{head}: {'; '.join(summary)}"), "blocks": blocks}
+    summary = [] if first is None else [first]
+    summary += [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
+    lead = head if first is None else "first sync"
+    return {"text": clip(f"{lead}: {'; '.join(summary)}"), "blocks": blocks}
+
+
+def first_sync(result: RunResult) -> str | None:
+    """``404 numbers, 47 unassigned (54.05 USD a month)`` when this run filled an empty store
+    (every number it holds was added by it); ``None`` for any later run."""
+    added = result.changes.get("added", 0)
+    if not added or added != result.total or result.changes.get("removed", 0):
+        return None
+    text = f"{result.total:,} numbers, {result.unassigned:,} unassigned"
+    if result.monthly_cost is not None:
+        text += f" ({result.monthly_cost.unassigned.text()} a month)"
+    return text
 
 
 def health_message(result: RunResult, *, sheet: str | None = None) -> Message | None:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from syncbot.costs import Tally
 from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
 
 if TYPE_CHECKING:
@@ -39,6 +40,11 @@ class Store(ABC):
     @abstractmethod
     def load_numbers(self) -> list[PhoneNumber]:
         """The current inventory, stale rows included."""
+
+    @abstractmethod
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        """The inventory counted by what a number's price depends on, and whether it is
+        unassigned, and unassigned since ``idle_since`` or earlier: costs without loading it."""
 
     @abstractmethod
     def counts_by_source(self) -> dict[str, int]:

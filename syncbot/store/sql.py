@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
+from syncbot.costs import Tally
 from syncbot.errors import StoreError
 from syncbot.models import (
     Change,
@@ -159,6 +160,22 @@ class SqlStore(Store):
         # (en_US on Heroku) and SQLite by bytes, so only Python gives one order on every backend,
         # the order the sheet and the answers list numbers in.
         return sorted(numbers, key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
+
+    def tallies(self, *, idle_since: dt.datetime) -> list[Tally]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT source, account, country_code, number_type, status, "
+                    "CASE WHEN status = 'unassigned' AND unassigned_since <= ? THEN 1 ELSE 0 END, "
+                    "COUNT(*) FROM numbers GROUP BY 1, 2, 3, 4, 5, 6"
+                ),
+                (self.to_db_time(idle_since),),
+            )
+            rows = cur.fetchall()
+        return [
+            Tally(source, account, country, kind, status == "unassigned", bool(idle), int(count))
+            for source, account, country, kind, status, idle, count in rows
+        ]
 
     def _numbers(self, rows: list[Any], states: dict[str, SourceState]) -> list[PhoneNumber]:
         """Rows to records, sharing one object per repeated value.

@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,12 @@ class _Fault:
     retry_after: float | None
     message: str | None
     spreadsheet_id: str | None
+    # Apply the call, then answer the error: Google's answer to a write it did was lost.
+    applied: bool = False
+
+
+# What a person does to a workbook between two calls (it runs under the fake's lock).
+Edit = Callable[[Workbook], None]
 
 
 def _tab_values(sheet: Sheet) -> tuple[tuple[str, ...], ...]:
@@ -101,6 +107,7 @@ class FakeSheets:
         self._calls: list[CallRecord] = []
         self._snapshots: dict[str, list[Snapshot]] = {}
         self._faults: list[_Fault] = []
+        self._edits: list[tuple[str, Edit]] = []
 
     # -- set-up for tests ------------------------------------------------------------------
 
@@ -158,12 +165,20 @@ class FakeSheets:
         retry_after: float | None = None,
         message: str | None = None,
         spreadsheet_id: str | None = None,
+        applied: bool = False,
     ) -> None:
         """The next ``times`` calls to ``route`` (or ``*``) answer ``status`` instead; only
-        calls about ``spreadsheet_id`` when it is given."""
-        fault = _Fault(route, status, times, retry_after, message, spreadsheet_id)
+        calls about ``spreadsheet_id`` when it is given. ``applied``: the call is carried
+        out first, and only its answer is the error."""
+        fault = _Fault(route, status, times, retry_after, message, spreadsheet_id, applied)
         with self._lock:
             self._faults.append(fault)
+
+    def before_next(self, route: str, edit: Edit) -> None:
+        """Just before the next call to ``route``, ``edit`` the workbook it is about, as a
+        person typing in the sheet at that moment would."""
+        with self._lock:
+            self._edits.append((route, edit))
 
     # -- what tests look at ----------------------------------------------------------------
 
@@ -255,9 +270,28 @@ class FakeSheets:
         if fault is not None:
             if fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
-            raise ApiError(
+            error = ApiError(
                 fault.status, fault.message or _FAULT_MESSAGES.get(fault.status, "Error")
             )
+            if not fault.applied:
+                raise error
+            self._serve(
+                request, raw, route=route, spreadsheet_id=spreadsheet_id, range_text=range_text
+            )
+            raise error
+        return self._serve(
+            request, raw, route=route, spreadsheet_id=spreadsheet_id, range_text=range_text
+        )
+
+    def _serve(
+        self,
+        request: web.Request,
+        raw: bytes,
+        *,
+        route: str,
+        spreadsheet_id: str | None,
+        range_text: str | None,
+    ) -> Any:
         if route == "unknown":
             raise ApiError(404, f"Method not found: {request.method} {request.rel_url.path}")
         if len(raw) > MAX_BODY:
@@ -271,6 +305,7 @@ class FakeSheets:
             raise ApiError(400, "Invalid JSON payload received.") from None
         assert spreadsheet_id is not None
         with self._lock:
+            self._person_edits(route, spreadsheet_id)
             return self._call(
                 route=route,
                 spreadsheet_id=spreadsheet_id,
@@ -291,6 +326,16 @@ class FakeSheets:
                     fault.remaining -= 1
                     return fault
         return None
+
+    def _person_edits(self, route: str, spreadsheet_id: str) -> None:
+        workbook = self._workbooks.get(spreadsheet_id)
+        for wanted in [e for e in self._edits if e[0] in {route, "*"}][:1]:
+            self._edits.remove(wanted)
+            if workbook is not None:
+                edited = workbook.clone()
+                wanted[1](edited)
+                edited.version += 1
+                self._workbooks[spreadsheet_id] = edited
 
     def _token(self, raw: bytes, request: web.Request) -> dict[str, Any]:
         form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode(errors="replace")).items()}

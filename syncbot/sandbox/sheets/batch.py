@@ -17,6 +17,7 @@ from syncbot.sandbox.sheets.cells import cell_from, cell_tree, pasted, value_cel
 from syncbot.sandbox.sheets.grid import (
     MAX_COLUMNS,
     ApiError,
+    Cell,
     Sheet,
     Workbook,
     invalid,
@@ -196,7 +197,8 @@ def insert_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
         raise invalid("inheritFromBefore must be false when inserting at the start of the grid")
     if start == count and not inherit:
         raise invalid("inheritFromBefore must be true when inserting at the end of the grid")
-    sheet.insert(dimension, start, end - start)
+    # Google gives the new rows or columns the formats of their neighbour on that side.
+    sheet.insert(dimension, start, end - start, inherit_from=start - 1 if inherit else start)
 
 
 def delete_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
@@ -271,6 +273,44 @@ def copy_paste(workbook: Workbook, args: dict[str, Any]) -> None:
                     target.put(r, c, pasted(target.get(r, c), cell, paste))
 
 
+def sort_range(workbook: Workbook, args: dict[str, Any]) -> None:
+    """Sort the range's rows; each cell moves with its value, format and note. Blanks go
+    last whatever the order, numbers before text before booleans, text case-insensitively."""
+    sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
+    specs = args.get("sortSpecs") or []
+    if not specs:
+        raise invalid("At least one sortSpec is required.")
+    block = [[sheet.get(r, c) for c in range(col0, col1)] for r in range(row0, row1)]
+    for spec in reversed(specs):
+        column = int(spec.get("dimensionIndex", 0))
+        if not col0 <= column < col1:
+            raise invalid(f"sortSpec dimensionIndex {column} is outside the range")
+        order = spec.get("sortOrder", "ASCENDING")
+        if order not in {"ASCENDING", "DESCENDING"}:
+            raise invalid(f"Invalid sortOrder: {order}")
+        filled = [line for line in block if _sort_value(line[column - col0]) is not None]
+        blank = [line for line in block if _sort_value(line[column - col0]) is None]
+        filled.sort(
+            key=lambda line: _sort_value(line[column - col0]) or (0, 0),
+            reverse=order == "DESCENDING",
+        )
+        block = filled + blank
+    for i, line in enumerate(block):
+        for j, cell in enumerate(line):
+            sheet.put(row0 + i, col0 + j, cell)
+
+
+def _sort_value(cell: Cell | None) -> tuple[int, Any] | None:
+    if cell is None or not cell.has_value:
+        return None
+    value = cell.formula if cell.formula is not None else cell.value
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, float):
+        return (0, value)
+    return (1, str(value).lower())
+
+
 def set_basic_filter(workbook: Workbook, args: dict[str, Any]) -> None:
     spec = copy.deepcopy(args["filter"])
     sheet, *_ = grid(workbook, spec.setdefault("range", {}))
@@ -336,6 +376,7 @@ HANDLERS: dict[str, Handler] = {
     "updateCells": update_cells,
     "repeatCell": repeat_cell,
     "copyPaste": copy_paste,
+    "sortRange": sort_range,
     "setBasicFilter": set_basic_filter,
     "clearBasicFilter": clear_basic_filter,
     "addConditionalFormatRule": add_conditional_format_rule,

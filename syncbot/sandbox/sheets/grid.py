@@ -218,6 +218,9 @@ class Sheet:
             return self.rows[row][col]
         return None
 
+    def get_row(self, row: int | None) -> list[Cell | None]:
+        return self.rows[row] if row is not None and 0 <= row < len(self.rows) else []
+
     def put(self, row: int, col: int, cell: Cell | None) -> None:
         if cell is None and self.get(row, col) is None:
             return
@@ -266,15 +269,32 @@ class Sheet:
 
     # -- dimensions --------------------------------------------------------------------------
 
-    def insert(self, dimension: str, start: int, count: int) -> None:
+    def insert(
+        self, dimension: str, start: int, count: int, *, inherit_from: int | None = None
+    ) -> None:
+        """Insert ``count`` empty rows or columns at ``start``; with ``inherit_from`` (the
+        index, before the insertion, of the row or column next to them) they take its
+        formats, as Google's insertDimension does."""
         if dimension == "ROWS":
-            if start < len(self.rows):
-                self.rows[start:start] = [[] for _ in range(count)]
+            model = self.get_row(inherit_from)
+            blank = [Cell(fmt=c.fmt) if c is not None and c.fmt else None for c in model]
+            if not any(blank):
+                blank = []
+            if blank or start < len(self.rows):
+                self.rows.extend([] for _ in range(start - len(self.rows)))
+                self.rows[start:start] = [list(blank) for _ in range(count)]
             self.row_count += count
         else:
             for line in self.rows:
-                if start < len(line):
-                    line[start:start] = [None] * count
+                beside = (
+                    line[inherit_from]
+                    if inherit_from is not None and inherit_from < len(line)
+                    else None
+                )
+                fill = Cell(fmt=beside.fmt) if beside is not None and beside.fmt else None
+                if start < len(line) or fill is not None:
+                    line.extend([None] * (start - len(line)))
+                    line[start:start] = [fill] * count
             self.col_count += count
             self.col_sizes = {
                 (i + count if i >= start else i): v for i, v in self.col_sizes.items()

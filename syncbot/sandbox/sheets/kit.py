@@ -73,15 +73,16 @@ class SheetsSandbox:
     def email(self) -> str:
         return self.key["client_email"]
 
+    def env(self) -> dict[str, str]:
+        """The settings that point syncbot's sheet writer at this spreadsheet."""
+        return {
+            "GOOGLE_SHEET_ID": self.spreadsheet_id,
+            "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(self.key),
+            "GOOGLE_SHEETS_API_URL": self.url,
+        }
+
     def settings(self, **extra: str) -> Settings:
-        return settings_from(
-            {
-                "GOOGLE_SHEET_ID": self.spreadsheet_id,
-                "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(self.key),
-                "GOOGLE_SHEETS_API_URL": self.url,
-                **extra,
-            }
-        )
+        return settings_from({**self.env(), **extra})
 
     def spreadsheet(self, key: dict[str, str] | None = None) -> gspread.Spreadsheet:
         """The spreadsheet through plain gspread, as a person's script would open it."""

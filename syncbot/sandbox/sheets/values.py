@@ -174,7 +174,8 @@ def _write(
                 continue  # null leaves the cell as it is; "" clears it
             old = sheet.get(found.row0 + i, found.col0 + j)
             new = parse(value)
-            if old is not None and old.fmt is not None:
+            # A value write keeps the cell's format and note, as Google's does.
+            if old is not None and (old.fmt is not None or old.note is not None):
                 new = (
                     Cell(new.value, new.formula, old.fmt, old.note)
                     if new

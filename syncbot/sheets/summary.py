@@ -1,0 +1,87 @@
+"""The Summary tab: the latest sync, each source's health and last good sync, and counts.
+
+Tallied number by number as the writer walks the inventory once, so the inventory may be any
+iterable. Pure: no Google types and no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from syncbot.models import PhoneNumber, RunResult
+from syncbot.sheets.layout import Row, cut, or_blank, when_text
+
+SUMMARY_WIDTHS = (220, 90, 90, 90, 90, 160)
+SOURCE_HEADER = ("Source / account", "Numbers", "Unassigned", "Stale", "Health", "Last good sync")
+
+
+@dataclass(slots=True)
+class _Source:
+    numbers: int = 0
+    unassigned: int = 0
+    stale: int = 0
+    # Stale rows keep the time of their source's last good sync as their last sighting.
+    last_seen: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class SummaryTally:
+    """Counts by source, status, country and type, fed one number at a time."""
+
+    numbers: int = 0
+    unassigned: int = 0
+    sources: dict[str, _Source] = field(default_factory=dict)
+    status: Counter[str] = field(default_factory=Counter)
+    country: Counter[str] = field(default_factory=Counter)
+    type: Counter[str] = field(default_factory=Counter)
+
+    def add(self, n: PhoneNumber) -> None:
+        self.numbers += 1
+        self.unassigned += n.unassigned
+        source = self.sources.get(n.source_key)
+        if source is None:
+            source = self.sources[n.source_key] = _Source()
+        source.numbers += 1
+        source.unassigned += n.unassigned
+        source.stale += n.stale
+        if n.last_seen_at is not None and (
+            source.last_seen is None or n.last_seen_at > source.last_seen
+        ):
+            source.last_seen = n.last_seen_at
+        self.status[n.status] += 1
+        self.country[or_blank(n.country_code)] += 1
+        self.type[or_blank(n.number_type)] += 1
+
+    def rows(self, run: RunResult) -> list[Row]:
+        synced = run.finished_at or run.started_at
+        rows: list[Row] = [
+            ["Synced at", when_text(synced)],
+            ["Run", "" if run.run_id is None else run.run_id],
+            ["Numbers", self.numbers],
+            ["Unassigned numbers", self.unassigned],
+            [],
+            list(SOURCE_HEADER),
+        ]
+        for key in sorted(self.sources.keys() | run.sources.keys()):
+            source = self.sources.get(key, _Source())
+            outcome = run.sources.get(key)
+            healthy = outcome is not None and outcome.status == "ok"
+            health = "ok" if healthy else "failed" if outcome is not None else "not synced"
+            last_good = synced if healthy else source.last_seen
+            figures = [source.numbers, source.unassigned, source.stale]
+            rows.append([cut(key), *figures, health, when_text(last_good)])
+        for title, counts in (
+            ("Status", self.status),
+            ("Country", self.country),
+            ("Type", self.type),
+        ):
+            rows += [[], *_table(title, counts)]
+        return rows
+
+
+def _table(title: str, counts: Counter[str]) -> list[Row]:
+    rows: list[Row] = [[title, "Numbers"]]
+    rows += [[cut(name) or "(none)", count] for name, count in sorted(counts.items())]
+    return rows
