@@ -90,7 +90,7 @@ class Timeline:
 
 def timeline(recorded: Recorded, *, started: float, finished: float) -> Timeline:
     """Phases of a process that ran from ``started`` to ``finished``: start-up (imports, the
-    store), listing, after listing (reconcile, commit, planning the sheet), the Sheets calls,
+    store), listing, after listing (the diff and commit, planning the sheet), the Sheets calls,
     and exit."""
     providers = [*recorded.orgapi, *recorded.dialnexa]
     first = min((r.started for r in providers), default=started)

@@ -2,4 +2,6 @@ import sys
 
 from syncbot.cli import main
 
-sys.exit(main())
+# Guarded: a worker process (syncbot/providers/listing.py) imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

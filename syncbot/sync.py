@@ -34,6 +34,7 @@ from syncbot.models import (
 )
 from syncbot.normalize import PhoneParser
 from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
+from syncbot.providers.listing import Workers
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
 from syncbot.store.staging import Staging
@@ -54,6 +55,9 @@ class SyncOptions:
     # Overrides every provider's own page size (tests use small pages to exercise paging).
     page_size: int | None = None
     max_pages: int = 10_000
+    # New or changed records normalized on the event loop before a worker process takes
+    # over the rest (a first sync): starting one costs more than a few thousand parses.
+    worker_after: int = 2000
     # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
     allow_removals: bool = False
 
@@ -79,6 +83,7 @@ async def _fetch(
     parse: PhoneParser,
     staging: Staging,
     *,
+    workers: Workers,
     max_pages: int,
     deadline: Deadline,
     progress: ProgressHook | None,
@@ -89,6 +94,7 @@ async def _fetch(
             http,
             parse,
             staging,
+            workers=workers,
             max_pages=max_pages,
             on_page=progress,
             deadline=deadline,
@@ -174,11 +180,14 @@ async def run_sync(
             return result
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
+        workers = Workers(after=options.worker_after)
+        stack.callback(workers.close)
         # Read under the lock: no other run can change the states between this and the commit.
         health_before = await asyncio.to_thread(store.source_states)
         await _collect(
             store,
             staging,
+            workers,
             result,
             accounts=accounts,
             settings=settings,
@@ -224,6 +233,7 @@ async def run_sync(
 async def _collect(
     store: Store,
     staging: Staging,
+    workers: Workers,
     result: RunResult,
     *,
     accounts: Sequence[Account],
@@ -249,6 +259,7 @@ async def _collect(
                     http,
                     parse,
                     staging,
+                    workers=workers,
                     max_pages=options.max_pages,
                     deadline=deadline,
                     progress=progress,

@@ -12,11 +12,12 @@ from typing import Any
 
 from bench._proc import ROOT, clean_env
 from bench.critical_path import dialnexa_path, orgapi_path
-from bench.harness import DLT_MISSING, QUICK_NUMBERS
+from bench.harness import DLT_MISSING, NAIVE_SKIPPED, QUICK_NUMBERS
 from syncbot.sandbox.faults import RecordedRequest
 
 PROCESS = {"wall_s", "cpu_s", "peak_rss_mb"}
 SYNCBOT = PROCESS | {
+    "cpu_us_per_number",
     "critical_path_s",
     "wall_over_critical_path",
     "critical_path",
@@ -36,6 +37,7 @@ TARGETS = {
     "sheets_calls_per_sync",
     "peak_rss_mb",
     "steady_cpu_over_first_cpu",
+    "steady_cpu_us_per_number",
 }
 
 
@@ -74,8 +76,8 @@ def _bench(*args: str) -> str:
     return done.stdout
 
 
-def _report() -> tuple[dict[str, Any], str]:
-    out = _bench()
+def _report(*args: str) -> tuple[dict[str, Any], str]:
+    out = _bench(*args)
     report, end = json.JSONDecoder().raw_decode(out)
     return report, out[end:]
 
@@ -100,7 +102,8 @@ def test_quick_run_reports_every_figure_and_lists_every_number() -> None:
         assert figures["requests"]["orgapi"] > 0
         assert figures["requests"]["dialnexa"] > 0
         assert figures["sheets_calls"] > 0
-    assert set(report["targets"]) == TARGETS
+    with_dlt = importlib.util.find_spec("dlt") is not None
+    assert set(report["targets"]) == TARGETS | ({"wall_over_dlt"} if with_dlt else set())
     for target in report["targets"].values():
         assert {"value", "limit", "comparison", "met", "over_by"} <= set(target)
 
@@ -115,6 +118,18 @@ def test_quick_run_reports_every_figure_and_lists_every_number() -> None:
         assert report["peers"]["dlt"]["listed"] == QUICK_NUMBERS
     for heading in ("first sync", "steady state", "naive", "dlt rest_api", "targets"):
         assert heading in table
+
+
+def test_no_sheet_syncs_into_the_store_alone() -> None:
+    report, table = _report("--no-sheet")
+    assert report["sheet"] is False
+    assert "no sheet" in table
+    assert report["peers"]["naive"] == NAIVE_SKIPPED
+    for run in ("syncbot_first", "syncbot_steady"):
+        figures = report[run]
+        assert figures["listed"] == QUICK_NUMBERS
+        assert figures["sheets_calls"] == 0
+        assert figures["sheet_rows"] is None
 
 
 def test_profile_writes_both_syncs(tmp_path: Path) -> None:

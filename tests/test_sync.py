@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from pathlib import Path
 
 import pytest
 
@@ -438,3 +439,38 @@ def test_retry_policy_defaults_are_bounded() -> None:
     policy = RetryPolicy()
     assert 1 < policy.attempts <= 10
     assert policy.wait_max <= 60
+
+
+async def test_a_worker_process_normalizes_records_as_the_event_loop_does(
+    sandbox: Sandbox, sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    """A first sync hands records to a worker process; what lands is the same."""
+    records = sandbox.dialnexa.records
+    records[3].pop("phone_number")
+    # The same id twice, with other content: the first listed wins, wherever it was read.
+    records[12]["id"] = records[11]["id"]
+    inline = SqliteStore(str(tmp_path / "inline.db"))
+    inline.migrate()
+    on_loop = await sync(sandbox, inline)
+    in_worker = await sync(sandbox, sqlite_store, dataclasses.replace(SMALL_PAGES, worker_after=0))
+
+    def listed(store: SqliteStore) -> list[dict[str, object]]:
+        history = {"first_seen_at", "last_seen_at", "unassigned_since"}
+        return [
+            {k: v for k, v in n.to_dict().items() if k not in history} for n in store.load_numbers()
+        ]
+
+    assert listed(sqlite_store) == listed(inline)
+    assert in_worker.phones_parsed == on_loop.phones_parsed == 39
+    for key, source in in_worker.sources.items():
+        expected = on_loop.sources[key]
+        assert (source.count, source.invalid, source.duplicates) == (
+            expected.count,
+            expected.invalid,
+            expected.duplicates,
+        )
+    assert (
+        in_worker.sources["dialnexa/default"].invalid,
+        in_worker.sources["dialnexa/default"].duplicates,
+    ) == (1, 1)
+    inline.close()

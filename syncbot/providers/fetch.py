@@ -4,30 +4,24 @@ arrive, validated and normalized only when they changed since the last good sync
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from syncbot import __version__
 from syncbot.errors import PaginationError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
-from syncbot.logs import event
 from syncbot.models import SourceResult
 from syncbot.normalize import PhoneParser
 from syncbot.providers.base import PageInfo, Params, Provider
+from syncbot.providers.listing import Listing, Workers
 from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
 
 # 10,000 pages of 100 is a million numbers: far past any real account, short of forever.
 MAX_PAGES = 10_000
-# Records processed between two turns of the event loop (about 0.5 ms of work).
-_RECORDS_PER_TURN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +30,6 @@ class Deadline:
 
     at: float
     seconds: float
-
-
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors(include_input=False, include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "record"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
 
 
 async def _pages(
@@ -129,19 +116,21 @@ async def fetch_numbers(
     parse: PhoneParser,
     staging: Staging,
     *,
+    workers: Workers | None = None,
     max_pages: int = MAX_PAGES,
     on_page: Callable[[SourceResult], None] | None = None,
     deadline: Deadline | None = None,
 ) -> SourceResult:
     """List one account into ``staging``, each id once (the first listed wins). A source that
     fails comes back with status ``failed``, its error, and the requests and retries it took;
-    what it staged is ignored by the commit.
+    what it staged is ignored by the commit. ``workers``: where to normalize once many
+    records need it.
 
     One bad record is counted and logged and the rest of its page still lands. A listing not
     done by ``deadline`` is stopped and fails: a provider that trickles its answers must not
     hold the run (and its lock) for ever.
     """
-    listing = _Listing(provider, parse, staging)
+    listing = Listing(provider, parse, staging, workers)
     result = listing.result
     stats = RequestStats()
     started = time.monotonic()
@@ -151,16 +140,12 @@ async def fetch_numbers(
                 result.pages += 1
                 if page.total is not None:
                     result.reported_total = max(result.reported_total or 0, page.total)
-                for index, raw in enumerate(page.records, start=1):
-                    listing.take(raw)
-                    if index % _RECORDS_PER_TURN == 0:
-                        # Let answered requests of other chains send their follow-ups meanwhile.
-                        await asyncio.sleep(0)
-                staging.flush()
+                await listing.take_page(page.records)
                 result.count = listing.taken
                 result.requests, result.retries = stats.requests, stats.retries
                 if on_page is not None:
                     on_page(result)
+            await listing.finish()
     except TimeoutError:
         if deadline is None:
             raise
@@ -176,8 +161,10 @@ async def fetch_numbers(
         result.status, result.error, result.count = "failed", exc.message, 0
         return result
     finally:
+        listing.abandon()
         result.requests, result.retries = stats.requests, stats.retries
         result.duration = time.monotonic() - started
+    staging.flush()
     result.count = await asyncio.to_thread(staging.count, result.source, result.account)
     result.duplicates = listing.taken - result.count
     if result.reported_total is not None and result.count < result.reported_total:
@@ -187,65 +174,3 @@ async def fetch_numbers(
             "(the next sync will catch up)"
         )
     return result
-
-
-class _Listing:
-    """One account's records as they arrive: those unchanged since the last good sync are
-    staged by id and digest alone, the others validated, normalized and staged whole."""
-
-    def __init__(self, provider: Provider, parse: PhoneParser, staging: Staging) -> None:
-        self.provider = provider
-        self.parse = parse
-        self.staging = staging
-        self.model = provider.record_model()
-        self.result = SourceResult(provider.name, provider.account.name)
-        # A digest is this account's, and this syncbot version's: a new release normalizes
-        # every record again, in case normalization changed.
-        self.key = hashlib.blake2b(
-            f"{__version__}\0{provider.key}".encode(), digest_size=32
-        ).digest()
-        self.taken = 0
-        self.invalid_ids: set[str] = set()
-
-    def _invalid(self, record_id: str | None, reason: str) -> None:
-        if record_id is not None:
-            if record_id in self.invalid_ids:
-                return
-            self.invalid_ids.add(record_id)
-        self.result.invalid += 1
-        event(
-            log,
-            logging.WARNING,
-            "invalid record",
-            source=self.provider.key,
-            id=record_id,
-            reason=reason,
-        )
-
-    def take(self, raw: object) -> None:
-        if not isinstance(raw, dict):
-            self._invalid(None, f"expected an object, got {type(raw).__name__}")
-            return
-        # repr() of decoded JSON is deterministic; surrogates are legal in JSON strings.
-        text = repr(raw).encode("utf-8", "surrogatepass")
-        digest = int.from_bytes(
-            hashlib.blake2b(text, digest_size=8, key=self.key).digest(), "big", signed=True
-        )
-        if self.staging.known(digest):
-            number_id = self.provider.record_id(raw)
-            assert number_id is not None  # it validated when it was stored
-            self.staging.keep(self.result.source, self.result.account, number_id, digest)
-            self.taken += 1
-            return
-        try:
-            record = self.model.model_validate(raw)
-        except ValidationError as exc:
-            self._invalid(self.provider.record_id(raw), _reason(exc))
-            return
-        try:
-            number = self.provider.normalize(record, self.parse)
-        except Exception as exc:  # one odd record must never fail its whole account
-            self._invalid(self.provider.record_id(raw), f"{type(exc).__name__}: {exc}")
-            return
-        self.staging.add(number, digest)
-        self.taken += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ LISTED = (
 _STAGED_COLUMNS = ("source", "account", "number_id", "digest", "fresh", *LISTED)
 # A kept row names its number only: the stored row stands, unchanged since the last good sync.
 _KEPT_TAIL = (False,) + (None,) * len(LISTED)
+_CREATED_AT = 3 + LISTED.index("created_at")
 # Rows handed to the writer thread at once: one transaction each.
 BATCH = 2000
 
@@ -220,6 +221,33 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     return run_id
 
 
+def listed_values(n: PhoneNumber) -> tuple[Any, ...]:
+    """A number's key and ``LISTED`` fields: what a worker process hands back, picklable."""
+    p = n.parsed
+    return (
+        n.source,
+        n.account,
+        n.number_id,
+        n.phone_number,
+        n.valid,
+        n.country_code,
+        n.number_type,
+        n.carrier,
+        n.status,
+        n.provider_status,
+        n.agent_id,
+        n.label,
+        n.inbound,
+        n.outbound,
+        n.created_at,
+        p.text if p else n.phone_number,
+        p.region if p else None,
+        p.e164 if p else None,
+        p.country_code if p else None,
+        p.number_type if p else None,
+    )
+
+
 class Staging:
     """One run's numbers on their way into the store, and the digests that let unchanged
     records skip validation and normalization."""
@@ -245,31 +273,19 @@ class Staging:
 
     def add(self, n: PhoneNumber, digest: int) -> None:
         """Stage a new or changed number, as normalized from its record."""
-        p = n.parsed
+        self.add_values(listed_values(n), digest)
+
+    def add_values(self, values: Sequence[Any], digest: int) -> None:
+        """``add`` for a number's ``listed_values``."""
+        created_at = self._store.to_db_time(values[_CREATED_AT])
         self._pending.append(
             (
-                n.source,
-                n.account,
-                n.number_id,
+                *values[:3],
                 digest,
                 True,
-                n.phone_number,
-                n.valid,
-                n.country_code,
-                n.number_type,
-                n.carrier,
-                n.status,
-                n.provider_status,
-                n.agent_id,
-                n.label,
-                n.inbound,
-                n.outbound,
-                self._store.to_db_time(n.created_at),
-                p.text if p else n.phone_number,
-                p.region if p else None,
-                p.e164 if p else None,
-                p.country_code if p else None,
-                p.number_type if p else None,
+                *values[3:_CREATED_AT],
+                created_at,
+                *values[_CREATED_AT + 1 :],
             )
         )
         if len(self._pending) >= BATCH:
