@@ -29,8 +29,7 @@ from syncbot.sheets.layout import (
     KEY_COLUMNS,
     RETIRED_HEADERS,
     Cell,
-    cut,
-    inventory_row,
+    inventory_cells,
 )
 from syncbot.sheets.summary import SummaryTally
 
@@ -54,9 +53,8 @@ def desired(inventory: Iterable[PhoneNumber], costs: CostRules) -> Desired:
     """Walk the inventory once (it may be a stream): its rows and the Summary's counts."""
     want = Desired()
     for number in inventory:
-        row = inventory_row(number, costs.monthly(number))
         want.keys.append(number.key)
-        want.cells.append([cut(v) if isinstance(v, str) else v for v in row])
+        want.cells.append(inventory_cells(number, costs.monthly(number)))
         want.summary.add(number)
     return want
 

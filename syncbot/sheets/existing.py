@@ -159,5 +159,11 @@ def _values(value_range: Mapping[str, Any]) -> list[list[Value]]:
 
 
 def row_key(row: Sequence[Value], key_cols: Sequence[int]) -> Key:
-    source, account, number_id = (display(row[c]) if c < len(row) else "" for c in key_cols)
+    a, b, c = key_cols
+    if len(row) > max(key_cols):
+        source, account, number_id = row[a], row[b], row[c]
+        # The common case, without a call per cell: the sheet's keys are text, as written.
+        if type(source) is str and type(account) is str and type(number_id) is str:
+            return (source, account, number_id)
+    source, account, number_id = (display(row[i]) if i < len(row) else "" for i in key_cols)
     return (source, account, number_id)

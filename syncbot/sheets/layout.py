@@ -7,6 +7,7 @@ Every provider-derived value is text, written RAW by the writer. Booleans are ``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
@@ -42,6 +43,7 @@ INVENTORY_HEADER: tuple[str, ...] = (
 KEY_COLUMNS = (4, 5, 6)
 INVENTORY_WIDTHS: tuple[int, ...] = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110)
 INVENTORY_WIDTHS += (160, 160, 160, 90, 60, 60)
+_COST = INVENTORY_HEADER.index("Monthly cost")
 # Columns older versions wrote and this one drops from an existing sheet.
 RETIRED_HEADERS = frozenset({"Last seen"})
 
@@ -108,11 +110,36 @@ def or_blank(value: str | None) -> str:
 
 
 def when_text(value: dt.datetime | None) -> str:
+    return "" if value is None else _when(value)
+
+
+# A sheet write formats three times per number, and most are shared (a sync's start).
+@functools.lru_cache(maxsize=4096)
+def _when(value: dt.datetime) -> str:
     return iso(value) or ""
+
+
+def inventory_cells(n: PhoneNumber, monthly: float | None) -> Row:
+    """``inventory_row`` with text over Google's cell limit cut."""
+    texts = _texts(n)
+    if max(map(len, texts)) > MAX_CELL_CHARS:
+        texts = [cut(text) for text in texts]
+    return _with_cost(texts, monthly)
 
 
 def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
     """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost."""
+    return _with_cost(_texts(n), monthly)
+
+
+def _with_cost(texts: list[str], monthly: float | None) -> Row:
+    row: Row = list(texts)
+    row.insert(_COST, "" if monthly is None else monthly)
+    return row
+
+
+def _texts(n: PhoneNumber) -> list[str]:
+    """The row's text cells: all but Monthly cost."""
     return [
         n.phone_number,
         n.status,
@@ -130,7 +157,6 @@ def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
         when_text(n.created_at),
         when_text(n.first_seen_at),
         when_text(n.unassigned_since),
-        "" if monthly is None else monthly,
         yes_no(n.valid),
         yes_no(n.stale),
     ]
