@@ -11,6 +11,7 @@ from pathlib import Path
 
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.kit import SheetsSandbox
+from syncbot.sheets.layout import SYNC_LOG_HEADER
 from syncbot.store import open_store
 from tests.procs import LIMIT, clean_env, syncbot
 
@@ -96,7 +97,8 @@ async def test_forget_with_yes_takes_the_rows_out_of_the_sheet_into_changes(
     assert len(removed) == 20
     assert {row[1] for row in removed} == {"2"}
     log = box.fake.values(box.spreadsheet_id, "Sync log")
-    assert any(row[0] == "2" and row[-1] == "forgot orgapi/default" for row in log[1:])
+    sources = SYNC_LOG_HEADER.index("Sources")
+    assert any(row[0] == "2" and row[sources] == "forgot orgapi/default" for row in log[1:])
 
 
 async def test_the_sandbox_points_syncs_at_a_store_of_its_own(tmp_path: Path) -> None:
