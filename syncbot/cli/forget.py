@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 
 from syncbot.cli.commands import opened
 from syncbot.errors import ConfigError, SyncbotError
@@ -23,16 +24,16 @@ def _confirmed(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
-def _chosen(store: Store, source: str, account: str | None) -> tuple[list[str], list[str]]:
-    """The ``source/account`` keys the store knows, and those the target names."""
-    known = sorted(
-        {n.source_key for n in store.load_numbers()} | {s.key for s in store.source_states()}
-    )
-    chosen = [
-        key
+def _chosen(store: Store, source: str, account: str | None) -> tuple[list[str], dict[str, int]]:
+    """The ``source/account`` keys the store knows, and how many numbers each one the target
+    names has."""
+    counts = Counter(n.source_key for n in store.load_numbers())
+    known = sorted(counts.keys() | {s.key for s in store.source_states()})
+    chosen = {
+        key: counts[key]
         for key in known
         if key.split("/", 1)[0] == source and (account is None or key == f"{source}/{account}")
-    ]
+    }
     return known, chosen
 
 
@@ -65,7 +66,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
                 f"{', '.join(configured)} is still configured, so the next sync would list it "
                 "again: remove it from the settings first"
             )
-        count = sum(1 for n in store.load_numbers() if n.source_key in chosen)
+        count = sum(chosen.values())
         what = ", ".join(chosen)
         where = "the store and the sheet" if settings.sheet_configured else "the store"
         question = (
