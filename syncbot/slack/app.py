@@ -82,7 +82,8 @@ class Runtime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
 
     async def answer(self, query: Query, *, offset: int = 0) -> Message:
-        """The answer to ``query`` from the in-memory snapshot: never a store or provider call."""
+        """The answer to ``query`` from the in-memory snapshot: never a provider call, and a
+        store call only for the history of ``changes 7d``."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 snapshot = await self.snapshot.ready()
