@@ -24,7 +24,7 @@ METADATA_FIELDS = (
     "properties.title,"
     "sheets(properties(sheetId,title,"
     "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)),"
-    "conditionalFormats,basicFilter)"
+    "conditionalFormats,basicFilter,charts(chartId,spec(title)))"
 )
 # The tab a new spreadsheet comes with; it goes once it is empty and syncbot's tabs exist.
 DEFAULT_TAB = "Sheet1"
@@ -40,6 +40,8 @@ class Tab:
     frozen_cols: int = 0
     conditional_formats: tuple[Mapping[str, Any], ...] = ()
     basic_filter: Mapping[str, Any] | None = None
+    # The charts floating over the tab: their ids and titles.
+    charts: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def cells(self) -> int:
@@ -61,6 +63,7 @@ def parse_tabs(metadata: Mapping[str, Any]) -> list[Tab]:
                 frozen_cols=int(grid.get("frozenColumnCount", 0)),
                 conditional_formats=tuple(sheet.get("conditionalFormats", ())),
                 basic_filter=sheet.get("basicFilter"),
+                charts=tuple(sheet.get("charts", ())),
             )
         )
     return tabs

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
+from syncbot.costs import Cost, round_money
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
 
 INVENTORY = "Inventory"
@@ -75,8 +76,10 @@ SYNC_LOG_HEADER: tuple[str, ...] = (
     "Newly unassigned",
     "Reassigned",
     "Sources",
+    # After Sources, so that the rows of an older syncbot keep their columns under the header.
+    "Unassigned monthly cost",
 )
-SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600)
+SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600, 110)
 
 
 # Google's limit on one cell; longer provider text is cut and says so.
@@ -207,7 +210,13 @@ def sync_log_row(run: RunResult) -> Row:
         changes.get("unassigned", 0),
         changes.get("reassigned", 0),
         cut("; ".join(_source_outcome(key, run) for key in sorted(run.sources))),
+        "" if run.monthly_cost is None else money_cell(run.monthly_cost.unassigned),
     ]
+
+
+def money_cell(cost: Cost) -> float:
+    """An amount as a number cell, rounded to its currency's decimals."""
+    return round_money(cost.amount, cost.currency)
 
 
 def _source_outcome(key: str, run: RunResult) -> str:
