@@ -251,10 +251,6 @@ FIELDS: dict[str, dict[str, str | list[str] | None]] = {
         "sheetId": None,
     },
     "DeleteConditionalFormatRuleRequest": {"index": None, "sheetId": None},
-    "AddChartRequest": {"chart": "EmbeddedChart"},
-    "EmbeddedChart": {"chartId": None, "spec": ANY, "position": ANY, "border": ANY},
-    "UpdateChartSpecRequest": {"chartId": None, "spec": ANY},
-    "DeleteEmbeddedObjectRequest": {"objectId": None},
     "BatchUpdateValuesRequest": {
         "valueInputOption": None,
         "data": ["ValueRange"],
