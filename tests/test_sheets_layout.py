@@ -72,9 +72,9 @@ def test_summary_counts_numbers_and_shows_each_sources_health_and_last_good_sync
     assert rows[0] == ["Synced at", "2024-01-03T00:04:00Z"]
     assert ["Numbers", 7] in rows
     assert ["Unassigned numbers", 3] in rows
-    assert ["orgapi/default", 6, 2, 0, "ok", "2024-01-03T00:04:00Z"] in rows
+    assert ["orgapi/default", 6, 4, 2, 0, "ok", "2024-01-03T00:04:00Z"] in rows
     # A failed source's rows are kept from its last good sync, which they were last seen in.
-    assert ["dialnexa/default", 1, 1, 1, "failed", "2024-01-03T00:00:00Z"] in rows
+    assert ["dialnexa/default", 1, 0, 1, 1, "failed", "2024-01-03T00:00:00Z"] in rows
     assert ["unassigned", 3] in rows
     assert ["GB", 1] in rows
     assert ["mobile", 1] in rows

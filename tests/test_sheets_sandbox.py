@@ -295,3 +295,19 @@ def test_a_fault_after_the_write_applies_it_and_a_person_may_edit_between_calls(
         sheet.sheet1.update([["landed"]], "A1")
 
     assert worksheet.col_values(1) == ["landed", "typed by a person"]
+
+
+def test_a_request_field_google_does_not_know_is_refused_with_googles_message(
+    sheet: gspread.Spreadsheet,
+) -> None:
+    where = {"sheetId": 0, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}
+    typo = {"insertDimension": {"range": where, "inheritFromBefor": True}}
+
+    with pytest.raises(APIError) as caught:
+        sheet.batch_update({"requests": [typo]})
+
+    assert caught.value.response.status_code == 400
+    assert caught.value.error["message"] == (
+        'Invalid JSON payload received. Unknown name "inheritFromBefor" at '
+        "'requests[0].insert_dimension': Cannot find field."
+    )

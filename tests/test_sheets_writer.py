@@ -268,7 +268,7 @@ def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
     assert log[1][11] == "orgapi/default ok: 1 numbers in 1 pages"
     summary = box.fake.values(box.spreadsheet_id, "Summary")
     assert ["Numbers", "1"] in summary
-    assert ["orgapi/default", "1", "0", "0", "ok", "2024-01-03T00:02:00Z"] in summary
+    assert ["orgapi/default", "1", "1", "0", "0", "ok", "2024-01-03T00:02:00Z"] in summary
 
 
 def test_cell_text_over_50000_characters_is_cut_with_a_visible_marker(box: SheetsSandbox) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from syncbot.query.engine import Answer, Snapshot, answer, counted, load_snapshot, warnings_for
+from syncbot.query.engine import Answer, answer, counted, warnings_for
 from syncbot.query.grammar import USAGE, Query, parse
+from syncbot.query.snapshot import Snapshot, load_snapshot
 
 __all__ = [
     "USAGE",

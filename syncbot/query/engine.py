@@ -1,99 +1,23 @@
 """Answering a parsed query from a snapshot of the latest sync, in memory.
 
-The snapshot is loaded once from the store and indexed, so answers take milliseconds
-whatever the inventory's size (Slack allows 3 s, and a query never calls a provider).
+The snapshot is loaded once from the store into compact columns (``snapshot.py``), and a query
+selects its rows as bitmaps, so answers take milliseconds whatever the inventory's size (Slack
+allows 3 s, and a query never calls a provider). Records are made only for what is shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
-from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules, is_idle
+from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
 from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
-from syncbot.query.hints import filter_value, unknown_values, values_by_key
-from syncbot.store import Store
-
-_NON_DIGITS = re.compile(r"\D")
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """The latest committed sync: inventory, run, source health and the run's changes."""
-
-    numbers: list[PhoneNumber]
-    run: RunRecord | None
-    states: list[SourceState]
-    changes: list[Change]
-    _by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
-    _digits: list[tuple[str, PhoneNumber]] = field(default_factory=list, repr=False)
-    _by_status: dict[str, list[PhoneNumber]] = field(default_factory=dict, repr=False)
-    _values: dict[str, set[str]] | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        for number in self.numbers:
-            self._by_e164.setdefault(number.phone_number, []).append(number)
-            self._digits.append((_NON_DIGITS.sub("", number.phone_number), number))
-            self._by_status.setdefault(number.status, []).append(number)
-
-    def filter_values(self) -> dict[str, set[str]]:
-        """The values each filter key can match, worked out on the first filtered query."""
-        if self._values is None:
-            self._values = values_by_key(self.numbers)
-        return self._values
-
-    @property
-    def run_id(self) -> int | None:
-        return self.run.run_id if self.run else None
-
-    def with_phone(self, text: str) -> list[PhoneNumber]:
-        """Numbers matching a phone number in any format, or containing a run of digits."""
-        digits = _NON_DIGITS.sub("", text)
-        if text.lstrip().startswith(("+", "00")):
-            try:
-                parsed = phonenumbers.parse(
-                    text.replace("00", "+", 1) if text.startswith("00") else text
-                )
-            except phonenumbers.NumberParseException:
-                parsed = None
-            if parsed is not None and phonenumbers.is_possible_number(parsed):
-                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-                exact = self._by_e164.get(e164)
-                if exact:
-                    return list(exact)
-            if text.startswith("00"):
-                digits = digits[2:]
-            return [n for d, n in self._digits if d.startswith(digits)] if digits else []
-        if not digits:
-            return []
-        national = {id(n) for n in self._national(text)}
-        return [n for d, n in self._digits if digits in d or id(n) in national]
-
-    def _national(self, text: str) -> list[PhoneNumber]:
-        """The numbers ``text`` names in the national format of one of the inventory's
-        countries, trunk prefix included (``0113 210 3762`` in GB is ``+44 113 210 3762``)."""
-        regions = self.filter_values()["country"]
-        found: list[PhoneNumber] = []
-        for region in sorted(regions):
-            try:
-                parsed = phonenumbers.parse(text, region.upper())
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_possible_number(parsed):
-                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-                found += self._by_e164.get(e164, [])
-        return found
-
-    def with_status(self, status: str) -> list[PhoneNumber]:
-        """The numbers with this status, in inventory order."""
-        return self._by_status.get(status, [])
+from syncbot.query.hints import unknown_values
+from syncbot.query.snapshot import Snapshot
 
 
 def counted(n: int, noun: str) -> str:
@@ -101,23 +25,14 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
-def load_snapshot(store: Store) -> Snapshot:
-    run = store.latest_run()
-    return Snapshot(
-        numbers=store.load_numbers(),
-        run=run,
-        states=store.source_states(),
-        changes=store.changes(run.run_id) if run else [],
-    )
-
-
 @dataclass(slots=True)
 class Answer:
     """What a query found, in a form both the CLI and Slack render."""
 
     query: Query
-    numbers: list[PhoneNumber] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    # Records are made as they are read: a page of a long list makes twenty.
+    numbers: Sequence[PhoneNumber] = field(default_factory=list)
+    changes: Sequence[Change] = field(default_factory=list)
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
@@ -210,22 +125,21 @@ def _priced(what: str, cost: Cost) -> str:
     return line
 
 
-def _matches(number: PhoneNumber, query: Query, now: dt.datetime) -> bool:
-    if query.status is not None and number.status != query.status:
-        return False
-    if query.agent is not None and (number.agent_id or "").lower() != query.agent.lower():
-        return False
-    if query.idle_days is not None and not is_idle(number, now=now, days=query.idle_days):
-        return False
+def _selected(snapshot: Snapshot, query: Query, now: dt.datetime) -> int:
+    """The rows of the numbers ``query`` asks for, as a bitmap."""
+    selected = snapshot.phone_bits(query.phone) if query.phone else snapshot.everything()
+    if query.status is not None:
+        selected &= snapshot.status_bits(query.status)
+    if query.agent is not None:
+        selected &= snapshot.agent_bits(query.agent)
+    if query.idle_days is not None:
+        selected &= snapshot.unassigned_since_bits(now - dt.timedelta(days=query.idle_days))
     for key, wanted in query.filters.items():
-        value = (filter_value(number, key) or "").lower()
-        if value not in {w.lower() for w in wanted}:
-            return False
-    return True
+        selected &= snapshot.field_bits(key, wanted)
+    return selected
 
 
-def _counts(values: Iterable[str | None]) -> dict[str, int]:
-    counts = Counter(value or "unknown" for value in values)
+def _counts(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -292,42 +206,49 @@ def answer(
         return out
     if query.filters:
         out.warnings += unknown_values(query.filters, snapshot.filter_values())
-    if query.phone:
-        pool = snapshot.with_phone(query.phone)
-    elif query.status is not None:
-        # `unassigned` is the most asked question: the index spares scanning the inventory.
-        pool = snapshot.with_status(query.status)
-    else:
-        pool = snapshot.numbers
-    out.numbers = [n for n in pool if _matches(n, query, now)]
+    selected = _selected(snapshot, query, now)
+    out.numbers = snapshot.numbers_in(selected)
     if query.action == "stats":
         out.stats = {
-            "by_source": _counts(n.source_key for n in out.numbers),
-            "by_status": _counts(n.status for n in out.numbers),
-            "by_country": _counts(n.country_code for n in out.numbers),
-            "by_type": _counts(n.number_type for n in out.numbers),
+            "by_source": _counts(snapshot.counts("source_key", selected)),
+            "by_status": _counts(snapshot.counts("status", selected)),
+            "by_country": _counts(snapshot.counts("country", selected)),
+            "by_type": _counts(snapshot.counts("type", selected)),
         }
         if costs.configured:
-            out.cost_overview = costs.overview(out.numbers, now=now)
+            out.cost_overview = _overview(snapshot, selected, costs, now)
     elif query.action == "list" and costs.configured:
-        out.cost = costs.total(out.numbers)
+        out.cost = _overview(snapshot, selected, costs, now).all
     elif query.action == "changes":
-        keys = {n.key for n in out.numbers} if query.has_filters else None
-        out.changes = [
-            c
-            for c in (snapshot.changes if query.window is None else history)
-            if keys is None
-            or c.key in keys
-            or (c.kind.value == "removed" and _change_matches(c, query))
-        ]
+        if query.window is None:
+            out.changes = snapshot.changes_of(
+                selected if query.has_filters else None,
+                removed=lambda source, account: _removal_matches(source, account, query),
+            )
+        else:
+            keys = snapshot.keys_in(selected) if query.has_filters else None
+            out.changes = [
+                c
+                for c in history
+                if keys is None
+                or c.key in keys
+                or (c.kind.value == "removed" and _removal_matches(c.source, c.account, query))
+            ]
     return out
 
 
-def _change_matches(change: Change, query: Query) -> bool:
+def _overview(
+    snapshot: Snapshot, selected: int, costs: CostRules, now: dt.datetime
+) -> CostOverview:
+    """What the ``selected`` numbers cost, counted by price fields rather than number by number."""
+    tallies = snapshot.tallies(selected, idle_since=now - dt.timedelta(days=IDLE_DAYS))
+    return costs.overview_of(tallies)
+
+
+def _removal_matches(source: str, account: str, query: Query) -> bool:
     """Removed numbers are gone from the snapshot; match them on what the change recorded."""
     wanted = query.filters
     return all(
-        (key == "source" and change.source in values)
-        or (key == "account" and change.account in values)
+        (key == "source" and source in values) or (key == "account" and account in values)
         for key, values in wanted.items()
     ) and not (query.status or query.agent or query.phone or query.idle_days)

@@ -10,8 +10,6 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 
-from syncbot.models import PhoneNumber
-
 _PLURALS = {
     "source": "sources",
     "account": "accounts",
@@ -23,32 +21,6 @@ _PLURALS = {
 _ALIASES = {"country": {"uk": "gb"}}
 _SEPARATORS = re.compile(r"[\s_-]+")
 SHOWN = 8
-
-
-def filter_value(number: PhoneNumber, key: str) -> str | None:
-    """The field a filter key reads (``country`` reads ``country_code``, and so on)."""
-    match key:
-        case "source":
-            return number.source
-        case "account":
-            return number.account
-        case "country":
-            return number.country_code
-        case "type":
-            return number.number_type
-        case _:
-            return number.carrier
-
-
-def values_by_key(numbers: Iterable[PhoneNumber]) -> dict[str, set[str]]:
-    """Every value each filter key can match in ``numbers``."""
-    out: dict[str, set[str]] = {key: set() for key in _PLURALS}
-    for number in numbers:
-        for key, values in out.items():
-            value = filter_value(number, key)
-            if value:
-                values.add(value)
-    return out
 
 
 def _loose(text: str) -> str:

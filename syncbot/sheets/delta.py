@@ -14,6 +14,7 @@ number has exactly one row, holding either its old cells or its new ones.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,10 +30,10 @@ from syncbot.sheets.layout import (
     KEY_COLUMNS,
     RETIRED_HEADERS,
     Cell,
-    cut,
-    inventory_row,
+    inventory_cells,
 )
 from syncbot.sheets.summary import SummaryTally
+from syncbot.sheets.summary_costs import CostTally
 
 # Empty columns kept right of the last used one, so people can type a new column's header.
 ROOM = 5
@@ -50,14 +51,17 @@ class Desired:
     summary: SummaryTally = field(default_factory=SummaryTally)
 
 
-def desired(inventory: Iterable[PhoneNumber], costs: CostRules) -> Desired:
-    """Walk the inventory once (it may be a stream): its rows and the Summary's counts."""
+def desired(inventory: Iterable[PhoneNumber], costs: CostRules, *, now: dt.datetime) -> Desired:
+    """Walk the inventory once (it may be a stream): its rows and the Summary's counts (and
+    money, when ``costs`` has rules; ``now`` tells which numbers have been idle long)."""
     want = Desired()
+    if costs.configured:
+        want.summary.costs = CostTally(costs.currency, now)
     for number in inventory:
-        row = inventory_row(number, costs.monthly(number))
+        price = costs.monthly(number)
         want.keys.append(number.key)
-        want.cells.append([cut(v) if isinstance(v, str) else v for v in row])
-        want.summary.add(number)
+        want.cells.append(inventory_cells(number, price))
+        want.summary.add(number, price)
     return want
 
 

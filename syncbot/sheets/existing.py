@@ -24,7 +24,7 @@ METADATA_FIELDS = (
     "properties.title,"
     "sheets(properties(sheetId,title,"
     "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)),"
-    "conditionalFormats,basicFilter)"
+    "conditionalFormats,basicFilter,charts(chartId,spec(title)))"
 )
 # The tab a new spreadsheet comes with; it goes once it is empty and syncbot's tabs exist.
 DEFAULT_TAB = "Sheet1"
@@ -40,6 +40,8 @@ class Tab:
     frozen_cols: int = 0
     conditional_formats: tuple[Mapping[str, Any], ...] = ()
     basic_filter: Mapping[str, Any] | None = None
+    # The charts floating over the tab: their ids and titles.
+    charts: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def cells(self) -> int:
@@ -61,6 +63,7 @@ def parse_tabs(metadata: Mapping[str, Any]) -> list[Tab]:
                 frozen_cols=int(grid.get("frozenColumnCount", 0)),
                 conditional_formats=tuple(sheet.get("conditionalFormats", ())),
                 basic_filter=sheet.get("basicFilter"),
+                charts=tuple(sheet.get("charts", ())),
             )
         )
     return tabs
@@ -159,5 +162,11 @@ def _values(value_range: Mapping[str, Any]) -> list[list[Value]]:
 
 
 def row_key(row: Sequence[Value], key_cols: Sequence[int]) -> Key:
-    source, account, number_id = (display(row[c]) if c < len(row) else "" for c in key_cols)
+    a, b, c = key_cols
+    if len(row) > max(key_cols):
+        source, account, number_id = row[a], row[b], row[c]
+        # The common case, without a call per cell: the sheet's keys are text, as written.
+        if type(source) is str and type(account) is str and type(number_id) is str:
+            return (source, account, number_id)
+    source, account, number_id = (display(row[i]) if i < len(row) else "" for i in key_cols)
     return (source, account, number_id)

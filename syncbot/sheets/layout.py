@@ -7,8 +7,10 @@ Every provider-derived value is text, written RAW by the writer. Booleans are ``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
+from syncbot.costs import Cost, round_money
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
 
 INVENTORY = "Inventory"
@@ -42,6 +44,7 @@ INVENTORY_HEADER: tuple[str, ...] = (
 KEY_COLUMNS = (4, 5, 6)
 INVENTORY_WIDTHS: tuple[int, ...] = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110)
 INVENTORY_WIDTHS += (160, 160, 160, 90, 60, 60)
+_COST = INVENTORY_HEADER.index("Monthly cost")
 # Columns older versions wrote and this one drops from an existing sheet.
 RETIRED_HEADERS = frozenset({"Last seen"})
 
@@ -73,8 +76,10 @@ SYNC_LOG_HEADER: tuple[str, ...] = (
     "Newly unassigned",
     "Reassigned",
     "Sources",
+    # After Sources, so that the rows of an older syncbot keep their columns under the header.
+    "Unassigned monthly cost",
 )
-SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600)
+SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600, 110)
 
 
 # Google's limit on one cell; longer provider text is cut and says so.
@@ -108,11 +113,36 @@ def or_blank(value: str | None) -> str:
 
 
 def when_text(value: dt.datetime | None) -> str:
+    return "" if value is None else _when(value)
+
+
+# A sheet write formats three times per number, and most are shared (a sync's start).
+@functools.lru_cache(maxsize=4096)
+def _when(value: dt.datetime) -> str:
     return iso(value) or ""
+
+
+def inventory_cells(n: PhoneNumber, monthly: float | None) -> Row:
+    """``inventory_row`` with text over Google's cell limit cut."""
+    texts = _texts(n)
+    if max(map(len, texts)) > MAX_CELL_CHARS:
+        texts = [cut(text) for text in texts]
+    return _with_cost(texts, monthly)
 
 
 def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
     """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost."""
+    return _with_cost(_texts(n), monthly)
+
+
+def _with_cost(texts: list[str], monthly: float | None) -> Row:
+    row: Row = list(texts)
+    row.insert(_COST, "" if monthly is None else monthly)
+    return row
+
+
+def _texts(n: PhoneNumber) -> list[str]:
+    """The row's text cells: all but Monthly cost."""
     return [
         n.phone_number,
         n.status,
@@ -130,7 +160,6 @@ def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
         when_text(n.created_at),
         when_text(n.first_seen_at),
         when_text(n.unassigned_since),
-        "" if monthly is None else monthly,
         yes_no(n.valid),
         yes_no(n.stale),
     ]
@@ -181,7 +210,13 @@ def sync_log_row(run: RunResult) -> Row:
         changes.get("unassigned", 0),
         changes.get("reassigned", 0),
         cut("; ".join(_source_outcome(key, run) for key in sorted(run.sources))),
+        "" if run.monthly_cost is None else money_cell(run.monthly_cost.unassigned),
     ]
+
+
+def money_cell(cost: Cost) -> float:
+    """An amount as a number cell, rounded to its currency's decimals."""
+    return round_money(cost.amount, cost.currency)
 
 
 def _source_outcome(key: str, run: RunResult) -> str:

@@ -21,12 +21,12 @@ from typing import Literal
 
 from syncbot.errors import SheetError
 from syncbot.models import Change, Key, RunResult
-from syncbot.sheets import layout, ops, upkeep
+from syncbot.sheets import charts, layout, ops, upkeep
 from syncbot.sheets.client import compact_json
 from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, Value, quote_title
 from syncbot.sheets.rows import change_lines
-from syncbot.sheets.summary import SUMMARY_WIDTHS
+from syncbot.sheets.summary import SOURCE_HEADER, SUMMARY_WIDTHS
 
 CELL_LIMIT = 10_000_000
 MAX_COLUMNS = 18_278
@@ -111,7 +111,7 @@ def plan_write(
         planner.out.grows.append(_Step(b"", max(grown, 0)))
     summary = want.summary.rows(run)
     summary_id, summary_rows, summary_cols = planner.sized(
-        layout.SUMMARY, len(summary), len(SUMMARY_WIDTHS), SUMMARY_WIDTHS
+        layout.SUMMARY, len(summary), len(SUMMARY_WIDTHS) + charts.CHART_COLUMNS, SUMMARY_WIDTHS
     )
     tail = [
         ops.update_cells(
@@ -129,6 +129,27 @@ def plan_write(
         planner.prepend(
             layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT
         )
+    tail += charts.chart_requests(
+        charts.found(chart for tab in state.tabs for chart in tab.charts),
+        history=charts.History(
+            planner.sheet_id(layout.SYNC_LOG),
+            at=layout.SYNC_LOG_HEADER.index("Finished at"),
+            unassigned=layout.SYNC_LOG_HEADER.index("Unassigned numbers"),
+            cost=(
+                None
+                if want.summary.costs is None
+                else layout.SYNC_LOG_HEADER.index("Unassigned monthly cost")
+            ),
+        ),
+        by_source=charts.BySource(
+            summary_id,
+            rows=want.summary.source_rows(run),
+            name=0,
+            assigned=SOURCE_HEADER.index("Assigned"),
+            unassigned=SOURCE_HEADER.index("Unassigned"),
+        ),
+        anchor_col=len(SUMMARY_WIDTHS) + 1,
+    )
     current = planner.tabs.get(layout.INVENTORY)
     moved = delta is not None and bool(delta.units or delta.structure)
     tail += upkeep.highlight_rule(
@@ -156,7 +177,13 @@ class _Planner:
         self.start_cells = sum(tab.cells for tab in tabs)
         self.budget = budget
         self._next_id = max((tab.sheet_id for tab in tabs), default=0) + 1
+        self._created: dict[str, int] = {}
         self.out = _Requests()
+
+    def sheet_id(self, title: str) -> int:
+        """The id of a tab that exists, or that this write creates."""
+        tab = self.tabs.get(title)
+        return tab.sheet_id if tab is not None else self._created[title]
 
     def sized(
         self, title: str, rows: int, cols: int, widths: Sequence[int]
@@ -168,7 +195,7 @@ class _Planner:
             rows, cols = max(rows, tab.frozen_rows + 1), max(cols, tab.frozen_cols + 1)
             self.out.resize(tab, rows, cols)
             return tab.sheet_id, rows, cols
-        sheet_id = self._next_id
+        sheet_id = self._created[title] = self._next_id
         self._next_id += 1
         index = min(layout.TABS.index(title), self.count)
         self.count += 1

@@ -12,9 +12,20 @@ from dataclasses import dataclass, field
 
 from syncbot.models import PhoneNumber, RunResult
 from syncbot.sheets.layout import Row, cut, or_blank, when_text
+from syncbot.sheets.summary_costs import CostTally
 
-SUMMARY_WIDTHS = (220, 90, 90, 90, 90, 160)
-SOURCE_HEADER = ("Source / account", "Numbers", "Unassigned", "Stale", "Health", "Last good sync")
+SUMMARY_WIDTHS = (220, 90, 90, 90, 90, 90, 160)
+SOURCE_HEADER = (
+    "Source / account",
+    "Numbers",
+    "Assigned",
+    "Unassigned",
+    "Stale",
+    "Health",
+    "Last good sync",
+)
+# The table of sources starts on the Summary's sixth row; the "by source" chart reads it.
+SOURCE_TABLE_ROW = 5
 
 
 @dataclass(slots=True)
@@ -36,8 +47,12 @@ class SummaryTally:
     status: Counter[str] = field(default_factory=Counter)
     country: Counter[str] = field(default_factory=Counter)
     type: Counter[str] = field(default_factory=Counter)
+    # What the numbers cost a month, when NUMBER_COSTS is set.
+    costs: CostTally | None = None
 
-    def add(self, n: PhoneNumber) -> None:
+    def add(self, n: PhoneNumber, price: float | None = None) -> None:
+        if self.costs is not None:
+            self.costs.add(n, price)
         self.numbers += 1
         self.unassigned += n.unassigned
         source = self.sources.get(n.source_key)
@@ -64,14 +79,18 @@ class SummaryTally:
             [],
             list(SOURCE_HEADER),
         ]
-        for key in sorted(self.sources.keys() | run.sources.keys()):
+        assert len(rows) == SOURCE_TABLE_ROW + 1
+        for key in self._source_keys(run):
             source = self.sources.get(key, _Source())
             outcome = run.sources.get(key)
             healthy = outcome is not None and outcome.status == "ok"
             health = "ok" if healthy else "failed" if outcome is not None else "not synced"
             last_good = synced if healthy else source.last_seen
-            figures = [source.numbers, source.unassigned, source.stale]
+            assigned = source.numbers - source.unassigned
+            figures = [source.numbers, assigned, source.unassigned, source.stale]
             rows.append([cut(key), *figures, health, when_text(last_good)])
+        if self.costs is not None:
+            rows += [[], *self.costs.rows()]
         for title, counts in (
             ("Status", self.status),
             ("Country", self.country),
@@ -79,6 +98,13 @@ class SummaryTally:
         ):
             rows += [[], *_table(title, counts)]
         return rows
+
+    def source_rows(self, run: RunResult) -> tuple[int, int]:
+        """Where the table of sources is on the Summary: its rows, header included."""
+        return SOURCE_TABLE_ROW, SOURCE_TABLE_ROW + 1 + len(self._source_keys(run))
+
+    def _source_keys(self, run: RunResult) -> list[str]:
+        return sorted(self.sources.keys() | run.sources.keys())
 
 
 def _table(title: str, counts: Counter[str]) -> list[Row]:

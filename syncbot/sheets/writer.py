@@ -110,7 +110,7 @@ class SheetWriter:
         ``inventory`` is walked once, in syncbot's order; it may be a stream.
         """
         first_call = self._http.calls
-        want = desired(inventory, self._costs)
+        want = desired(inventory, self._costs, now=run.started_at)
         people: dict[Key, dict[int, Value]] = {}
         sent: list[Call] = []
         policy = self._http.policy

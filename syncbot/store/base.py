@@ -4,16 +4,41 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from syncbot.costs import Tally
-from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState
+from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState, Status
 
 if TYPE_CHECKING:
     from syncbot.store.staging import Staging
+
+
+@dataclass(frozen=True, slots=True)
+class NumberBatch:
+    """Stored numbers field by field: one sequence per field, aligned, for readers that keep
+    columns rather than records. Repeated values are shared objects."""
+
+    source: Sequence[str]
+    account: Sequence[str]
+    number_id: Sequence[str]
+    phone_number: Sequence[str]
+    valid: Sequence[bool]
+    country_code: Sequence[str | None]
+    number_type: Sequence[str | None]
+    carrier: Sequence[str | None]
+    status: Sequence[Status]
+    provider_status: Sequence[str | None]
+    agent_id: Sequence[str | None]
+    label: Sequence[str | None]
+    inbound: Sequence[bool | None]
+    outbound: Sequence[bool | None]
+    created_at: Sequence[dt.datetime | None]
+    first_seen_at: Sequence[dt.datetime | None]
+    unassigned_since: Sequence[dt.datetime | None]
 
 
 class Store(ABC):
@@ -69,6 +94,11 @@ class Store(ABC):
     @abstractmethod
     def changes_since(self, at: dt.datetime) -> list[Change]:
         """The changes of every run started at ``at`` or later, newest first."""
+
+    @abstractmethod
+    def scan_numbers(self) -> Iterator[NumberBatch]:
+        """The current inventory a batch at a time, in ``load_numbers``' order, read in one
+        transaction without holding it all at once."""
 
     @abstractmethod
     def staging(self) -> Staging:

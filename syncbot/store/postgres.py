@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -15,7 +15,7 @@ from psycopg import IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 
 from syncbot.errors import StoreError
-from syncbot.store.sql import Cursor, SqlStore
+from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 # Advisory lock keys: fixed numbers derived from names, so every syncbot agrees on them.
 RUN_LOCK_KEY = zlib.crc32(b"syncbot:run")
@@ -96,6 +96,18 @@ class PostgresStore(SqlStore):
             return None
         assert isinstance(value, dt.datetime)
         return value.astimezone(dt.UTC)
+
+    def stream(self, cur: Cursor, statement: str, params: Sequence[Any]) -> Iterator[list[Any]]:
+        del cur  # the transaction's connection is ours while the mutex is held
+        # A server-side cursor: a client-side one would receive every row before the first.
+        with self._conn.cursor(name="syncbot_stream") as named:
+            named.execute(statement, params)
+            while batch := named.fetchmany(STREAM_BATCH):
+                yield batch
+
+    def binary(self, column: str) -> str:
+        # "C" compares bytes, and UTF-8 bytes order as code points do.
+        return f'{column} COLLATE "C"'
 
     def has_table(self, cur: Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s)", (name,))

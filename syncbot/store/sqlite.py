@@ -8,13 +8,13 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 from syncbot.errors import StoreError
-from syncbot.store.sql import Cursor, SqlStore
+from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 MEMORY = ":memory:"
 
@@ -81,6 +81,15 @@ class SqliteStore(SqlStore):
 
     def from_db_time(self, value: Any) -> dt.datetime | None:
         return None if value is None else dt.datetime.fromisoformat(value)
+
+    def stream(self, cur: Cursor, statement: str, params: Sequence[Any]) -> Iterator[list[Any]]:
+        cur.execute(statement, params)
+        while batch := cur.fetchmany(STREAM_BATCH):
+            yield batch
+
+    def binary(self, column: str) -> str:
+        # SQLite's default collation compares UTF-8 bytes, which orders as code points do.
+        return column
 
     def has_table(self, cur: Cursor, name: str) -> bool:
         cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))

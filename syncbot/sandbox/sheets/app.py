@@ -20,7 +20,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from syncbot.sandbox._server import ThreadedServer
-from syncbot.sandbox.sheets import routes, values
+from syncbot.sandbox.sheets import routes, schema, values
 from syncbot.sandbox.sheets.auth import (
     GOOGLE_TOKEN_AUDIENCE,
     TOKEN_LIFETIME,
@@ -394,11 +394,13 @@ class FakeSheets:
         key = workbook.spreadsheet_id
         reply: Any
         if route == "spreadsheets.batchUpdate":
+            schema.check(body, "BatchUpdateSpreadsheetRequest")
             new, replies = apply_batch(workbook, body)
             reply = {"spreadsheetId": key, "replies": replies}
         elif route == "values.update":
             new, reply = values.update(workbook, range_text, params, body)
         elif route == "values.batchUpdate":
+            schema.check(body, "BatchUpdateValuesRequest")
             new, reply = values.batch_update(workbook, body)
         elif route == "values.append":
             new, reply = values.append(workbook, range_text, params, body)

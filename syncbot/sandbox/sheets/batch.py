@@ -2,7 +2,8 @@
 
 Implemented: addSheet, deleteSheet, updateSheetProperties, appendDimension, insertDimension,
 deleteDimension, updateDimensionProperties (column sizes), updateCells, repeatCell, copyPaste,
-setBasicFilter, clearBasicFilter, add/update/deleteConditionalFormatRule.
+setBasicFilter, clearBasicFilter, add/update/deleteConditionalFormatRule, and the chart
+requests of ``charts`` (addChart, updateChartSpec, deleteEmbeddedObject).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from syncbot.sandbox.sheets import fields
+from syncbot.sandbox.sheets import charts, fields
 from syncbot.sandbox.sheets.cells import cell_from, cell_tree, pasted, value_cell
 from syncbot.sandbox.sheets.grid import (
     MAX_COLUMNS,
@@ -134,6 +135,7 @@ def delete_sheet(workbook: Workbook, args: dict[str, Any]) -> None:
     if len(workbook.sheets) == 1:
         raise invalid("You can't remove all the sheets in a document.")
     workbook.sheets.remove(sheet)
+    charts.sheet_deleted(workbook, sheet.sheet_id)
     workbook.reindex()
     _check_visible(workbook)
 
@@ -199,11 +201,13 @@ def insert_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
         raise invalid("inheritFromBefore must be true when inserting at the end of the grid")
     # Google gives the new rows or columns the formats of their neighbour on that side.
     sheet.insert(dimension, start, end - start, inherit_from=start - 1 if inherit else start)
+    charts.moved(workbook, sheet.sheet_id, dimension, start, end - start)
 
 
 def delete_dimension(workbook: Workbook, args: dict[str, Any]) -> None:
     sheet, dimension, start, end = _dimension(workbook, args["range"])
     sheet.delete(dimension, start, end)
+    charts.moved(workbook, sheet.sheet_id, dimension, start, start - end)
 
 
 def update_dimension_properties(workbook: Workbook, args: dict[str, Any]) -> None:
@@ -382,4 +386,5 @@ HANDLERS: dict[str, Handler] = {
     "addConditionalFormatRule": add_conditional_format_rule,
     "updateConditionalFormatRule": update_conditional_format_rule,
     "deleteConditionalFormatRule": delete_conditional_format_rule,
+    **charts.HANDLERS,
 }

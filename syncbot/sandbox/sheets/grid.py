@@ -352,12 +352,15 @@ class Workbook:
     # e-mail -> "writer" | "reader"
     shared_with: dict[str, str] = field(default_factory=dict)
     version: int = 0
+    # Embedded charts (see ``charts``), each floating over one tab and reading any tabs.
+    charts: list[dict[str, Any]] = field(default_factory=list)
 
     def clone(self) -> Workbook:
         return replace(
             self,
             sheets=[sheet.clone() for sheet in self.sheets],
             shared_with=dict(self.shared_with),
+            charts=copy.deepcopy(self.charts),
         )
 
     def sheet_by_id(self, sheet_id: object) -> Sheet:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from syncbot.sandbox.sheets import a1, fields
+from syncbot.sandbox.sheets import a1, charts, fields
 from syncbot.sandbox.sheets.grid import (
     Cell,
     Sheet,
@@ -40,6 +40,9 @@ def spreadsheet(
             entry["conditionalFormats"] = sheet.conditional_formats
         if sheet.basic_filter is not None:
             entry["basicFilter"] = sheet.basic_filter
+        floating = charts.on_sheet(workbook, sheet.sheet_id)
+        if floating:
+            entry["charts"] = floating
         if grid_data:
             entry["data"] = [
                 _grid_data(sheet, r) for r in wanted.get(sheet.sheet_id, [a1.A1(sheet.title)])

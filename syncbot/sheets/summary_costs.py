@@ -1,0 +1,84 @@
+"""The Summary's money: what all numbers, the unassigned ones and those unassigned for
+``IDLE_DAYS`` days or more cost a month, in all and by source, country and type.
+
+Fed one number at a time with its price (``CostRules.monthly``), as the Summary's counts are.
+Pure: no Google types and no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from syncbot.costs import IDLE_DAYS, is_idle, round_money
+from syncbot.models import PhoneNumber
+from syncbot.sheets.layout import Row, cut, or_blank
+
+COLUMNS = ("All numbers", "Unassigned", f"Unassigned {IDLE_DAYS}+ days")
+
+
+@dataclass(slots=True)
+class _Figures:
+    """All, unassigned and long-idle amounts."""
+
+    amounts: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+
+    def add(self, price: float, *, unassigned: bool, idle: bool) -> None:
+        self.amounts[0] += price
+        if unassigned:
+            self.amounts[1] += price
+        if idle:
+            self.amounts[2] += price
+
+
+@dataclass(slots=True)
+class CostTally:
+    """Money by dimension; ``now`` decides which numbers have been idle long enough."""
+
+    currency: str
+    now: dt.datetime
+    total: _Figures = field(default_factory=_Figures)
+    by: dict[str, dict[str, _Figures]] = field(
+        default_factory=lambda: {"source": {}, "country": {}, "type": {}}
+    )
+    unpriced: int = 0
+
+    def add(self, n: PhoneNumber, price: float | None) -> None:
+        if price is None:
+            self.unpriced += 1
+            return
+        unassigned = n.unassigned
+        idle = unassigned and is_idle(n, now=self.now, days=IDLE_DAYS)
+        self.total.add(price, unassigned=unassigned, idle=idle)
+        for dimension, name in (
+            ("source", n.source_key),
+            ("country", or_blank(n.country_code)),
+            ("type", or_blank(n.number_type)),
+        ):
+            figures = self.by[dimension].get(name)
+            if figures is None:
+                figures = self.by[dimension][name] = _Figures()
+            figures.add(price, unassigned=unassigned, idle=idle)
+
+    def rows(self) -> list[Row]:
+        """The money block: the three totals, then each dimension's table."""
+        rows: list[Row] = [
+            [f"Monthly cost ({self.currency})", *COLUMNS],
+            ["All", *self._money(self.total)],
+        ]
+        if self.unpriced:
+            rows.append(["Numbers no NUMBER_COSTS rule prices", self.unpriced])
+        for dimension, title in (
+            ("source", "Cost by source / account"),
+            ("country", "Cost by country"),
+            ("type", "Cost by type"),
+        ):
+            rows += [[], [title, *COLUMNS]]
+            rows += [
+                [cut(name) or "(none)", *self._money(figures)]
+                for name, figures in sorted(self.by[dimension].items())
+            ]
+        return rows
+
+    def _money(self, figures: _Figures) -> list[float]:
+        return [round_money(amount, self.currency) for amount in figures.amounts]
