@@ -48,7 +48,7 @@ _STAGED_COLUMNS = ("source", "account", "number_id", "digest", "fresh", *LISTED)
 _KEPT_COLUMNS = _STAGED_COLUMNS[:5]
 _CREATED_AT = 3 + LISTED.index("created_at")
 # Rows handed to the writer thread at once: one transaction each.
-BATCH = 2000
+BATCH = 20000
 
 # `fresh` rows were validated and normalized this run; the others matched a stored digest.
 _CREATE = (
