@@ -9,6 +9,30 @@ import sys
 from typing import Any, TextIO
 
 _BARE = re.compile(r"^[A-Za-z0-9_./:@+-]+$")
+# What a terminal or a log reader would act on rather than show: C0 and C1 controls (ESC starts
+# a terminal's escape sequences, CR rewrites a line), line separators, and bidi overrides.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u2028``):
+    provider text printed anywhere can neither forge a log line nor drive a terminal."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def terminal(text: str) -> str:
+    """Output for a terminal: ``printable`` line by line, its own line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def _value(value: object) -> str:
@@ -21,7 +45,7 @@ def _value(value: object) -> str:
     text = str(value)
     if _BARE.match(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + printable(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def logfmt(fields: dict[str, object]) -> str:

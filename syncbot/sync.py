@@ -30,11 +30,13 @@ from syncbot.models import (
     SheetResult,
     SourceResult,
     SourceState,
+    iso,
     utc_now,
 )
 from syncbot.normalize import PhoneParser
 from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.providers.listing import Workers
+from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings
 from syncbot.store import Store
 from syncbot.store.staging import Staging
@@ -173,11 +175,7 @@ async def run_sync(
     with contextlib.ExitStack() as stack:
         acquired = await asyncio.to_thread(stack.enter_context, store.run_lock())
         if not acquired:
-            result.status = "skipped"
-            result.finished_at = utc_now()
-            result.message = "another sync is running; this one did nothing"
-            event(log, logging.INFO, "sync skipped", reason="another sync holds the lock")
-            return result
+            return await _skipped(store, result, deadline_seconds=settings.sync_deadline_seconds)
         staging = await asyncio.to_thread(store.staging)
         stack.callback(staging.close)
         workers = Workers(after=options.worker_after)
@@ -227,6 +225,22 @@ async def run_sync(
             await after_run(result, store.iter_changes(result.run_id))
         except Exception:
             log.exception("the after-sync hook failed")
+    return result
+
+
+async def _skipped(store: Store, result: RunResult, *, deadline_seconds: int) -> RunResult:
+    """Another run holds the lock: skip, and fail when it has held it past all reason."""
+    since = await asyncio.to_thread(store.run_lock_since)
+    held = held_lock(since, deadline_seconds=deadline_seconds)
+    result.finished_at = now = utc_now()
+    if held is not None and held.stuck(now):
+        result.status = "failed"
+        result.message = held.describe(now)
+        event(log, logging.ERROR, "sync skipped: the run lock is stuck", since=iso(held.since))
+        return result
+    result.status = "skipped"
+    result.message = "another sync is running; this one did nothing"
+    event(log, logging.INFO, "sync skipped", reason="another sync holds the lock")
     return result
 
 

@@ -15,23 +15,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from syncbot.models import RunResult
 from syncbot.providers import DialnexaProvider
 from syncbot.sandbox._server import serve
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from syncbot.store import SqliteStore
-from syncbot.sync import SyncOptions, run_sync
-from tests.conftest import FAST, settings_for
+from syncbot.sync import SyncOptions
+from tests.conftest import FAST
 from tests.procs import clean_env, syncbot
-
-SMALL_PAGES = SyncOptions(policy=FAST, page_size=10)
-
-
-async def sync(
-    sandbox: Sandbox, store: SqliteStore, options: SyncOptions = SMALL_PAGES, **extra: object
-) -> RunResult:
-    return await run_sync(settings_for(sandbox, **extra), store, options=options)
+from tests.test_sync import sync
 
 
 def dialnexa_rows(store: SqliteStore) -> dict[str, object]:

@@ -119,6 +119,7 @@ def test_a_chart_s_ranges_move_with_rows_inserted_or_deleted_under_them(
         ("bad type", "Invalid basicChart.chartType"),
         ("outside", "Invalid chart source range"),
         ("no series", "at least one series"),
+        ("typo", 'Unknown name "stacked"'),
     ],
 )
 def test_bad_chart_requests_are_refused_and_change_nothing(
@@ -132,6 +133,8 @@ def test_bad_chart_requests_are_refused_and_change_nothing(
         spec["basicChart"]["series"][0] = {"series": _range(data.id, 5, 0, 5)}
     elif request_ == "no series":
         spec["basicChart"]["series"] = []
+    elif request_ == "typo":
+        spec["basicChart"]["stacked"] = "STACKED"
     body = _add(spec, sheet.sheet1.id) if isinstance(request_, str) else request_
     with pytest.raises(APIError, match=message):
         sheet.batch_update({"requests": [body]})

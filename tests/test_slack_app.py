@@ -30,6 +30,7 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.slack import USER_ID, FakeSlack
 from syncbot.slack import snapshot as snapshot_module
 from syncbot.slack.app import create_web_app
+from syncbot.slack.middleware import READ_TIMEOUT_SECONDS
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions, run_sync
 from tests.conftest import FAST, settings_for
@@ -126,6 +127,15 @@ class App:
                     return
                 await asyncio.sleep(0.02)
 
+    async def wait_for_lock(self, *, held: bool = True) -> None:
+        """Until the app has seen the run lock taken (or free again)."""
+        async with asyncio.timeout(5):
+            while True:
+                _, body = await self.health()
+                if (body.get("run_lock") is not None) == held:
+                    return
+                await asyncio.sleep(0.02)
+
     def snapshot(self) -> Snapshot:
         return load_snapshot(self.store)
 
@@ -137,13 +147,16 @@ async def running_app(
     *,
     synced: bool = True,
     clock: Callable[[], float] = time.time,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
     **extra: str,
 ) -> AsyncIterator[App]:
     if synced:
         await run_sync(settings_for(sandbox), store)
     async with FakeSlack(clock=clock) as fake:
         settings = settings_for(sandbox, **{**fake.env(), "SLACK_ADMIN_USER_IDS": ADMIN, **extra})
-        web_app = create_web_app(settings, store, clock=clock, poll_seconds=0.02)
+        web_app = create_web_app(
+            settings, store, clock=clock, poll_seconds=0.02, read_timeout=read_timeout
+        )
         async with serve(web_app) as running, aiohttp.ClientSession() as http:
             app = App(running.url, http, fake, store, sandbox)
             await app.wait_for_run(None)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from syncbot import __version__
 from syncbot.errors import SyncbotError
-from syncbot.logs import configure
+from syncbot.logs import configure, terminal
 
 Handler = Callable[[argparse.Namespace], int]
 # What a shell reports for a process ended by SIGPIPE (128 + 13), as for Ctrl-C's 130.
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except SyncbotError as exc:
-        print(f"syncbot {args.command}: error: {exc.message}", file=sys.stderr)
+        print(terminal(f"syncbot {args.command}: error: {exc.message}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"syncbot {args.command}: interrupted", file=sys.stderr)
@@ -229,8 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         logging.getLogger("syncbot").debug("unexpected error", exc_info=True)
         print(
-            f"syncbot {args.command}: unexpected error: {type(exc).__name__}: {exc}\n"
-            "Run again with --verbose for details, and report it if it persists.",
+            terminal(f"syncbot {args.command}: unexpected error: {type(exc).__name__}: {exc}")
+            + "\nRun again with --verbose for details, and report it if it persists.",
             file=sys.stderr,
         )
         return 1

@@ -16,19 +16,16 @@ from syncbot.cli.render import answer_text, sync_summary
 from syncbot.errors import NoStoreError, SyncbotError
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
+from syncbot.runlock import held_lock
 from syncbot.settings import Settings, load_settings
-from syncbot.store import Store, open_store
+from syncbot.store import Store, open_store, urls
 from syncbot.store.sql import SqlStore
 from syncbot.sync import AfterRun, SyncOptions, configured_accounts, run_sync
 
 
 def store_label(settings: Settings) -> str:
-    """Where the store is, fit to print: a PostgreSQL URL loses its password."""
-    url = settings.database_url.get_secret_value()
-    if settings.database_scheme == "sqlite":
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
+    """Where the store is, fit to print: never the password (``syncbot.store.urls``)."""
+    return urls.store_label(settings.database_url.get_secret_value())
 
 
 @contextlib.contextmanager
@@ -101,6 +98,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     with opened(settings, migrate=False) as store:
         snapshot = load_snapshot(store)
         history = store.changes_since(now - query.window) if query.window else []
+        lock = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
     found = answer(
         query,
         snapshot,
@@ -108,6 +106,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         interval_seconds=settings.sync_interval_seconds,
         history=history,
         costs=settings.costs(),
+        lock=lock,
     )
     if args.json:
         print_json(found.to_dict())

@@ -11,7 +11,10 @@ import aiohttp
 from syncbot.cli.commands import store_label
 from syncbot.errors import ConfigError, NoStoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
+from syncbot.logs import terminal
+from syncbot.models import utc_now
 from syncbot.providers import provider_for
+from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings, load_settings
 from syncbot.slack import check_slack
 from syncbot.store import open_store
@@ -45,26 +48,35 @@ async def _probe(account: Account) -> Check:
     return Check(True, account.key, f"{total} at {account.base_url}; key accepted")
 
 
-def _store_check(settings: Settings, label: str) -> Check:
+def _store_checks(settings: Settings, label: str) -> list[Check]:
     try:
         store = open_store(settings.database_url.get_secret_value(), create=False)
     except NoStoreError:
-        return Check(True, "store", f"{label}: no store yet; the first `syncbot sync` creates it")
+        return [Check(True, "store", f"{label}: no store yet; the first `syncbot sync` creates it")]
     except SyncbotError as exc:
-        return Check(False, "store", exc.message)
+        return [Check(False, "store", exc.message)]
     try:
         version = store.schema_version()
         latest = store.latest_run() if version else None
+        held = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
     except SyncbotError as exc:
-        return Check(False, "store", exc.message)
+        return [Check(False, "store", exc.message)]
     finally:
         store.close()
     if version == 0:
-        return Check(
-            True, "store", f"{label}: no schema yet; `syncbot migrate` or a first sync creates it"
-        )
+        return [
+            Check(
+                True,
+                "store",
+                f"{label}: no schema yet; `syncbot migrate` or a first sync creates it",
+            )
+        ]
     last = f"latest run {latest.run_id} ({latest.status})" if latest else "no sync yet"
-    return Check(True, "store", f"{label}: schema version {version}, {last}")
+    checks = [Check(True, "store", f"{label}: schema version {version}, {last}")]
+    if held is not None:
+        now = utc_now()
+        checks.append(Check(not held.stuck(now), "run lock", held.describe(now)))
+    return checks
 
 
 def _sheet_checks(settings: Settings) -> list[Check]:
@@ -96,7 +108,7 @@ def run_checks(settings: Settings, *, store_label: str) -> list[Check]:
                 "DIALNEXA_API_KEY in the environment or .env (see .env.example)",
             )
         )
-    checks.append(_store_check(settings, store_label))
+    checks += _store_checks(settings, store_label)
 
     async def probe_all() -> list[Check]:
         return list(await asyncio.gather(*(_probe(a) for a in accounts)))
@@ -112,12 +124,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"✗ settings: {exc.message}")
+        print(terminal(f"✗ settings: {exc.message}"))
         return exc.exit_code
     print("✓ settings: loaded")
     checks = run_checks(settings, store_label=store_label(settings))
     for check in checks:
-        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        print(terminal(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"))
     failed = sum(not c.ok for c in checks)
     print(f"\n{failed} problem(s) found." if failed else "\nAll checks passed.")
     return 1 if failed else 0

@@ -5,13 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from syncbot.logs import printable, terminal
 from syncbot.models import Change, PhoneNumber, RunResult, iso
 from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell; the last column is not padded."""
+    """Columns padded to their widest cell; the last column is not padded.
+
+    Cells are escaped first (``printable``), so provider text never drives the terminal and
+    the columns line up with what is shown.
+    """
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):
@@ -70,6 +76,9 @@ def sync_summary(result: RunResult, *, store_label: str) -> str:
     """What a person wants to read after ``syncbot sync``."""
     if result.status == "skipped":
         return f"Skipped: {result.message}."
+    if not result.sources and result.message:
+        # The run never began: another one holds the lock, stuck.
+        return terminal(f"Sync failed: {result.message}")
     run = "dry run, nothing stored" if result.dry_run else f"run {result.run_id}"
     lines = [
         f"Sync {result.status} ({run}, {result.took}): {result.total:,} numbers, "
@@ -117,7 +126,7 @@ def sync_summary(result: RunResult, *, store_label: str) -> str:
             f"Sheet: not configured; the inventory is in the store ({store_label}). Read it "
             "with `syncbot query unassigned` or `syncbot export --csv inventory.csv`."
         )
-    return "\n".join(lines)
+    return terminal("\n".join(lines))
 
 
 def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
@@ -156,7 +165,7 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
         out += answer.cost_lines()
         if answer.numbers:
             out += ["", numbers_table(answer.numbers)]
-    return "\n".join(out)
+    return terminal("\n".join(out))
 
 
 def _span(window: dt.timedelta) -> str:

@@ -18,6 +18,7 @@ from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
 from syncbot.query.grammar import Query
 from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
+from syncbot.runlock import HeldLock
 
 
 def counted(n: int, noun: str) -> str:
@@ -186,13 +187,15 @@ def answer(
     interval_seconds: int,
     history: Sequence[Change] = (),
     costs: CostRules | None = None,
+    lock: HeldLock | None = None,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
     ``history`` holds the changes of ``query.window`` (``Store.changes_since``) for
     ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
     (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
-    unassigned and the long idle numbers cost.
+    unassigned and the long idle numbers cost. ``lock``, when a sync holds the run lock, leads
+    the warnings once it has held it too long.
     """
     costs = costs or CostRules()
     out = Answer(
@@ -202,6 +205,8 @@ def answer(
         states=list(snapshot.states),
         costs=costs,
     )
+    if lock is not None and lock.stuck(now):
+        out.warnings.insert(0, lock.describe(now))
     if query.action in {"help", "sync"}:
         return out
     if query.filters:

@@ -31,7 +31,12 @@ VOCABULARY = (
     "sync",
     *(f"{key}:" for key in FILTER_KEYS),
 )
-_PHONE_CHARS = re.compile(r"^[+(]?[\d()\-.\s/]*\d[\d()\-.\s/]*$")
+# A word of a phone number: its characters, and a digit somewhere. Two patterns rather than one
+# that places the digit, which backtracks quadratically on a long run of digits and a letter.
+_PHONE_CHARS = re.compile(r"[+(]?[\d()\-./]+")
+_DIGIT = re.compile(r"\d")
+# Far more than any query needs; it bounds what a request can make the grammar read.
+MAX_QUERY_LENGTH = 500
 _IDLE = re.compile(r"^(\d{1,5})d$", re.IGNORECASE)
 _WINDOW = re.compile(r"^(\d{1,4})([hd])$", re.IGNORECASE)
 
@@ -86,11 +91,16 @@ def _window(word: str) -> dt.timedelta | None:
 
 
 def _is_phone_word(word: str) -> bool:
-    return bool(_PHONE_CHARS.match(word))
+    return _PHONE_CHARS.fullmatch(word) is not None and _DIGIT.search(word) is not None
 
 
 def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the grammar
     """Parse the words of a query; raises ``QueryError`` naming the word it cannot read."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"That query is {len(text):,} characters long; queries are at most "
+            f"{MAX_QUERY_LENGTH} (a few words and filters)."
+        )
     words = text.split()
     action: Action | None = None
     status: Literal["assigned", "unassigned"] | None = None

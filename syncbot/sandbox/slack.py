@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -46,6 +47,11 @@ def signature(secret: str, body: str, timestamp: str) -> str:
     """Slack's v0 request signature of ``body`` sent at ``timestamp``."""
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def trigger_id() -> str:
+    """A new trigger id, as Slack gives every request one: no two requests are the same."""
+    return f"13345224609.738474920.{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +175,7 @@ class FakeSlack:
             "text": text,
             "api_app_id": "A0SYNCBOT",
             "response_url": response_url or self.response_url(),
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id(),
         }
 
     def command_body(self, text: str, **fields: Any) -> str:
@@ -194,7 +200,7 @@ class FakeSlack:
             "container": {"type": "message", "message_ts": "1700000000.000100"},
             "channel": {"id": "C0GENERAL", "name": "general"},
             "response_url": response_url or self.response_url(),
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id(),
             "actions": [
                 {
                     "type": "button",

@@ -29,6 +29,7 @@ from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import iso
 from syncbot.query import Query, answer, parse
+from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
 from syncbot.slack.alerts import alert_hook
 from syncbot.slack.background import Background, SyncRunner
@@ -47,7 +48,16 @@ from syncbot.slack.blocks import (
 )
 from syncbot.slack.config import require_settings
 from syncbot.slack.errors import on_error
-from syncbot.slack.middleware import AllowedTeams, SkipRetries, is_ssl_check, signed_by_slack
+from syncbot.slack.middleware import (
+    MAX_BODY_BYTES,
+    READ_TIMEOUT_SECONDS,
+    AllowedTeams,
+    ReplayGuard,
+    SkipRetries,
+    is_ssl_check,
+    read_body,
+    signed_by_slack,
+)
 from syncbot.slack.snapshot import LiveSnapshot
 from syncbot.store import Store
 
@@ -99,10 +109,15 @@ class Runtime:
             interval_seconds=self.settings.sync_interval_seconds,
             history=history,
             costs=self.costs,
+            lock=self.held_lock(),
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
         )
+
+    def held_lock(self) -> HeldLock | None:
+        since = self.snapshot.lock_since
+        return held_lock(since, deadline_seconds=self.settings.sync_deadline_seconds)
 
     def request_sync(self, user_id: str | None, respond: AsyncRespond) -> Message:
         """Start a sync for an admin; what to tell whoever asked."""
@@ -207,13 +222,17 @@ def build_app(runtime: Runtime) -> AsyncApp:
 
 
 RUNTIME = web.AppKey("syncbot_slack_runtime", Runtime)
+REPLAYS = web.AppKey("syncbot_slack_replays", ReplayGuard)
+READ_TIMEOUT = web.AppKey("syncbot_slack_read_timeout", float)
 BOLT = web.AppKey("syncbot_slack_bolt", AsyncApp)
 
 
 async def _events(request: web.Request) -> web.Response:
     started = time.perf_counter()
     runtime = request.app[RUNTIME]
-    body = await request.read()
+    body = await read_body(request, seconds=request.app[READ_TIMEOUT])
+    if isinstance(body, web.Response):
+        return body
     if is_ssl_check(request.content_type, body):
         return web.Response()
     secret = runtime.settings.slack_signing_secret
@@ -221,6 +240,14 @@ async def _events(request: web.Request) -> web.Response:
         # Neither the body nor the signature is logged: both are the caller's to replay.
         event(log, logging.WARNING, "request refused: bad or missing signature")
         return web.json_response({"error": "invalid request signature"}, status=401)
+    signature = request.headers["X-Slack-Signature"]
+    timestamp = request.headers["X-Slack-Request-Timestamp"]
+    if not request.app[REPLAYS].first_time(signature, timestamp, now=runtime.clock()):
+        if "X-Slack-Retry-Num" in request.headers:
+            # Slack delivering again what it thinks failed: acknowledged, as SkipRetries does.
+            return web.Response(headers={"X-Slack-No-Retry": "1"})
+        event(log, logging.WARNING, "request refused: a signed request sent again")
+        return web.json_response({"error": "request already received"}, status=401)
     bolt = request.app[BOLT]
     response = await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
@@ -244,9 +271,11 @@ async def _healthz(request: web.Request) -> web.Response:
     age = int((runtime.now() - run.finished_at).total_seconds())
     late = age > 2 * interval
     stale = any(state.stale for state in snapshot.states)
+    lock = runtime.held_lock()
+    stuck = lock is not None and lock.stuck(runtime.now())
     # Source errors are left out: this endpoint is public, and `/numbers status` shows them.
     body = {
-        "status": "degraded" if late or stale else "ok",
+        "status": "degraded" if late or stale or stuck else "ok",
         "latest_sync": {
             "run_id": run.run_id,
             "status": run.status,
@@ -255,6 +284,7 @@ async def _healthz(request: web.Request) -> web.Response:
             "late": late,
         },
         "interval_seconds": interval,
+        "run_lock": None if lock is None else lock.to_dict(runtime.now()),
         "sources": {
             state.key: {
                 "status": state.status,
@@ -305,10 +335,13 @@ def create_web_app(
     *,
     clock: Callable[[], float] = time.time,
     poll_seconds: float = POLL_SECONDS,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
 ) -> web.Application:
     """The aiohttp application ``serve`` runs; tests serve it on a loopback port.
 
     ``clock`` (seconds since the epoch) drives both the signature window and the age of syncs.
+    A client gets ``read_timeout`` seconds to send its headers, and as long again for its body
+    (at most ``MAX_BODY_BYTES``); an idle connection is closed after as long.
     """
     require_settings(settings)
     background = Background()
@@ -317,8 +350,15 @@ def create_web_app(
         settings, store, background, after_run=alert_hook(settings), after_sync=snapshot.check
     )
     runtime = Runtime(settings, snapshot, background, syncs, clock, settings.costs())
-    web_app = web.Application()
+    web_app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        # aiohttp closes a connection whose request has not fully arrived by its keep-alive
+        # timeout, and lingers that long at most over a body left unread.
+        handler_args={"keepalive_timeout": read_timeout, "lingering_time": read_timeout},
+    )
     web_app[RUNTIME] = runtime
+    web_app[REPLAYS] = ReplayGuard()
+    web_app[READ_TIMEOUT] = read_timeout
     web_app[BOLT] = build_app(runtime)
     web_app.router.add_post("/slack/events", _events)
     web_app.router.add_get("/healthz", _healthz)

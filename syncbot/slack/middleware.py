@@ -7,12 +7,15 @@ middleware and apply to Socket Mode too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import heapq
 import hmac
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
+from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -26,6 +29,11 @@ log = logging.getLogger(__name__)
 # Slack's documented replay window: a request signed longer ago than this (or that far in the
 # future) is refused even when its signature matches.
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
+
+# Slack's payloads (a slash command, a click on one of syncbot's own messages) are a few KB.
+MAX_BODY_BYTES = 64 * 1024
+# Slack sends a request's headers and body at once and waits 3 s for the answer.
+READ_TIMEOUT_SECONDS = 10.0
 
 Next = Callable[[], Awaitable[BoltResponse]]
 
@@ -41,6 +49,9 @@ def signature_is_valid(
     except ValueError:
         return False
     if abs(now - sent) > MAX_CLOCK_SKEW_SECONDS:
+        return False
+    if not signature.isascii():
+        # compare_digest takes only ASCII text: anything else is no signature of Slack's.
         return False
     digest = hmac.new(secret.encode(), b"v0:%s:%s" % (timestamp.encode(), body), hashlib.sha256)
     return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
@@ -59,6 +70,52 @@ def signed_by_slack(
         headers.get("X-Slack-Signature"),
         now=now,
     )
+
+
+class ReplayGuard:
+    """The signatures accepted within the replay window, so that a request captured on its way
+    (a proxy's log, a leaked HAR file) cannot be sent again while its timestamp still passes.
+
+    Only validly signed requests are remembered, each until its timestamp leaves the window, so
+    the memory it takes follows Slack's traffic, never a caller's.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._expiry: list[tuple[float, str]] = []
+
+    def first_time(self, signature: str, timestamp: str, *, now: float) -> bool:
+        """Whether this signed request is new; remembers it either way."""
+        while self._expiry and self._expiry[0][0] < now:
+            self._seen.discard(heapq.heappop(self._expiry)[1])
+        if signature in self._seen:
+            return False
+        self._seen.add(signature)
+        heapq.heappush(self._expiry, (int(timestamp) + MAX_CLOCK_SKEW_SECONDS, signature))
+        return True
+
+
+async def read_body(request: web.Request, *, seconds: float) -> bytes | web.Response:
+    """The request's body, or the answer for a client that sends too much or too slowly.
+
+    Nothing is known about the caller yet (the signature covers the body), so an unsigned
+    caller must not be able to hold a connection or memory for long.
+    """
+    too_large = web.json_response({"error": "request body too large"}, status=413)
+    if (request.content_length or 0) > request.client_max_size:
+        too_large.force_close()
+        return too_large
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        too_large.force_close()
+        return too_large
+    except TimeoutError:
+        event(log, logging.WARNING, "request refused: body not received in time")
+        slow = web.json_response({"error": "request body not received in time"}, status=408)
+        slow.force_close()
+        return slow
 
 
 def is_ssl_check(content_type: str, body: bytes) -> bool:

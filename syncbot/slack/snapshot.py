@@ -36,6 +36,8 @@ class LiveSnapshot:
         # One check-and-load at a time: a second caller waits for the first instead of loading
         # the same run again.
         self._refreshing = asyncio.Lock()
+        # Since when a sync holds the run lock, as of the latest check (None: it is free).
+        self.lock_since: dt.datetime | None = None
 
     @property
     def current(self) -> Snapshot | None:
@@ -75,9 +77,11 @@ class LiveSnapshot:
             )
 
     async def check(self) -> None:
-        """``refresh``, logging a failure instead of raising it: the previous copy stays."""
+        """``refresh`` and see who holds the run lock, logging a failure instead of raising it:
+        the previous copy stays."""
         try:
             await self.refresh()
+            self.lock_since = await asyncio.to_thread(self._store.run_lock_since)
         except SyncbotError as exc:
             event(log, logging.WARNING, "snapshot refresh failed", error=exc.message)
         except Exception:

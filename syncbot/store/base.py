@@ -63,6 +63,10 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def run_lock_since(self) -> dt.datetime | None:
+        """When the run lock was taken, while a run holds it; None when it is free."""
+
+    @abstractmethod
     def load_numbers(self) -> list[PhoneNumber]:
         """The current inventory, stale rows included."""
 

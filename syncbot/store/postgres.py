@@ -16,6 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from syncbot.errors import StoreError
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
+from syncbot.store.urls import redact, store_label
 
 # Advisory lock keys: fixed numbers derived from names, so every syncbot agrees on them.
 RUN_LOCK_KEY = zlib.crc32(b"syncbot:run")
@@ -27,7 +28,7 @@ def _where(url: str) -> str:
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        return "the PostgreSQL server in DATABASE_URL"
+        return f"PostgreSQL at {store_label(url).partition('://')[2] or 'DATABASE_URL'}"
     host, port, name = (
         parts.get("host", "localhost"),
         parts.get("port", "5432"),
@@ -55,7 +56,7 @@ class PostgresStore(SqlStore):
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            reason = str(exc).replace(self._url, "DATABASE_URL").strip().splitlines()[0]
+            reason = redact(str(exc), self._url).strip().splitlines()[0]
             raise StoreError(
                 f"cannot connect to {self._where} ({reason}); check DATABASE_URL and that "
                 "the server is up"
@@ -83,7 +84,7 @@ class PostgresStore(SqlStore):
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK_KEY,))
                     yield cur
             except psycopg.OperationalError as exc:
-                raise StoreError(f"{self._where}: {exc}") from None
+                raise StoreError(f"{self._where}: {redact(str(exc), self._url)}") from None
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -131,6 +132,19 @@ class PostgresStore(SqlStore):
                         conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
         finally:
             conn.close()
+
+    def run_lock_since(self) -> dt.datetime | None:
+        # The lock's session was opened to take it, so the session's start is the lock's.
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = 0 "
+                "AND l.objid::bigint = %s AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (RUN_LOCK_KEY,),
+            )
+            row = cur.fetchone()
+        return None if row is None else self.from_db_time(row[0])
 
     def close(self) -> None:
         self._conn.close()

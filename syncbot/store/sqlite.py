@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from syncbot.errors import StoreError
+from syncbot.models import utc_now
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 MEMORY = ":memory:"
@@ -57,6 +58,8 @@ class SqliteStore(SqlStore):
             raise StoreError(f"cannot open the SQLite store at {path!r}: {exc}") from None
         self._mutex = threading.Lock()
         self._memory_lock = threading.Lock()
+        self._memory_since: dt.datetime | None = None
+        self._lock_path = f"{path}.lock"
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
@@ -100,13 +103,16 @@ class SqliteStore(SqlStore):
         if self.path == MEMORY:
             acquired = self._memory_lock.acquire(blocking=False)
             try:
+                if acquired:
+                    self._memory_since = utc_now()
                 yield acquired
             finally:
                 if acquired:
+                    self._memory_since = None
                     self._memory_lock.release()
             return
         # An OS file lock: the kernel drops it when the process dies, even by SIGKILL.
-        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -115,10 +121,42 @@ class SqliteStore(SqlStore):
                     raise
                 yield False
                 return
+            # The file says since when it is held, for ``run_lock_since`` (and a curious human).
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, utc_now().isoformat().encode(), 0)
             try:
                 yield True
             finally:
+                os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def run_lock_since(self) -> dt.datetime | None:
+        if self.path == MEMORY:
+            return self._memory_since
+        try:
+            fd = os.open(self._lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            if not text:
+                return None
+            # A run killed while holding the lock leaves its time behind: check it is held.
+            # (This probe runs only then, so it never makes a starting sync find the lock taken.)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in {errno.EWOULDBLOCK, errno.EAGAIN}:
+                    raise
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            try:
+                return dt.datetime.fromisoformat(text)
+            except ValueError:
+                return dt.datetime.fromtimestamp(os.fstat(fd).st_mtime, dt.UTC)
         finally:
             os.close(fd)
 

@@ -16,7 +16,7 @@ from syncbot.sandbox.sheets.grid import invalid
 
 ANY = "*"
 # message -> field -> the field's message (ANY, or None for a scalar); a list is repeated.
-_FIELDS: dict[str, dict[str, str | list[str] | None]] = {
+FIELDS: dict[str, dict[str, str | list[str] | None]] = {
     "BatchUpdateSpreadsheetRequest": {
         "requests": ["Request"],
         "includeSpreadsheetInResponse": None,
@@ -40,7 +40,97 @@ _FIELDS: dict[str, dict[str, str | list[str] | None]] = {
         "addConditionalFormatRule": "AddConditionalFormatRuleRequest",
         "updateConditionalFormatRule": "UpdateConditionalFormatRuleRequest",
         "deleteConditionalFormatRule": "DeleteConditionalFormatRuleRequest",
+        "addChart": "AddChartRequest",
+        "updateChartSpec": "UpdateChartSpecRequest",
+        "deleteEmbeddedObject": "DeleteEmbeddedObjectRequest",
     },
+    "AddChartRequest": {"chart": "EmbeddedChart"},
+    "UpdateChartSpecRequest": {"chartId": None, "spec": "ChartSpec"},
+    "DeleteEmbeddedObjectRequest": {"objectId": None},
+    "EmbeddedChart": {
+        "chartId": None,
+        "spec": "ChartSpec",
+        "position": "EmbeddedObjectPosition",
+        "border": ANY,
+    },
+    "EmbeddedObjectPosition": {
+        "sheetId": None,
+        "overlayPosition": "OverlayPosition",
+        "newSheet": None,
+    },
+    "OverlayPosition": {
+        "anchorCell": "GridCoordinate",
+        "offsetXPixels": None,
+        "offsetYPixels": None,
+        "widthPixels": None,
+        "heightPixels": None,
+    },
+    "ChartSpec": {
+        "title": None,
+        "altText": None,
+        "titleTextFormat": ANY,
+        "titleTextPosition": ANY,
+        "subtitle": None,
+        "subtitleTextFormat": ANY,
+        "subtitleTextPosition": ANY,
+        "fontName": None,
+        "maximized": None,
+        "backgroundColor": ANY,
+        "backgroundColorStyle": ANY,
+        "dataSourceChartProperties": ANY,
+        "filterSpecs": ANY,
+        "sortSpecs": ANY,
+        "hiddenDimensionStrategy": None,
+        "basicChart": "BasicChartSpec",
+        "pieChart": ANY,
+        "bubbleChart": ANY,
+        "candlestickChart": ANY,
+        "orgChart": ANY,
+        "histogramChart": ANY,
+        "waterfallChart": ANY,
+        "treemapChart": ANY,
+        "scorecardChart": ANY,
+    },
+    "BasicChartSpec": {
+        "chartType": None,
+        "legendPosition": None,
+        "axis": ["BasicChartAxis"],
+        "domains": ["BasicChartDomain"],
+        "series": ["BasicChartSeries"],
+        "headerCount": None,
+        "threeDimensional": None,
+        "interpolateNulls": None,
+        "stackedType": None,
+        "lineSmoothing": None,
+        "compareMode": None,
+        "totalDataLabel": ANY,
+    },
+    "BasicChartAxis": {
+        "position": None,
+        "title": None,
+        "format": ANY,
+        "titleTextPosition": ANY,
+        "viewWindowOptions": ANY,
+    },
+    "BasicChartDomain": {"domain": "ChartData", "reversed": None},
+    "BasicChartSeries": {
+        "series": "ChartData",
+        "targetAxis": None,
+        "type": None,
+        "lineStyle": ANY,
+        "dataLabel": ANY,
+        "color": ANY,
+        "colorStyle": ANY,
+        "pointStyle": ANY,
+        "styleOverrides": ANY,
+    },
+    "ChartData": {
+        "sourceRange": "ChartSourceRange",
+        "groupRule": ANY,
+        "columnReference": ANY,
+        "aggregateType": None,
+    },
+    "ChartSourceRange": {"sources": ["GridRange"]},
     "AddSheetRequest": {"properties": "SheetProperties"},
     "SheetProperties": {
         "sheetId": None,
@@ -181,7 +271,7 @@ def check(body: Any, message: str) -> None:
 def _check(value: Any, message: str, path: str) -> None:
     if not isinstance(value, Mapping):
         raise invalid(f"Invalid JSON payload received. Expected an object at '{path}'.")
-    known = _FIELDS[message]
+    known = FIELDS[message]
     for name, given in value.items():
         if name not in known:
             where = f" at '{path}'" if path else ""
