@@ -9,8 +9,9 @@ from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
 from gspread.utils import ValueInputOption, ValueRenderOption
 
-from syncbot.sandbox.sheets import Cell, FakeSheets
+from syncbot.sandbox.sheets import Cell, FakeSheets, schema
 from syncbot.sandbox.sheets.auth import mint_key
+from syncbot.sandbox.sheets.batch import HANDLERS
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 
 
@@ -311,3 +312,7 @@ def test_a_request_field_google_does_not_know_is_refused_with_googles_message(
         'Invalid JSON payload received. Unknown name "inheritFromBefor" at '
         "'requests[0].insert_dimension': Cannot find field."
     )
+
+
+def test_every_request_the_fake_carries_out_has_its_fields_checked() -> None:
+    assert set(HANDLERS) == set(schema.FIELDS["Request"])

@@ -16,7 +16,7 @@ from syncbot.sandbox.sheets.grid import invalid
 
 ANY = "*"
 # message -> field -> the field's message (ANY, or None for a scalar); a list is repeated.
-_FIELDS: dict[str, dict[str, str | list[str] | None]] = {
+FIELDS: dict[str, dict[str, str | list[str] | None]] = {
     "BatchUpdateSpreadsheetRequest": {
         "requests": ["Request"],
         "includeSpreadsheetInResponse": None,
@@ -271,7 +271,7 @@ def check(body: Any, message: str) -> None:
 def _check(value: Any, message: str, path: str) -> None:
     if not isinstance(value, Mapping):
         raise invalid(f"Invalid JSON payload received. Expected an object at '{path}'.")
-    known = _FIELDS[message]
+    known = FIELDS[message]
     for name, given in value.items():
         if name not in known:
             where = f" at '{path}'" if path else ""
