@@ -24,6 +24,7 @@ from syncbot.models import (
     SourceState,
 )
 from syncbot.store.base import NumberBatch, Store
+from syncbot.store.forget import forget_rows
 from syncbot.store.schema import MIGRATIONS
 from syncbot.store.staging import Staging, apply_run, digests, prepare, staged_insert
 
@@ -388,6 +389,15 @@ class SqlStore(Store):
                 "unchanged and the next run will try again"
             ) from None
         return run_id
+
+    def forget(self, source: str, account: str | None, result: RunResult) -> int:
+        try:
+            with self.transaction(write=True) as cur:
+                return forget_rows(self, cur, source, account, result)
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store could not forget {source} ({exc}); nothing changed"
+            ) from None
 
     def update_run(self, run_id: int, result: RunResult) -> None:
         with self.transaction(write=True) as cur:

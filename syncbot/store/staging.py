@@ -159,19 +159,47 @@ def prepare(store: SqlStore, cur: Cursor) -> None:
     cur.execute("DELETE FROM run_sources")
 
 
-def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
-    """Fold the staged listings into the snapshot; fills in ``result``'s run id, totals and
-    changes."""
+def open_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
+    """A new run's row; fills in ``result``'s run id (``close_run`` records the rest)."""
     assert result.finished_at is not None
-    now = store.to_db_time(result.started_at)
     cur.execute(
         store.sql(
             "INSERT INTO runs (status, started_at, finished_at, result) "
             "VALUES (?, ?, ?, ?) RETURNING run_id"
         ),
-        (result.status, now, store.to_db_time(result.finished_at), "{}"),
+        (
+            result.status,
+            store.to_db_time(result.started_at),
+            store.to_db_time(result.finished_at),
+            "{}",
+        ),
     )
-    run_id = result.run_id = int(cur.fetchone()[0])
+    result.run_id = int(cur.fetchone()[0])
+    return result.run_id
+
+
+def close_run(store: SqlStore, cur: Cursor, result: RunResult, run_id: int) -> None:
+    """Count the snapshot and the run's changes into ``result`` and store it with its run."""
+    cur.execute("SELECT COUNT(*), COUNT(CASE WHEN status = 'unassigned' THEN 1 END) FROM numbers")
+    total, unassigned = cur.fetchone()
+    result.total, result.unassigned = int(total), int(unassigned)
+    cur.execute(
+        store.sql("SELECT kind, COUNT(*) FROM changes WHERE run_id = ? GROUP BY kind"), (run_id,)
+    )
+    result.changes = count_changes([])
+    for kind, count in cur.fetchall():
+        result.changes[kind] = int(count)
+    cur.execute(
+        store.sql("UPDATE runs SET result = ? WHERE run_id = ?"),
+        (json.dumps(result.to_dict()), run_id),
+    )
+
+
+def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
+    """Fold the staged listings into the snapshot; fills in ``result``'s run id, totals and
+    changes."""
+    now = store.to_db_time(result.started_at)
+    run_id = open_run(store, cur, result)
     cur.executemany(
         store.sql("INSERT INTO run_sources (source, account, status, error) VALUES (?, ?, ?, ?)"),
         [(s.source, s.account, s.status, s.error) for s in result.sources.values()],
@@ -187,19 +215,7 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     cur.execute(store.sql(_UPSERT), (now, now))
     cur.execute(store.sql(_STATES[0]), (now, now))
     cur.execute(store.sql(_STATES[1]), (now,))
-    cur.execute("SELECT COUNT(*), COUNT(CASE WHEN status = 'unassigned' THEN 1 END) FROM numbers")
-    total, unassigned = cur.fetchone()
-    result.total, result.unassigned = int(total), int(unassigned)
-    cur.execute(
-        store.sql("SELECT kind, COUNT(*) FROM changes WHERE run_id = ? GROUP BY kind"), (run_id,)
-    )
-    result.changes = count_changes([])
-    for kind, count in cur.fetchall():
-        result.changes[kind] = int(count)
-    cur.execute(
-        store.sql("UPDATE runs SET result = ? WHERE run_id = ?"),
-        (json.dumps(result.to_dict()), run_id),
-    )
+    close_run(store, cur, result, run_id)
     cur.execute("DELETE FROM staged")
     cur.execute("DELETE FROM run_sources")
     return run_id
