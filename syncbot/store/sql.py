@@ -26,7 +26,7 @@ from syncbot.models import (
 from syncbot.store.base import NumberBatch, Store
 from syncbot.store.forget import forget_rows
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.staging import Staging, apply_run, digests, prepare, staged_insert
+from syncbot.store.staging import Staging, apply_run, digests, prepare, stage
 
 
 class Cursor(Protocol):
@@ -364,7 +364,7 @@ class SqlStore(Store):
 
     def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         with self.transaction() as cur:
-            cur.executemany(staged_insert(self), rows)
+            stage(self, cur, rows)
 
     def staged_count(self, source: str, account: str) -> int:
         with self.transaction() as cur:

@@ -45,10 +45,10 @@ LISTED = (
 )
 _STAGED_COLUMNS = ("source", "account", "number_id", "digest", "fresh", *LISTED)
 # A kept row names its number only: the stored row stands, unchanged since the last good sync.
-_KEPT_TAIL = (False,) + (None,) * len(LISTED)
+_KEPT_COLUMNS = _STAGED_COLUMNS[:5]
 _CREATED_AT = 3 + LISTED.index("created_at")
 # Rows handed to the writer thread at once: one transaction each.
-BATCH = 2000
+BATCH = 20000
 
 # `fresh` rows were validated and normalized this run; the others matched a stored digest.
 _CREATE = (
@@ -267,7 +267,7 @@ class Staging:
 
     def keep(self, source: str, account: str, number_id: str, digest: int) -> None:
         """Stage a number whose record is unchanged: its stored row stands."""
-        self._pending.append((source, account, number_id, digest, *_KEPT_TAIL))
+        self._pending.append((source, account, number_id, digest, False))
         if len(self._pending) >= BATCH:
             self.flush()
 
@@ -314,12 +314,24 @@ class Staging:
         self._writer.shutdown(wait=True, cancel_futures=True)
 
 
-def staged_insert(store: SqlStore) -> str:
-    marks = ", ".join("?" * len(_STAGED_COLUMNS))
-    return store.sql(
-        f"INSERT INTO staged ({', '.join(_STAGED_COLUMNS)}) VALUES ({marks}) "
-        "ON CONFLICT (source, account, number_id) DO NOTHING"
-    )
+def stage(store: SqlStore, cur: Cursor, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert staged rows in their order; kept rows bind their five columns only (binding
+    the seventeen empty ones too made up a third of an unchanged sync's staging)."""
+    start = 0
+    while start < len(rows):
+        width = len(rows[start])
+        end = start
+        while end < len(rows) and len(rows[end]) == width:
+            end += 1
+        columns = _KEPT_COLUMNS if width == len(_KEPT_COLUMNS) else _STAGED_COLUMNS
+        cur.executemany(
+            store.sql(
+                f"INSERT INTO staged ({', '.join(columns)}) VALUES ({', '.join('?' * width)}) "
+                "ON CONFLICT (source, account, number_id) DO NOTHING"
+            ),
+            rows[start:end],
+        )
+        start = end
 
 
 def digests(cur: Cursor) -> array[int]:
