@@ -146,6 +146,27 @@ def test_a_tab_people_sorted_keeps_their_order_and_new_numbers_go_below_it(
     assert rows_by_id(box)["pn_0000029"][2] == Cell("agent_x")
 
 
+def test_a_number_whose_phone_number_changed_keeps_its_row_and_new_ones_still_sort_in(
+    box: SheetsSandbox,
+) -> None:
+    writer = writer_for(box)
+    writer.write(inventory=numbers(range(10)), changes=[], run=run_result(1))
+    # syncbot lists numbers by phone number: number 2's new one sorts it last.
+    moved = phone_number(2, phone_number="+19999999999")
+    current = [*numbers([0, 1]), *numbers(range(3, 10)), moved, added_between(5)]
+    current.sort(key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
+
+    writer.write(inventory=current, changes=[], run=run_result(2))
+
+    shown = [row[NUMBER_ID] for row in box.fake.values(box.spreadsheet_id, "Inventory")[1:]]
+    assert shown == [
+        *(f"pn_{i:07d}" for i in range(6)),
+        "pn_0000005b",
+        *(f"pn_{i:07d}" for i in range(6, 10)),
+    ]
+    assert rows_by_id(box)["pn_0000002"][0] == Cell("+19999999999")
+
+
 def test_an_unchanged_sync_leaves_every_inventory_cell_as_it_was_in_three_calls(
     box: SheetsSandbox,
 ) -> None:
