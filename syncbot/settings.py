@@ -33,6 +33,8 @@ from syncbot.costs import CostRules, check_currency, parse_rules
 from syncbot.errors import ConfigError
 
 SourceName = Literal["orgapi", "dialnexa"]
+# ORGAPI_BASE_URL's default (CONTRACT section 4) names no real server: it must be set.
+ORGAPI_PLACEHOLDER_URL = "https://api.example.com"
 
 # What a valid value looks like, shown beside any error about the variable.
 _EXAMPLES: dict[str, str] = {
@@ -120,7 +122,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    orgapi_base_url: str = "https://api.example.com"
+    orgapi_base_url: str = ORGAPI_PLACEHOLDER_URL
     orgapi_api_key: SecretStr | None = None
     orgapi_organization_id: str | None = None
     orgapi_accounts: list[OrgapiAccountIn] = Field(default_factory=list)

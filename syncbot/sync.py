@@ -138,6 +138,14 @@ def configured_accounts(settings: Settings) -> list[Account]:
     return accounts
 
 
+def check_run_settings(settings: Settings) -> None:
+    """What a run needs from the settings, checked before anything is opened or created: a
+    ``ConfigError`` names the first setting that is missing or wrong."""
+    configured_accounts(settings)
+    if settings.sheet_configured:
+        settings.service_account_info()
+
+
 def health_changes(
     before: Iterable[SourceState], after: Iterable[SourceState]
 ) -> dict[str, Health]:

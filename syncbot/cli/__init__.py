@@ -64,6 +64,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return cmd_doctor(args)
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from syncbot.cli.forget import cmd_forget  # noqa: PLC0415 - as above
+
+    return cmd_forget(args)
+
+
 def _worker(args: argparse.Namespace) -> int:
     from syncbot.cli.commands import cmd_worker  # noqa: PLC0415 - as above
 
@@ -186,6 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
         "problem; prints the service account's e-mail to share the sheet with.",
     )
     command("migrate", _migrate, "Create or upgrade the store's schema. Safe to run again.")
+
+    p = command(
+        "forget",
+        _forget,
+        "Remove a source, or one account of it, that the settings no longer name (its numbers "
+        "stay in the store, marked stale, until then) from the store and the sheet; each "
+        "number is recorded as removed in Changes. Asks first.",
+    )
+    p.add_argument(
+        "target", metavar="SOURCE[/ACCOUNT]", help="e.g. orgapi (every account) or orgapi/acme"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = command(
         "export",

@@ -20,7 +20,7 @@ from syncbot.runlock import held_lock
 from syncbot.settings import Settings, load_settings
 from syncbot.store import Store, open_store, urls
 from syncbot.store.sql import SqlStore
-from syncbot.sync import AfterRun, SyncOptions, configured_accounts, run_sync
+from syncbot.sync import AfterRun, SyncOptions, check_run_settings, run_sync
 
 
 def store_label(settings: Settings) -> str:
@@ -79,7 +79,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     gc.disable()
     settings = load_settings()
     # A sync that cannot start leaves no empty store behind.
-    configured_accounts(settings)
+    check_run_settings(settings)
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
     with opened(settings, migrate=True) as store:
         options = SyncOptions(dry_run=args.dry_run, allow_removals=args.allow_removals)
@@ -151,7 +151,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     del args
     settings = load_settings()
-    configured_accounts(settings)
+    check_run_settings(settings)
     with opened(settings, migrate=True) as store:
         asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
     return 0

@@ -37,6 +37,7 @@ from syncbot.sync import run_sync
 
 # Small pages, so that even the demo's few numbers take several requests of each API.
 DEMO_PAGE_SIZE = 25
+SANDBOX_DATABASE_URL = "sqlite:///syncbot-sandbox.db"
 # What the demo's numbers cost a month, as a team would set NUMBER_COSTS.
 DEMO_COSTS = (
     '[{"type": "toll_free", "monthly": 2.0}, {"country": "GB", "monthly": 1.5}, {"monthly": 1.15}]'
@@ -212,6 +213,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("# Sandbox provider APIs are up. Point syncbot at them with:")
         for name, value in sandbox.env().items():
             print(f"export {name}={value}")
+        # A store of its own: the sandbox's numbers would otherwise stay in your real store,
+        # stale, once you switch to real credentials.
+        print(f"export DATABASE_URL={SANDBOX_DATABASE_URL}")
         print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
         sys.stdout.flush()
 

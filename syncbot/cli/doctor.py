@@ -15,7 +15,7 @@ from syncbot.logs import terminal
 from syncbot.models import utc_now
 from syncbot.providers import provider_for
 from syncbot.runlock import held_lock
-from syncbot.settings import Account, Settings, load_settings
+from syncbot.settings import ORGAPI_PLACEHOLDER_URL, Account, Settings, load_settings
 from syncbot.slack import check_slack
 from syncbot.store import open_store
 
@@ -28,6 +28,14 @@ class Check:
 
 
 async def _probe(account: Account) -> Check:
+    if account.source == "orgapi" and account.base_url == ORGAPI_PLACEHOLDER_URL:
+        # Probing it would only end in a DNS error that names no setting.
+        return Check(
+            False,
+            account.key,
+            f"ORGAPI_BASE_URL is still the placeholder {ORGAPI_PLACEHOLDER_URL}: set it to your "
+            "orgapi API's base URL (syncbot lists GET {ORGAPI_BASE_URL}/api/phone-numbers)",
+        )
     provider = provider_for(account)
     policy = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, request_timeout=10.0)
     async with aiohttp.ClientSession() as session:

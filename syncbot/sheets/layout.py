@@ -209,7 +209,10 @@ def sync_log_row(run: RunResult) -> Row:
         changes.get("assigned", 0),
         changes.get("unassigned", 0),
         changes.get("reassigned", 0),
-        cut("; ".join(_source_outcome(key, run) for key in sorted(run.sources))),
+        # A run without sources (`syncbot forget`) says what it did instead.
+        cut(
+            "; ".join(_source_outcome(key, run) for key in sorted(run.sources)) or run.message or ""
+        ),
         "" if run.monthly_cost is None else money_cell(run.monthly_cost.unassigned),
     ]
 

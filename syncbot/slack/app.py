@@ -85,12 +85,15 @@ class Runtime:
     syncs: SyncRunner
     clock: Callable[[], float]
     costs: CostRules
+    # Socket Mode's connection to Slack, while it runs (SLACK_APP_TOKEN set).
+    socket: AsyncSocketModeHandler | None = None
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
 
     async def answer(self, query: Query, *, offset: int = 0) -> Message:
-        """The answer to ``query`` from the in-memory snapshot: never a store or provider call."""
+        """The answer to ``query`` from the in-memory snapshot: never a provider call, and a
+        store call only for the history of ``changes 7d``."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 snapshot = await self.snapshot.ready()
@@ -254,18 +257,28 @@ async def _events(request: web.Request) -> web.Response:
     return response
 
 
+async def _socket_mode(runtime: Runtime) -> dict[str, Any]:
+    """Whether Socket Mode is connected to Slack; empty when it is off."""
+    if runtime.socket is None:
+        return {}
+    return {"socket_mode": {"connected": await runtime.socket.client.is_connected()}}
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    """200 with the latest sync's age and each source's health; 503 until there is a sync."""
+    """200 with the latest sync's age, each source's health and, in Socket Mode, whether Slack
+    is connected; 503 until there is a sync."""
     runtime = request.app[RUNTIME]
+    socket = await _socket_mode(runtime)
     snapshot = runtime.snapshot.current
     if snapshot is None:
         return web.json_response(
-            {"status": "starting", "detail": "loading the latest sync"}, status=503
+            {"status": "starting", "detail": "loading the latest sync", **socket}, status=503
         )
     run = snapshot.run
     if run is None:
         return web.json_response(
-            {"status": "no_sync", "detail": "no sync has run yet: run `syncbot sync`"}, status=503
+            {"status": "no_sync", "detail": "no sync has run yet: run `syncbot sync`", **socket},
+            status=503,
         )
     interval = runtime.settings.sync_interval_seconds
     age = int((runtime.now() - run.finished_at).total_seconds())
@@ -273,9 +286,10 @@ async def _healthz(request: web.Request) -> web.Response:
     stale = any(state.stale for state in snapshot.states)
     lock = runtime.held_lock()
     stuck = lock is not None and lock.stuck(runtime.now())
+    disconnected = bool(socket) and not socket["socket_mode"]["connected"]
     # Source errors are left out: this endpoint is public, and `/numbers status` shows them.
     body = {
-        "status": "degraded" if late or stale or stuck else "ok",
+        "status": "degraded" if late or stale or stuck or disconnected else "ok",
         "latest_sync": {
             "run_id": run.run_id,
             "status": run.status,
@@ -294,6 +308,7 @@ async def _healthz(request: web.Request) -> web.Response:
             }
             for state in snapshot.states
         },
+        **socket,
     }
     return web.json_response(body)
 
@@ -305,7 +320,9 @@ async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
     socket: AsyncSocketModeHandler | None = None
     app_token = runtime.settings.slack_app_token
     if app_token is not None:
-        socket = AsyncSocketModeHandler(web_app[BOLT], app_token.get_secret_value())
+        socket = runtime.socket = AsyncSocketModeHandler(
+            web_app[BOLT], app_token.get_secret_value()
+        )
         # The client retries a failed connection forever; HTTP (and /healthz) must not wait.
         runtime.background.start(socket.connect_async())  # type: ignore[no-untyped-call]  # slack_sdk leaves it unannotated
     event(

@@ -115,6 +115,12 @@ class Store(ABC):
         returns the run id. A dry run computes the same figures and stores nothing (None)."""
 
     @abstractmethod
+    def forget(self, source: str, account: str | None, result: RunResult) -> int:
+        """Remove every number and the health of ``source`` (one ``account`` of it, or all),
+        with a ``removed`` change for each, as the run ``result`` describes (call under
+        ``run_lock``); fills in its totals and changes and returns its run id."""
+
+    @abstractmethod
     def update_run(self, run_id: int, result: RunResult) -> None:
         """Record what happened after the commit (the sheet write) in the run's result."""
 

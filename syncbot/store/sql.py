@@ -24,8 +24,9 @@ from syncbot.models import (
     SourceState,
 )
 from syncbot.store.base import NumberBatch, Store
+from syncbot.store.forget import forget_rows
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.staging import Staging, apply_run, digests, prepare, staged_insert
+from syncbot.store.staging import Staging, apply_run, digests, prepare, stage
 
 
 class Cursor(Protocol):
@@ -363,7 +364,7 @@ class SqlStore(Store):
 
     def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         with self.transaction() as cur:
-            cur.executemany(staged_insert(self), rows)
+            stage(self, cur, rows)
 
     def staged_count(self, source: str, account: str) -> int:
         with self.transaction() as cur:
@@ -388,6 +389,15 @@ class SqlStore(Store):
                 "unchanged and the next run will try again"
             ) from None
         return run_id
+
+    def forget(self, source: str, account: str | None, result: RunResult) -> int:
+        try:
+            with self.transaction(write=True) as cur:
+                return forget_rows(self, cur, source, account, result)
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store could not forget {source} ({exc}); nothing changed"
+            ) from None
 
     def update_run(self, run_id: int, result: RunResult) -> None:
         with self.transaction(write=True) as cur:
