@@ -18,7 +18,7 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.store import SqliteStore, open_store
 from tests import pg
 from tests.procs import clean_env, syncbot
-from tests.test_slack_app import running_app
+from tests.test_slack_app import ADMIN, running_app
 
 
 @pytest.fixture(params=pg.BACKENDS)
@@ -102,3 +102,13 @@ async def test_a_running_sync_is_no_warning_but_a_stuck_one_is_in_status_and_hea
         await app.wait_for_lock(held=False)
         _, body = await app.health()
         assert body["run_lock"] is None
+
+
+async def test_an_admins_sync_that_finds_the_lock_stuck_says_so(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    async with running_app(sandbox, sqlite_store) as app:
+        with held_since(sqlite_store, utc_now() - dt.timedelta(hours=2)):
+            await app.command("sync", user_id=ADMIN)
+            (outcome,) = await app.fake.wait_for_replies(1)
+    assert outcome.body["text"].startswith(":x: A sync has held the run lock for 2 h")

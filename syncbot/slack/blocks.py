@@ -369,6 +369,9 @@ def sync_outcome(result: RunResult) -> Message:
             ":hourglass: Another sync (the scheduled worker's) was already running, so this one "
             "did nothing. `/numbers status` shows its outcome once it finishes."
         )
+    if not result.sources and result.message:
+        # The run never began: the lock is held by a sync that is stuck.
+        return notice(f":x: {escape(result.message)}")
     icon = {"ok": ":white_check_mark:", "partial": ":warning:"}.get(result.status, ":x:")
     changes = ", ".join(f"{n:,} {kind}" for kind, n in result.changes.items() if n) or "none"
     lines = [
