@@ -641,7 +641,7 @@ async def test_a_hold_keeps_requests_waiting_until_it_is_released(
 async def test_serve_forever_serves_until_cancelled(session: aiohttp.ClientSession) -> None:
     ready: asyncio.Queue[Sandbox] = asyncio.Queue()
     task = asyncio.create_task(serve_forever(numbers=6, latency_ms=0, on_ready=ready.put_nowait))
-    sb = await asyncio.wait_for(ready.get(), 5)
+    sb = await asyncio.wait_for(ready.get(), LIMIT)
     status, body = await dialnexa_get(session, sb)
     assert (status, body["meta"]["total"]) == (200, 3)
     task.cancel()

@@ -34,6 +34,7 @@ from syncbot.slack.middleware import READ_TIMEOUT_SECONDS
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions, run_sync
 from tests.conftest import FAST, settings_for
+from tests.procs import LIMIT
 from tests.test_slack_signature import BODY as EXAMPLE_BODY
 from tests.test_slack_signature import SECRET as EXAMPLE_SECRET
 from tests.test_slack_signature import SIGNATURE as EXAMPLE_SIGNATURE
@@ -119,7 +120,7 @@ class App:
 
     async def wait_for_run(self, run_id: int | None) -> None:
         """Until the app answers from ``run_id`` (``None``: until it has loaded anything)."""
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(LIMIT):
             while True:
                 _, body = await self.health()
                 loaded = body.get("status") != "starting"
@@ -129,7 +130,7 @@ class App:
 
     async def wait_for_lock(self, *, held: bool = True) -> None:
         """Until the app has seen the run lock taken (or free again)."""
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(LIMIT):
             while True:
                 _, body = await self.health()
                 if (body.get("run_lock") is not None) == held:

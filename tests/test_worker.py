@@ -191,4 +191,4 @@ async def test_a_configuration_error_ends_the_worker_instead_of_repeating_foreve
 ) -> None:
     # Settings are read once: a run that cannot start now never will in this process.
     with pytest.raises(ConfigError, match="no source is configured"):
-        await asyncio.wait_for(run_worker(every(settings_from({}), 0.05), sqlite_store), 10)
+        await asyncio.wait_for(run_worker(every(settings_from({}), 0.05), sqlite_store), LIMIT)

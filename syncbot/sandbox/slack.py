@@ -81,14 +81,15 @@ class FakeSlack:
         signing_secret: str = SIGNING_SECRET,
         team_id: str = TEAM_ID,
         clock: Callable[[], float] = time.time,
-        wait_seconds: float = 5.0,
+        wait_seconds: float = 60.0,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.clock = clock
-        # How long the ``wait_for`` helpers wait before raising ``TimeoutError``.
+        # How long the ``wait_for`` helpers wait before raising ``TimeoutError``: a bound on a
+        # hang, never on speed (a loaded machine may take seconds).
         self.wait_seconds = wait_seconds
         self.calls: list[ApiCall] = []
         self.replies: list[Reply] = []
