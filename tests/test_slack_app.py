@@ -374,10 +374,19 @@ async def test_next_and_previous_buttons_page_by_editing_the_message(app: App) -
     assert message_phones(third.body) == expected[:20]
 
 
+@pytest.fixture
+async def still_app(sandbox: Sandbox, sqlite_store: SqliteStore) -> AsyncIterator[App]:
+    """An app whose clock stands still: an answer computed again says the same "N s ago"."""
+    now = time.time()
+    async with running_app(sandbox, sqlite_store, clock=lambda: now) as running:
+        yield running
+
+
 @pytest.mark.parametrize("text", ["unassigned", EVERYTHING, "stats", "changes", "status"])
 async def test_share_in_channel_posts_the_answer_for_everyone_through_the_response_url(
-    app: App, text: str
+    still_app: App, text: str
 ) -> None:
+    app = still_app
     asked = await app.command(text)
     value = buttons(asked.json)["numbers_share"]
     clicked = await app.click("numbers_share", value, response_url=app.fake.response_url("s1"))
@@ -392,7 +401,8 @@ async def test_share_in_channel_posts_the_answer_for_everyone_through_the_respon
     assert posted.body["text"] == asked.json["text"]
 
 
-async def test_sharing_a_later_page_shares_that_page(app: App) -> None:
+async def test_sharing_a_later_page_shares_that_page(still_app: App) -> None:
+    app = still_app
     first = await app.command(EVERYTHING)
     await app.click("numbers_page_next", buttons(first.json)["numbers_page_next"])
     (second,) = await app.fake.wait_for_replies(1)

@@ -86,3 +86,25 @@ async def test_export_writes_the_inventory_as_csv_in_the_sheets_columns(
     assert code == 0
     assert "Wrote 40 numbers" in err
     assert (tmp_path / "inventory.csv").read_text().count("\n") == 41
+
+
+async def test_costs_reach_the_sync_log_and_the_csv_export(
+    sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path
+) -> None:
+    env = {**sheet_env(sandbox, box, tmp_path), "NUMBER_COSTS": '[{"monthly": 1.25}]'}
+    code, out, err = await syncbot("sync", "--json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    unassigned = result["monthly_cost"]["unassigned"]
+    assert unassigned == {
+        "amount": result["unassigned"] * 1.25,
+        "currency": "USD",
+        "numbers": result["unassigned"],
+        "unpriced": 0,
+    }
+    log = box.fake.values(box.spreadsheet_id, "Sync log")
+    assert log[1][log[0].index("Unassigned monthly cost")] == f"{unassigned['amount']:g}"
+    code, out, err = await syncbot("export", "--csv", "-", env=env, cwd=tmp_path)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {row["Monthly cost"] for row in rows} == {"1.25"}

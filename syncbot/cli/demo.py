@@ -26,6 +26,7 @@ from syncbot.sandbox._server import serve
 from syncbot.sandbox.faults import ProviderOptions
 from syncbot.sandbox.providers import Sandbox, serve_forever
 from syncbot.sandbox.sheets import FakeSheets
+from syncbot.sandbox.sheets.charts import on_sheet
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.sandbox.slack import FakeSlack
 from syncbot.settings import Settings, settings_from
@@ -58,6 +59,8 @@ class _Seen:
     result: RunResult
     snapshot: Snapshot
     tabs: dict[str, list[list[str]]]
+    # Each chart's title and the tab it floats over.
+    charts: list[tuple[str, str]]
     sheet_where: str
     alert: dict[str, Any] | None
     answer: dict[str, Any]
@@ -124,9 +127,15 @@ async def _whole_loop(
             posted = slack.calls_to("chat.postMessage")
         workbook = sheets.workbook(sheet.spreadsheet_id)
         tabs = {tab.title: tab.values() for tab in workbook.tabs()}
+        titles = {tab.sheet_id: tab.title for tab in workbook.tabs()}
+        charts = [
+            (chart["spec"]["title"], titles[on])
+            for on in titles
+            for chart in on_sheet(workbook, on)
+        ]
         where = f"{sheets.url}/v4/spreadsheets/{sheet.spreadsheet_id}"
     alert = posted[0].args if posted else None
-    return _Seen(result, snapshot, tabs, where, alert, answer)
+    return _Seen(result, snapshot, tabs, charts, where, alert, answer)
 
 
 def _sheet_text(seen: _Seen) -> str:
@@ -146,6 +155,8 @@ def _sheet_text(seen: _Seen) -> str:
             f"{SUMMARY} tab:",
             "",
             table(padded[0], padded[1:]),
+            "",
+            *(f"Chart on the {tab} tab: {title}" for title, tab in seen.charts),
         ]
     )
 
