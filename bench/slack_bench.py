@@ -12,9 +12,9 @@ queries, with the engine before the compact snapshot as the baseline, in one run
 3. Commits a second sync (1% of the numbers churned), times how long the app takes to answer
    from it, and sends the mix again. Peak RSS is the app process's own (``VmHWM``), so it covers
    holding the first sync, loading the second beside it and answering.
-4. Answers the same mix with the engine of --baseline (a git revision: the design before, one
-   object per number) and with today's, each in a process of its own, engine and rendering
-   only (``bench/slack_engines.py``).
+4. Answers the same mix with today's package and with the one of --baseline (a git revision:
+   the design before, one record per number), each in a process of its own, engine and
+   rendering only (``bench/slack_engines.py``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import io
 import json
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -44,8 +47,8 @@ from syncbot.store import SqliteStore
 
 TARGET_P99_MS = 50.0
 TARGET_PEAK_RSS_MB = 512.0
-# The engine before the compact snapshot (issue 10): records in lists, scanned per query.
-BASELINE_REVISION = "cec97d6"
+# main just before the compact snapshot (issue 10): a record per number, lists scanned.
+BASELINE_REVISION = "fa72cc920e6ab3ccba800e5c5e76306665012130"
 WARMUP = 5
 
 
@@ -143,35 +146,42 @@ class App:
 
 
 def engine_figures(
-    url: str, queries: list[str], requests: int, engine_file: Path | None
-) -> dict[str, object]:
-    args = [sys.executable, "-m", "bench.slack_engines", url, json.dumps(queries), str(requests)]
+    url: str, queries: list[str], requests: int, beside: Path | None = None
+) -> dict[str, object] | str:
+    """What ``bench/slack_engines.py`` measures; run beside the package in ``beside`` (an
+    earlier revision) when given. A failure is returned as its message."""
+    runner = [sys.executable, "-m", "bench.slack_engines"]
+    if beside is not None:
+        # A copy next to that package: Python puts the script's folder first on sys.path.
+        shutil.copy(Path(__file__).with_name("slack_engines.py"), beside / "engines.py")
+        runner = [sys.executable, str(beside / "engines.py")]
     done = subprocess.run(  # noqa: S603 - our own module
-        [*args, *([str(engine_file)] if engine_file else [])],
+        [*runner, url, json.dumps(queries), str(requests)],
         env=clean_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures: dict[str, object] = json.loads(done.stdout)
-    return figures
-
-
-def baseline_engine(revision: str, into: Path) -> Path | None:
-    """The query engine as it was at ``revision``, or None when git cannot tell."""
-    done = subprocess.run(  # noqa: S603 - git with our arguments
-        ["git", "show", f"{revision}:syncbot/query/engine.py"],  # noqa: S607 - git from PATH
-        cwd=ROOT,
+        cwd=beside or ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        return None
-    path = into / "baseline_engine.py"
-    path.write_text(done.stdout, encoding="utf-8")
-    return path
+        return (done.stderr.strip().splitlines() or ["no output"])[-1]
+    figures: dict[str, object] = json.loads(done.stdout)
+    return figures
+
+
+def baseline_package(revision: str, into: Path) -> Path | str:
+    """The ``syncbot`` package as it was at ``revision``, in ``into``; why not, as text."""
+    done = subprocess.run(  # noqa: S603 - git with our arguments
+        ["git", "archive", "--format=tar", revision, "syncbot"],  # noqa: S607 - git from PATH
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return done.stderr.decode(errors="replace").strip() or f"git archive {revision} failed"
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(into, filter="data")
+    return into
 
 
 async def serve_and_measure(
@@ -222,7 +232,9 @@ def _ms(values: list[float]) -> tuple[str, str]:
     return f"{statistics.median(values):.1f}", f"{percentile(values, 99):.1f}"
 
 
-def report(rows: list[Row], serve: dict[str, float], engines: dict[str, dict[str, object]]) -> bool:
+def report(
+    rows: list[Row], serve: dict[str, float], engines: dict[str, dict[str, object] | str]
+) -> bool:
     """Prints the figures; returns whether the targets hold."""
     by_query: dict[str, list[Row]] = {}
     for row in rows:
@@ -245,6 +257,9 @@ def report(rows: list[Row], serve: dict[str, float], engines: dict[str, dict[str
     print()
     table = [("engine, own process", "load s", "peak RSS MB", "p50 ms", "p99 ms")]
     for label, figures in engines.items():
+        if isinstance(figures, str):
+            print(f"{label}: not measured ({figures})")
+            continue
         took = figures["ms"]
         assert isinstance(took, dict)
         every = [t for times in took.values() for t in times]
@@ -271,7 +286,7 @@ def main() -> None:
         "--baseline",
         default=BASELINE_REVISION,
         metavar="REV",
-        help=f"git revision whose engine is the baseline (default {BASELINE_REVISION})",
+        help=f"git revision whose syncbot is the baseline (default {BASELINE_REVISION[:7]})",
     )
     parser.add_argument(
         "--baseline-requests", type=int, default=3, help="per query; the baseline takes seconds"
@@ -291,14 +306,15 @@ def main() -> None:
         finally:
             store.close()
         queries = query_mix(listed)
-        engines = {"today's": engine_figures(url, queries, args.requests, None)}
-        old = baseline_engine(args.baseline, Path(tmp))
-        if old is None:
-            print(f"baseline skipped: git cannot show {args.baseline}")
-        else:
-            engines[f"baseline ({args.baseline})"] = engine_figures(
-                url, queries, args.baseline_requests, old
-            )
+        engines: dict[str, dict[str, object] | str] = {
+            "today's": engine_figures(url, queries, args.requests)
+        }
+        old = baseline_package(args.baseline, Path(tmp) / "baseline")
+        engines[f"baseline ({args.baseline[:7]})"] = (
+            old
+            if isinstance(old, str)
+            else engine_figures(url, queries, args.baseline_requests, beside=old)
+        )
     print()
     sys.exit(0 if report(rows, serve, engines) else 1)
 

@@ -1,22 +1,21 @@
-"""One query engine in a process of its own: its load time, answer times and peak RSS.
+"""The query engine in a process of its own: its load time, answer times and peak RSS.
 
-    python -m bench.slack_engines DATABASE_URL QUERIES_JSON REQUESTS [ENGINE_FILE]
+    python -m bench.slack_engines DATABASE_URL QUERIES_JSON REQUESTS
 
-Loads the latest sync with the engine in ``syncbot/query`` or, given ``ENGINE_FILE``, with that
-file's ``load_snapshot`` and ``answer`` (``slack_bench.py`` passes the engine of an earlier
-revision, taken from git, as the baseline), then answers each query ``REQUESTS`` times and
-renders the Slack message as ``/numbers`` does. Prints one JSON object. The Slack app's modules
-are imported as ``syncbot serve`` imports them, so the peak RSS compares with the app's.
+Loads the latest sync with whichever ``syncbot`` package comes first on ``sys.path``
+(``slack_bench.py`` also runs a copy of this file beside an earlier revision's package, taken
+from git, as the baseline), answers each query ``REQUESTS`` times and renders the Slack
+message as ``/numbers`` does. Prints one JSON object. The Slack app's modules are imported as
+``syncbot serve`` imports them, so the peak RSS compares with the app's. Standard library and
+the interfaces every revision shares only.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import syncbot.slack.app  # noqa: F401 - the app's imports, for a comparable peak RSS
 from syncbot.models import utc_now
@@ -33,24 +32,11 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
-def _engine(path: str | None) -> tuple[Any, Any]:
-    if path is None:
-        return load_snapshot, answer
-    spec = importlib.util.spec_from_file_location("baseline_engine", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.load_snapshot, module.answer
-
-
-def main(url: str, queries: list[str], requests: int, engine_file: str | None) -> None:
-    load, run = _engine(engine_file)
+def main(url: str, queries: list[str], requests: int) -> None:
     store = open_store(url)
     try:
         started = time.perf_counter()
-        snapshot = load(store)
+        snapshot = load_snapshot(store)
         loaded = time.perf_counter() - started
     finally:
         store.close()
@@ -61,15 +47,10 @@ def main(url: str, queries: list[str], requests: int, engine_file: str | None) -
         for _ in range(requests):
             started = time.perf_counter()
             now = utc_now()
-            answer_message(run(query, snapshot, now=now, interval_seconds=900), now=now)
+            answer_message(answer(query, snapshot, now=now, interval_seconds=900), now=now)
             times.append((time.perf_counter() - started) * 1000)
     print(json.dumps({"load_seconds": loaded, "peak_rss_mb": peak_rss_mb(), "ms": took}))
 
 
 if __name__ == "__main__":
-    main(
-        sys.argv[1],
-        json.loads(sys.argv[2]),
-        int(sys.argv[3]),
-        sys.argv[4] if len(sys.argv) > 4 else None,
-    )
+    main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]))

@@ -23,9 +23,10 @@ from syncbot.models import (
     SheetResult,
 )
 from syncbot.store import open_store
+from syncbot.store.base import NumberBatch
 from syncbot.store.postgres import PostgresStore
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.sql import SqlStore
+from syncbot.store.sql import STREAM_BATCH, SqlStore
 from syncbot.store.sqlite import SqliteStore, sqlite_path
 from tests import pg
 from tests.runs import T0, T1, T2, by_key, number, run
@@ -305,6 +306,27 @@ def test_inventory_and_states_come_back_in_the_same_order_on_every_backend(
     _, reconciled, _ = run(store, listed, at=T0)
     assert [n.key for n in store.load_numbers()] == [n.key for n in reconciled.inventory]
     assert [s.key for s in store.source_states()] == ["orgapi/West", "orgapi/east"]
+
+
+def test_scan_numbers_streams_the_inventory_field_by_field_in_load_numbers_order(
+    store: SqlStore,
+) -> None:
+    listed = {
+        "orgapi/West": [
+            number("w1", account="West", phone_number="+14155550101"),
+            number("w2", account="West", phone_number="(415) 555-0103", agent=None),
+        ],
+        "orgapi/east": [
+            number(f"e{i}", account="east", agent=None if i % 3 else f"agent_{i % 7}")
+            for i in range(STREAM_BATCH + 10)
+        ],
+    }
+    run(store, listed, at=T0)
+    batches = list(store.scan_numbers())
+    assert [len(b.source) for b in batches] == [STREAM_BATCH, 12]
+    names = [f.name for f in dataclasses.fields(NumberBatch)]
+    scanned = [row for b in batches for row in zip(*(getattr(b, n) for n in names), strict=True)]
+    assert scanned == [tuple(getattr(n, name) for name in names) for n in store.load_numbers()]
 
 
 def test_each_run_keeps_its_own_changes(store: SqlStore) -> None:

@@ -352,6 +352,10 @@ class Rows(Sequence[T]):
         self._make = make
         self._count = bits.bit_count()
 
+    def _walk(self, start: int) -> Iterator[int]:
+        """The rows, in order, from the ``start``-th one."""
+        return positions(self._bits, start)
+
     def __len__(self) -> int:
         return self._count
 
@@ -364,15 +368,15 @@ class Rows(Sequence[T]):
             start, stop, step = index.indices(self._count)
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
-            return [self._make(row) for row in islice(positions(self._bits, start), stop - start)]
+            return [self._make(row) for row in islice(self._walk(start), max(stop - start, 0))]
         if index < 0:
             index += self._count
         if not 0 <= index < self._count:
             raise IndexError("row index out of range")
-        return self._make(next(positions(self._bits, index)))
+        return self._make(next(self._walk(index)))
 
     def __iter__(self) -> Iterator[T]:
-        return map(self._make, positions(self._bits))
+        return map(self._make, self._walk(0))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
@@ -383,3 +387,59 @@ class Rows(Sequence[T]):
 
     def __repr__(self) -> str:
         return f"<{self._count:,} rows>"
+
+
+# Rows of a ``LinkedRows`` walked at once: a page never reads more than two blocks' rows.
+LINK_BLOCK = 4096
+
+
+class LinkedRows(Rows[T]):
+    """Rows of one table (changes) selected through the rows of another (numbers) they point
+    at, in their own order, plus rows selected directly.
+
+    Mapping a bitmap of numbers onto 500,000 changes would take a Python step per change. The
+    changes are grouped in blocks instead, each with the bitmap of the numbers it points at:
+    a page counts the selected rows block by block with one ``&`` each and reads the rows of
+    the block it starts in, whatever the table's size.
+    """
+
+    __slots__ = ("_blocks", "_direct", "_pointed", "_pointers", "_targets")
+
+    def __init__(
+        self,
+        pointed: int,
+        direct: int,
+        make: Callable[[int], T],
+        *,
+        pointers: array[int],
+        blocks: list[int],
+        targets: int,
+    ) -> None:
+        """``pointed``: the selected rows of the other table (of ``targets`` rows);
+        ``pointers``: each row's row there plus one (0: none); ``blocks``: the rows there that
+        each ``LINK_BLOCK`` rows here point at; ``direct``: rows here selected as they are."""
+        super().__init__(direct, make)
+        self._pointed = pointed
+        self._direct = direct
+        self._pointers = pointers
+        self._blocks = blocks
+        self._targets = targets
+        self._count = sum((pointed & block).bit_count() for block in blocks) + self._count
+
+    def _walk(self, start: int) -> Iterator[int]:
+        pointed = "0" + to_flags(self._pointed, self._targets)
+        direct = to_flags(self._direct, len(self._pointers))
+        pointers = self._pointers
+        for number, block in enumerate(self._blocks):
+            first = number * LINK_BLOCK
+            last = min(first + LINK_BLOCK, len(pointers))
+            here = (self._pointed & block).bit_count() + direct.count("1", first, last)
+            if start >= here:
+                start -= here
+                continue
+            for row in range(first, last):
+                if pointed[pointers[row]] == "1" or direct[row] == "1":
+                    if start:
+                        start -= 1
+                    else:
+                        yield row

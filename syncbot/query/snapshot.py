@@ -21,22 +21,24 @@ import phonenumbers
 from syncbot.costs import Tally
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunRecord, SourceState, Status
 from syncbot.query.columns import (
+    LINK_BLOCK,
     CodesBuilder,
     DigitIndex,
     DigitIndexBuilder,
     Instants,
+    LinkedRows,
     Rows,
     Texts,
     TextsBuilder,
     all_rows,
     from_flags,
     positions,
-    to_flags,
 )
 from syncbot.store import Store
 from syncbot.store.base import NumberBatch
 
 _NON_DIGITS = re.compile(r"\D")
+_ZERO, _ONE = ord("0"), ord("1")
 CountedField = Literal["source_key", "status", "country", "type"]
 
 
@@ -137,7 +139,7 @@ class _ChangeLog:
         number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
         agents: CodesBuilder[tuple[str | None, str | None]] = CodesBuilder()
         at: CodesBuilder[tuple[dt.datetime, int | None]] = CodesBuilder()
-        self._hashes = array("q")
+        self._hashes, self._checks = array("q"), array("q")
         count = 0
         listed = iter(changes)
         while batch := list(islice(listed, 2_000)):
@@ -149,6 +151,7 @@ class _ChangeLog:
             agents.extend([(c.agent_before, c.agent_after) for c in batch])
             at.extend([(c.at, c.run_id) for c in batch])
             self._hashes.extend(hash(c.key) for c in batch)
+            self._checks.extend(hash(c.key[::-1]) for c in batch)
             count += len(batch)
         self.count = count
         self.kinds = kinds.done()
@@ -158,29 +161,42 @@ class _ChangeLog:
         self.labels = labels.done()
         self.agents = agents.done()
         self.at = at.done()
-        # Each change's number's row in the inventory plus one; 0 when it has none (removed).
+        # Each change's number's row in the inventory plus one (0: none, it was removed), and
+        # the rows each block of changes points at; filled in by ``link``.
         self.number_rows = array("I", [0]) * count
+        self.blocks: list[int] = []
 
     def link(self, batches: Iterable[NumberBatch]) -> Iterator[NumberBatch]:
-        """``batches``, noting the row of each number this log holds a change of."""
+        """``batches``, noting which change each number has."""
         # Sorted hashes of the changes' keys, not a dict of the keys: 500,000 changes (a first
-        # sync) would take 100 MB as tuples. Two keys with one hash are told apart by id.
+        # sync) would take 100 MB as tuples. Two keys with one hash are told apart by a second
+        # hash, of the key reversed.
         order = sorted(range(self.count), key=self._hashes.__getitem__)
         hashes = array("q", map(self._hashes.__getitem__, order))
+        checks = array("q", map(self._checks.__getitem__, order))
         changes = array("I", order)
         del order
-        self._hashes = array("q")
-        row = 1
+        self._hashes, self._checks = array("q"), array("q")
+        rows = 0
         for batch in batches:
-            found = list(map(hash, zip(batch.source, batch.account, batch.number_id, strict=True)))
-            spots = map(bisect_left, repeat(hashes), found)
-            for offset, (wanted, spot) in enumerate(zip(found, spots, strict=True)):
-                if spot < len(hashes) and hashes[spot] == wanted:
-                    change = changes[spot]
-                    if self.number_ids[change] == batch.number_id[offset]:
-                        self.number_rows[change] = row + offset
-            row += len(batch.source)
+            keys = list(zip(batch.source, batch.account, batch.number_id, strict=True))
+            found = list(map(hash, keys))
+            spots = list(map(bisect_left, repeat(hashes), found))
+            for offset, spot in enumerate(spots):
+                if (
+                    spot < len(hashes)
+                    and hashes[spot] == found[offset]
+                    and checks[spot] == hash(keys[offset][::-1])
+                ):
+                    self.number_rows[changes[spot]] = rows + offset + 1
+            rows += len(batch.source)
             yield batch
+        for first in range(0, self.count, LINK_BLOCK):
+            flags = bytearray([_ZERO]) * rows
+            for pointer in self.number_rows[first : first + LINK_BLOCK]:
+                if pointer:
+                    flags[pointer - 1] = _ONE
+            self.blocks.append(from_flags(flags))
 
     def change(self, row: int) -> Change:
         source, account = self.sources[row]
@@ -381,13 +397,17 @@ class Snapshot:
         log = self._changes
         if selected is None:
             return self.changes
-        # One character per row, shifted by one so that index 0 answers for "no row".
-        flags = "0" + to_flags(selected, self._inventory.count)
-        kept = from_flags("".join(map(flags.__getitem__, log.number_rows)))
         gone = log.kinds.where(lambda kind: kind is ChangeKind.REMOVED) & log.sources.where(
             lambda value: removed(*value)
         )
-        return Rows(kept | gone, log.change)
+        return LinkedRows(
+            selected,
+            gone,
+            log.change,
+            pointers=log.number_rows,
+            blocks=log.blocks,
+            targets=self._inventory.count,
+        )
 
     # -- what earlier versions offered, as records ------------------------------------------
 

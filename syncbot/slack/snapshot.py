@@ -1,6 +1,6 @@
 """The in-memory copy of the latest sync that every ``/numbers`` answer comes from.
 
-Slack allows 3 s for an answer and loading a 100,000-number snapshot takes seconds, so requests
+Slack allows 3 s for an answer and loading a 500,000-number snapshot takes seconds, so requests
 never load it from the store (nor call a provider, nor the sheet); only ``changes 7d`` reads the
 store's history, one indexed query. A poller asks the store for the latest
 run id (one indexed row) every few seconds; when a newer run appears it loads that run in a
