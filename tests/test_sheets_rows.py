@@ -5,21 +5,19 @@ People act through plain gspread, as the Sheets UI would; the writer syncs after
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import gspread
 
-from syncbot.models import Change, ChangeKind, PhoneNumber
+from syncbot.models import ChangeKind, PhoneNumber
 from syncbot.sandbox.sheets import Cell, Workbook
-from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
+from syncbot.sandbox.sheets.kit import SheetsSandbox, change, phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter, inventory_row
 
 PINK = {"backgroundColor": {"red": 1.0, "green": 0.8, "blue": 0.9}}
 NUMBER_ID = INVENTORY_HEADER.index("Number ID")
 LABEL = INVENTORY_HEADER.index("Label")
 OWNER = len(INVENTORY_HEADER)  # the first column right of syncbot's
-AT = dt.datetime(2024, 1, 5, tzinfo=dt.UTC)
 
 
 def writer_for(box: SheetsSandbox, **options: int) -> SheetWriter:
@@ -58,20 +56,6 @@ def mark(worksheet: gspread.Worksheet, row: int, owner: str) -> None:
     worksheet.format(f"A{row}:T{row}", PINK)
     worksheet.insert_note(f"D{row}", f"ask {owner}")
     worksheet.update([[owner]], f"T{row}")
-
-
-def change(kind: ChangeKind, number: PhoneNumber) -> Change:
-    return Change(
-        kind=kind,
-        source=number.source,
-        account=number.account,
-        number_id=number.number_id,
-        phone_number=number.phone_number,
-        agent_before=None,
-        agent_after=number.agent_id,
-        label=number.label,
-        at=AT,
-    )
 
 
 def test_highlights_notes_and_peoples_values_stay_with_their_numbers_through_inserts_and_deletes(
