@@ -15,19 +15,17 @@ writes carry; "cpu s" is the writer's own thread (the fake runs in another).
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 from syncbot.models import Change, ChangeKind, PhoneNumber
 from syncbot.sandbox.sheets import FakeSheets
-from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
+from syncbot.sandbox.sheets.kit import SheetsSandbox, change, phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter, inventory_row
 
 PAGE = 100
 READ_ROUTES = {"spreadsheets.get", "values.get", "values.batchGet"}
-AT = dt.datetime(2024, 1, 9, tzinfo=dt.UTC)
 
 
 def measure(box: SheetsSandbox, action: Callable[[], object]) -> dict[str, float]:
@@ -66,32 +64,18 @@ def churned(numbers: Sequence[PhoneNumber]) -> tuple[list[PhoneNumber], list[Cha
         kind = (ChangeKind.REASSIGNED, ChangeKind.REMOVED, ChangeKind.REASSIGNED, ChangeKind.ADDED)
         what = kind[slot % 4] if 0 <= slot < touched else None
         if what is ChangeKind.REMOVED:
-            changes.append(_change(what, number))
+            changes.append(change(what, number))
             continue
         kept = number
         if what is ChangeKind.REASSIGNED:
             kept = phone_number(k, agent_id="agent_moved", status="assigned")
-            changes.append(_change(what, kept))
+            changes.append(change(what, kept))
         out.append(kept)
         if what is ChangeKind.ADDED:
             added = phone_number(k, number_id=f"{number.number_id}n")
-            changes.append(_change(what, added))
+            changes.append(change(what, added))
             out.append(added)
     return out, changes
-
-
-def _change(kind: ChangeKind, number: PhoneNumber) -> Change:
-    return Change(
-        kind=kind,
-        source=number.source,
-        account=number.account,
-        number_id=number.number_id,
-        phone_number=number.phone_number,
-        agent_before=None,
-        agent_after=number.agent_id,
-        label=number.label,
-        at=AT,
-    )
 
 
 def line(label: str, size: int, m: dict[str, float]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -66,8 +65,8 @@ class CostRules:
 
     rules: tuple[CostRule, ...] = ()
     currency: str = "USD"
-    # A price depends on four fields with few distinct combinations, so a total over 100,000
-    # numbers matches rules a few dozen times, not 100,000.
+    # A price depends on four fields with few distinct combinations, so pricing 100,000 numbers
+    # (the Inventory, the CSV export) matches rules a few dozen times, not 100,000.
     _prices: dict[tuple[str, str, str | None, str | None], float | None] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -86,36 +85,9 @@ class CostRules:
             self._prices[key] = price
             return price
 
-    def total(self, numbers: Iterable[Priced]) -> Cost:
-        """What ``numbers`` cost a month together, and how many no rule prices."""
-        amounts: list[float] = []
-        count = unpriced = 0
-        for number in numbers:
-            count += 1
-            price = self.monthly(number)
-            if price is None:
-                unpriced += 1
-            else:
-                amounts.append(price)
-        return Cost(math.fsum(amounts), self.currency, count, unpriced)
-
-    def overview(self, numbers: Iterable[Counted], *, now: dt.datetime) -> CostOverview:
-        """What all ``numbers`` cost, the unassigned ones, and those idle ``IDLE_DAYS`` or more."""
-        counts = Counter(
-            (
-                n.source,
-                n.account,
-                n.country_code,
-                n.number_type,
-                n.unassigned,
-                n.unassigned and is_idle(n, now=now, days=IDLE_DAYS),
-            )
-            for n in numbers
-        )
-        return self.overview_of(Tally(*fields, count=n) for fields, n in counts.items())
-
     def overview_of(self, tallies: Iterable[Tally]) -> CostOverview:
-        """The overview from counts of alike numbers (a store counts them with one query)."""
+        """What all numbers, the unassigned ones and those idle ``IDLE_DAYS`` or more cost, from
+        counts of alike numbers (a store or a snapshot counts them without loading each)."""
         sums: dict[str, tuple[list[float], list[int]]] = {
             part: ([], [0, 0]) for part in ("all", "unassigned", "idle")
         }

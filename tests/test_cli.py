@@ -206,10 +206,11 @@ async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -
     assert "Inventory (60 numbers)" in out
     assert (tmp_path / "syncbot-demo.db").exists()
     # The sheet: where each tab is, and the Summary as a table.
+    assert re.search(r"^Sheet: written \(http://127\.0\.0\.1:\d+/v4/spreadsheets/", out, re.M)
     for tab in ("Inventory", "Summary", "Changes", "Sync log"):
         assert re.search(rf"^{tab}\s+\d+\s+http://127\.0\.0\.1:\d+/v4/spreadsheets/", out, re.M)
     assert re.search(r"^Unassigned numbers\s+\d+$", out, re.M)
-    assert re.search(r"^All\s+\d+\.\d+\s+\d+\.\d+\s+0$", out, re.M)
+    assert re.search(r"^All\s+\d+\.\d\d\s+\d+\.\d\d\s+0\.00$", out, re.M)
     assert "Chart on the Summary tab: Unassigned numbers over time" in out
     assert "Chart on the Summary tab: Numbers by source and status" in out
     # Slack: the first-sync alert, then the real app's answer as text and in the Builder.

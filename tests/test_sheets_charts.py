@@ -259,20 +259,21 @@ def test_the_summary_says_what_all_unassigned_and_long_idle_numbers_cost(
     head = rows.index(["Monthly cost (USD)", "All numbers", "Unassigned", "Unassigned 30+ days"])
     # 9 US numbers at 1.15 (3 unassigned) and 2 dialnexa at 2.5 (1 unassigned); the unassigned
     # became so on day 1 of the sandbox's calendar, a day before this run: none idle 30 days.
-    assert rows[head + 1] == ["All", "15.35", "5.95", "0"]
-    # A month later the same numbers have been idle for 30 days and more.
+    assert rows[head + 1] == ["All", "15.35", "5.95", "0.00"]
+    # Amounts show with the currency's decimals. A month later the same numbers have been idle
+    # for 30 days and more.
     writer.write(inventory=_inventory(), changes=[], run=_run(2, days=31))
     rows = box.fake.values(box.spreadsheet_id, "Summary")
     assert rows[head + 1] == ["All", "15.35", "5.95", "5.95"]
     by_source = rows.index(["Cost by source / account", *rows[head][1:]])
     assert rows[by_source + 1 : by_source + 3] == [
-        ["dialnexa/default", "5", "2.5", "2.5"],
+        ["dialnexa/default", "5.00", "2.50", "2.50"],
         ["orgapi/default", "10.35", "3.45", "3.45"],
     ]
     by_country = rows.index(["Cost by country", *rows[head][1:]])
     assert rows[by_country + 1 : by_country + 4] == [
-        ["(none)", "2.5", "2.5", "2.5"],
-        ["GB", "2.5", "0", "0"],
+        ["(none)", "2.50", "2.50", "2.50"],
+        ["GB", "2.50", "0.00", "0.00"],
         ["US", "10.35", "3.45", "3.45"],
     ]
     assert ["Cost by type", *rows[head][1:]] in rows

@@ -5,21 +5,19 @@ People act through plain gspread, as the Sheets UI would; the writer syncs after
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import gspread
 
-from syncbot.models import Change, ChangeKind, PhoneNumber
+from syncbot.models import ChangeKind, PhoneNumber
 from syncbot.sandbox.sheets import Cell, Workbook
-from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
+from syncbot.sandbox.sheets.kit import SheetsSandbox, change, phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter, inventory_row
 
 PINK = {"backgroundColor": {"red": 1.0, "green": 0.8, "blue": 0.9}}
 NUMBER_ID = INVENTORY_HEADER.index("Number ID")
 LABEL = INVENTORY_HEADER.index("Label")
 OWNER = len(INVENTORY_HEADER)  # the first column right of syncbot's
-AT = dt.datetime(2024, 1, 5, tzinfo=dt.UTC)
 
 
 def writer_for(box: SheetsSandbox, **options: int) -> SheetWriter:
@@ -58,20 +56,6 @@ def mark(worksheet: gspread.Worksheet, row: int, owner: str) -> None:
     worksheet.format(f"A{row}:T{row}", PINK)
     worksheet.insert_note(f"D{row}", f"ask {owner}")
     worksheet.update([[owner]], f"T{row}")
-
-
-def change(kind: ChangeKind, number: PhoneNumber) -> Change:
-    return Change(
-        kind=kind,
-        source=number.source,
-        account=number.account,
-        number_id=number.number_id,
-        phone_number=number.phone_number,
-        agent_before=None,
-        agent_after=number.agent_id,
-        label=number.label,
-        at=AT,
-    )
 
 
 def test_highlights_notes_and_peoples_values_stay_with_their_numbers_through_inserts_and_deletes(
@@ -144,6 +128,27 @@ def test_a_tab_people_sorted_keeps_their_order_and_new_numbers_go_below_it(
     shown = [row[NUMBER_ID] for row in box.fake.values(box.spreadsheet_id, "Inventory")[1:]]
     assert shown == [i for i in order if i != "pn_0000000"] + ["pn_0000004b"]
     assert rows_by_id(box)["pn_0000029"][2] == Cell("agent_x")
+
+
+def test_a_number_whose_phone_number_changed_keeps_its_row_and_new_ones_still_sort_in(
+    box: SheetsSandbox,
+) -> None:
+    writer = writer_for(box)
+    writer.write(inventory=numbers(range(10)), changes=[], run=run_result(1))
+    # syncbot lists numbers by phone number: number 2's new one sorts it last.
+    moved = phone_number(2, phone_number="+19999999999")
+    current = [*numbers([0, 1]), *numbers(range(3, 10)), moved, added_between(5)]
+    current.sort(key=lambda n: (n.source, n.account, n.phone_number, n.number_id))
+
+    writer.write(inventory=current, changes=[], run=run_result(2))
+
+    shown = [row[NUMBER_ID] for row in box.fake.values(box.spreadsheet_id, "Inventory")[1:]]
+    assert shown == [
+        *(f"pn_{i:07d}" for i in range(6)),
+        "pn_0000005b",
+        *(f"pn_{i:07d}" for i in range(6, 10)),
+    ]
+    assert rows_by_id(box)["pn_0000002"][0] == Cell("+19999999999")
 
 
 def test_an_unchanged_sync_leaves_every_inventory_cell_as_it_was_in_three_calls(

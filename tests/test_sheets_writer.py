@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from gspread.utils import ValueInputOption
 
-from syncbot.models import Change, ChangeKind, PhoneNumber
+from syncbot.models import ChangeKind
 from syncbot.sandbox.sheets import Cell, FakeSheets
-from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
+from syncbot.sandbox.sheets.kit import SheetsSandbox, change, phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter, inventory_row
 from syncbot.sheets.upkeep import UNASSIGNED_RULE
 
 TABS = ["Inventory", "Summary", "Changes", "Sync log"]
-AT = dt.datetime(2024, 1, 5, tzinfo=dt.UTC)
 
 
 def writer_for(box: SheetsSandbox, **options: int) -> SheetWriter:
     return SheetWriter(box.settings(), retry_wait_initial=0.01, retry_wait_max=0.05, **options)
-
-
-def change(kind: ChangeKind, number: PhoneNumber, run_id: int = 2) -> Change:
-    return Change(
-        kind=kind,
-        source=number.source,
-        account=number.account,
-        number_id=number.number_id,
-        phone_number=number.phone_number,
-        agent_before=number.agent_id,
-        agent_after=None,
-        label=number.label,
-        at=AT,
-        run_id=run_id,
-    )
 
 
 def rows_by_number(box: SheetsSandbox) -> dict[str, list[str]]:
@@ -178,7 +161,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     )
 
     result = writer.write(
-        inventory=[d, c, b], changes=[change(ChangeKind.REMOVED, a)], run=run_result(2)
+        inventory=[d, c, b], changes=[change(ChangeKind.REMOVED, a, run_id=2)], run=run_result(2)
     )
 
     assert result.status == "ok"
@@ -254,11 +237,11 @@ def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
     a, b = phone_number(1), phone_number(2)
     writer.write(
         inventory=[a, b],
-        changes=[change(ChangeKind.ADDED, a, 1), change(ChangeKind.ADDED, b, 1)],
+        changes=[change(ChangeKind.ADDED, a, run_id=1), change(ChangeKind.ADDED, b, run_id=1)],
         run=run_result(1, count=2),
     )
     writer.write(
-        inventory=[a], changes=[change(ChangeKind.REMOVED, b, 2)], run=run_result(2, count=1)
+        inventory=[a], changes=[change(ChangeKind.REMOVED, b, run_id=2)], run=run_result(2, count=1)
     )
 
     changes = box.fake.values(box.spreadsheet_id, "Changes")

@@ -134,6 +134,8 @@ async def _whole_loop(
             for chart in on_sheet(workbook, on)
         ]
         where = f"{sheets.url}/v4/spreadsheets/{sheet.spreadsheet_id}"
+    # The writer names the sheet by its Google address; this one lives in the sandbox.
+    result.sheet.url = where
     alert = posted[0].args if posted else None
     return _Seen(result, snapshot, tabs, charts, where, alert, answer)
 

@@ -38,6 +38,8 @@ from syncbot.sheets.summary_costs import CostTally
 # Empty columns kept right of the last used one, so people can type a new column's header.
 ROOM = 5
 _WIDTH = len(INVENTORY_HEADER)
+# Rows out of syncbot's order that still leave the tab in it (see ``_final_layout``).
+_OUT_OF_PLACE = 2
 # A new row gets its own formats: none, whatever its neighbour wears.
 _NEW_ROW_FIELDS = "userEnteredValue,userEnteredFormat"
 
@@ -258,9 +260,11 @@ def _final_layout(
 ) -> list[Placed]:
     """The data rows after the write, top to bottom."""
     order = [d for _, d in survivors if d >= 0]
-    in_order = all(a < b for a, b in itertools.pairwise(order))
+    # A number whose phone number changed sorts elsewhere now but keeps its row: a few rows
+    # out of place still mean syncbot's order; people's own sort leaves half of them.
+    descents = sum(a > b for a, b in itertools.pairwise(order))
     fresh = [(-1, d) for d, key in enumerate(keys) if key not in first]
-    if not in_order:
+    if descents > max(_OUT_OF_PLACE, len(order) // 100):
         # People sorted the tab their way: keep it, and add new numbers under the data.
         filled = [n for n, (i, _) in enumerate(survivors) if any(v != "" for v in rows[i])]
         cut_at = filled[-1] + 1 if filled else 0

@@ -27,6 +27,7 @@ from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, Value, quote_title
 from syncbot.sheets.rows import change_lines
 from syncbot.sheets.summary import SOURCE_HEADER, SUMMARY_WIDTHS
+from syncbot.sheets.summary_costs import money_format, summary_cell
 
 CELL_LIMIT = 10_000_000
 MAX_COLUMNS = 18_278
@@ -110,6 +111,8 @@ def plan_write(
         grown = delta.rows * delta.cols - old.tab.cells
         planner.out.grows.append(_Step(b"", max(grown, 0)))
     summary = want.summary.rows(run)
+    costs = want.summary.costs
+    money = None if costs is None else money_format(costs.currency)
     summary_id, summary_rows, summary_cols = planner.sized(
         layout.SUMMARY, len(summary), len(SUMMARY_WIDTHS) + charts.CHART_COLUMNS, SUMMARY_WIDTHS
     )
@@ -118,7 +121,8 @@ def plan_write(
             summary_id,
             (0, summary_rows),
             (0, summary_cols),
-            [ops.plain_row(row) for row in summary],
+            [ops.row_json(summary_cell(value, money) for value in row) for row in summary],
+            fields="userEnteredValue,userEnteredFormat.numberFormat",
         )
     ]
     if state.logged != run_identity(run):

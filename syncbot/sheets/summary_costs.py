@@ -8,13 +8,32 @@ Pure: no Google types and no I/O.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncbot.costs import IDLE_DAYS, is_idle, round_money
 from syncbot.models import PhoneNumber
-from syncbot.sheets.layout import Row, cut, or_blank
+from syncbot.sheets import ops
+from syncbot.sheets.layout import Cell, Row, cut, or_blank
 
 COLUMNS = ("All numbers", "Unassigned", f"Unassigned {IDLE_DAYS}+ days")
+
+
+def money_format(currency: str) -> dict[str, Any]:
+    """How the Summary shows amounts: grouped, with the currency's own decimals."""
+    from babel.numbers import get_currency_precision  # noqa: PLC0415 - babel loads on use
+
+    decimals = get_currency_precision(currency)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return {"numberFormat": {"type": "NUMBER", "pattern": pattern}}
+
+
+def summary_cell(value: Cell, money: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A Summary cell; in the Summary a float is an amount of money, shown as ``money``."""
+    if isinstance(value, float) and money is not None:
+        return {"userEnteredValue": {"numberValue": value}, "userEnteredFormat": money}
+    return ops.ours(value)
 
 
 @dataclass(slots=True)

@@ -120,12 +120,25 @@ _DIFF = (
     f"FROM staged s JOIN numbers n ON {_SAME_NUMBER} "
     "WHERE s.fresh AND (n.status <> s.status "
     "OR (s.status = 'assigned' AND n.agent_id IS DISTINCT FROM s.agent_id))",
-    # Stored numbers that a source which listed fine no longer lists.
+)
+# Stored numbers that a source which listed fine no longer lists.
+_REMOVED = (
     f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
     "SELECT ?, 'removed', n.source, n.account, n.number_id, n.phone_number, n.agent_id, NULL, "
-    f"n.label, ? FROM numbers n WHERE {_OK_SOURCE} AND {_GONE}",
+    f"n.label, ? FROM numbers n WHERE {_OK_SOURCE} AND {_GONE}"
 )
 _REMOVE = f"DELETE FROM numbers AS n WHERE {_OK_SOURCE} AND {_GONE}"
+# Whether anything was removed, by counting: the ok sources' stored numbers against those
+# listed again (a kept row's number is stored by construction). Finding the removed ones
+# looks each stored number up; counting walks the indexes, many times cheaper.
+_STORED_OF_OK_SOURCES = (
+    "SELECT COUNT(*) FROM run_sources r JOIN numbers n "
+    "ON n.source = r.source AND n.account = r.account WHERE r.status = 'ok'"
+)
+_LISTED_AGAIN = (
+    "SELECT (SELECT COUNT(*) FROM staged WHERE NOT fresh) + "
+    f"(SELECT COUNT(*) FROM staged s JOIN numbers n ON {_SAME_NUMBER} WHERE s.fresh)"
+)
 # New and changed numbers; first seen and unassigned-since carry over from the stored row.
 # (SQLite needs the WHERE to tell the upsert's ON CONFLICT from a join's ON.)
 _UPSERT = (
@@ -211,7 +224,9 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     )
     for statement in _DIFF:
         cur.execute(store.sql(statement), (run_id, now))
-    cur.execute(_REMOVE)
+    if _count(cur, _STORED_OF_OK_SOURCES) != _count(cur, _LISTED_AGAIN):
+        cur.execute(store.sql(_REMOVED), (run_id, now))
+        cur.execute(_REMOVE)
     cur.execute(store.sql(_UPSERT), (now, now))
     cur.execute(store.sql(_STATES[0]), (now, now))
     cur.execute(store.sql(_STATES[1]), (now,))
@@ -219,6 +234,11 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     cur.execute("DELETE FROM staged")
     cur.execute("DELETE FROM run_sources")
     return run_id
+
+
+def _count(cur: Cursor, query: str) -> int:
+    cur.execute(query)
+    return int(cur.fetchone()[0])
 
 
 def listed_values(n: PhoneNumber) -> tuple[Any, ...]:

@@ -86,7 +86,7 @@ class Cell:
         """The text a person sees in the cell (a formula shows as its text: never evaluated)."""
         if self.formula is not None:
             return self.formula
-        return "" if self.value is None else format_value(self.value)
+        return "" if self.value is None else format_value(self.value, self.fmt)
 
     def rendered(self, option: str) -> Value | int | None:
         """The cell as values.get shows it for ``valueRenderOption``.
@@ -98,7 +98,7 @@ class Cell:
         if self.value is None or isinstance(self.value, str):
             return self.value
         if option == "FORMATTED_VALUE":
-            return format_value(self.value)
+            return format_value(self.value, self.fmt)
         if isinstance(self.value, float):
             return _json_number(self.value)
         return self.value
@@ -108,10 +108,18 @@ def _json_number(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def format_value(value: Value) -> str:
+# The number formats the fake renders: thousands separators and a fixed count of decimals.
+_GROUPED_FORMAT = re.compile(r"^#,##0(?:\.(0+))?$")
+
+
+def format_value(value: Value, fmt: Mapping[str, Any] | None = None) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        pattern = ((fmt or {}).get("numberFormat") or {}).get("pattern", "")
+        grouped = _GROUPED_FORMAT.match(pattern)
+        if grouped:
+            return f"{value:,.{len(grouped.group(1) or '')}f}"
         return str(_json_number(value))
     return value
 

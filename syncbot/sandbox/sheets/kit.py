@@ -9,7 +9,7 @@ from typing import Any
 
 import gspread
 
-from syncbot.models import PhoneNumber, RunResult, SourceResult
+from syncbot.models import Change, ChangeKind, PhoneNumber, RunResult, SourceResult
 from syncbot.sandbox.sheets.app import FakeSheets
 from syncbot.settings import Settings, settings_from
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
@@ -42,6 +42,23 @@ def phone_number(i: int, **changes: Any) -> PhoneNumber:
     }
     fields.update(changes)
     return PhoneNumber(**fields)
+
+
+def change(kind: ChangeKind, number: PhoneNumber, *, run_id: int | None = None) -> Change:
+    """A change of ``number`` as a sync records it; without ``run_id``, as built before its run
+    had an id."""
+    return Change(
+        kind=kind,
+        source=number.source,
+        account=number.account,
+        number_id=number.number_id,
+        phone_number=number.phone_number,
+        agent_before=None,
+        agent_after=number.agent_id,
+        label=number.label,
+        at=_EPOCH + dt.timedelta(days=4),
+        run_id=run_id,
+    )
 
 
 def run_result(run_id: int = 1, *, count: int = 0) -> RunResult:
