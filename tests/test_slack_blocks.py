@@ -20,18 +20,17 @@ from syncbot.models import (
 )
 from syncbot.query import Answer, Snapshot, answer, load_snapshot, parse
 from syncbot.sandbox.providers import Sandbox
+from syncbot.slack.alert_messages import alert_message, health_message
 from syncbot.slack.blocks import (
     MAX_BLOCKS,
     MAX_BUTTON_VALUE,
     MAX_TEXT,
     PAGE_SIZE,
     Message,
-    alert_message,
     answer_message,
     clip,
     escape,
     first_of_page,
-    health_message,
     page_value,
     read_page_value,
     sync_outcome,

@@ -17,7 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from syncbot.logs import event
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.settings import Settings
-from syncbot.slack.blocks import Message, alert_message, health_message, sheet_url
+from syncbot.slack.alert_messages import alert_message, health_message
+from syncbot.slack.blocks import Message, sheet_url
 from syncbot.sync import AfterRun
 
 log = logging.getLogger(__name__)

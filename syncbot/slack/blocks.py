@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
@@ -29,7 +29,6 @@ PAGE_ACTIONS = ("numbers_page_prev", "numbers_page_next")
 SHARE_ACTION = "numbers_share"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 # How many examples of each kind of change an alert lists before "and N more".
-ALERT_EXAMPLES = 5
 _PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
 _STATS_TITLES = {
     "by_source": "By source",
@@ -52,7 +51,7 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _plain(text: str, limit: int) -> str:
+def plain(text: str, limit: int) -> str:
     """Provider text on one line, cut to ``limit`` characters (before escaping)."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -78,7 +77,7 @@ def ephemeral(blocks: list[Block], fallback: str) -> Message:
     return {"response_type": "ephemeral", "text": clip(fallback), "blocks": blocks}
 
 
-def _packed(lines: Sequence[str], *, max_sections: int) -> list[Block]:
+def packed(lines: Sequence[str], *, max_sections: int) -> list[Block]:
     """Lines grouped into as few sections as the text limit allows."""
     blocks: list[Block] = []
     current = ""
@@ -220,27 +219,27 @@ def shared(message: Message, user_id: str | None) -> Message:
 
 
 def _number_line(n: PhoneNumber) -> str:
-    head = f"*{escape(_plain(international(n.phone_number), 40))}*"
+    head = f"*{escape(plain(international(n.phone_number), 40))}*"
     if not n.valid:
         head += " _(not a valid number)_"
     if n.unassigned:
         since = f" since {n.unassigned_since.date().isoformat()}" if n.unassigned_since else ""
         state = f"unassigned{since}"
     else:
-        state = f"agent {escape(_plain(n.agent_id or '', 80))}"
+        state = f"agent {escape(plain(n.agent_id or '', 80))}"
     first = [head, state]
     if n.label:
-        first.append(f"“{escape(_plain(n.label, 120))}”")
+        first.append(f"“{escape(plain(n.label, 120))}”")
     details = [n.source_key, n.country_code, n.number_type, n.carrier]
-    second = " · ".join(escape(_plain(d, 60)) for d in details if d)
+    second = " · ".join(escape(plain(d, 60)) for d in details if d)
     if n.stale:
         second += " · _stale: its source failed in the latest sync_"
     return " · ".join(first) + "\n" + second
 
 
 def _change_line(c: Change) -> str:
-    phone = f"*{escape(_plain(international(c.phone_number), 40))}*"
-    before, after = (escape(_plain(a or "no agent", 80)) for a in (c.agent_before, c.agent_after))
+    phone = f"*{escape(plain(international(c.phone_number), 40))}*"
+    before, after = (escape(plain(a or "no agent", 80)) for a in (c.agent_before, c.agent_after))
     what = {
         ChangeKind.ADDED: "added",
         ChangeKind.REMOVED: "removed",
@@ -248,9 +247,9 @@ def _change_line(c: Change) -> str:
         ChangeKind.UNASSIGNED: f"unassigned (was {before})",
         ChangeKind.REASSIGNED: f"reassigned from {before} to {after}",
     }[c.kind]
-    line = f"{phone} {what} · {escape(_plain(f'{c.source}/{c.account}', 60))}"
+    line = f"{phone} {what} · {escape(plain(f'{c.source}/{c.account}', 60))}"
     if c.label:
-        line += f" · “{escape(_plain(c.label, 120))}”"
+        line += f" · “{escape(plain(c.label, 120))}”"
     return line
 
 
@@ -265,7 +264,7 @@ def _listing(
     sheet: str | None,
 ) -> Message:
     """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
-    asked = escape(_plain(found.query.text, 200))
+    asked = escape(plain(found.query.text, 200))
     if total == 0:
         summary = f"No {noun}s match “{asked}”."
     elif total > PAGE_SIZE:
@@ -285,14 +284,14 @@ def _listing(
 def _stats(found: Answer, now: dt.datetime) -> Message:
     summary = f"*{counted(len(found.numbers), 'number')}*"
     if found.query.has_filters:
-        summary += f" match “{escape(_plain(found.query.text, 200))}”"
+        summary += f" match “{escape(plain(found.query.text, 200))}”"
     else:
         summary += " in the latest sync"
     blocks = [*_warnings(found), section(summary)]
     for key, title in _STATS_TITLES.items():
         counts = found.stats.get(key, {})
         shown = list(counts.items())[:_STATS_ROWS]
-        text = " · ".join(f"{escape(_plain(name, 60))} {n:,}" for name, n in shown)
+        text = " · ".join(f"{escape(plain(name, 60))} {n:,}" for name, n in shown)
         if len(counts) > len(shown):
             text += f" · and {len(counts) - len(shown)} more"
         blocks.append(section(f"*{title}*\n{text or 'none'}"))
@@ -305,12 +304,12 @@ def _stats(found: Answer, now: dt.datetime) -> Message:
 
 
 def _source_line(state: SourceState, now: dt.datetime) -> str:
-    name = f"*{escape(_plain(state.key, 80))}*"
+    name = f"*{escape(plain(state.key, 80))}*"
     if state.status == "ok":
         return f":white_check_mark: {name}: ok, listed {_when(state.last_ok_at, now)}"
     line = f":warning: {name}: {state.status} at {_when(state.last_attempt_at, now)}"
     if state.error:
-        line += f": {escape(_plain(state.error, 500))}"
+        line += f": {escape(plain(state.error, 500))}"
     return line + f"; its numbers are from {_when(state.last_ok_at, now)}"
 
 
@@ -330,7 +329,7 @@ def _status(found: Answer, now: dt.datetime) -> Message:
     lines = [_source_line(s, now) for s in found.states]
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
-    blocks = [*_warnings(found), section(head), *_packed(lines, max_sections=40)]
+    blocks = [*_warnings(found), section(head), *packed(lines, max_sections=40)]
     blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, head.replace("*", ""))
 
@@ -380,132 +379,8 @@ def sync_outcome(result: RunResult) -> Message:
     ]
     for source in result.sources.values():
         if source.status == "failed":
-            error = escape(_plain(source.error or "failed", 500))
+            error = escape(plain(source.error or "failed", 500))
             lines.append(f":warning: *{escape(source.key)}* failed: {error}")
     if result.sheet.status == "failed":
         lines.append(f":warning: The sheet was not written: {escape(result.sheet.error or '')}")
-    return ephemeral(_packed(lines, max_sections=10), lines[0].replace("*", ""))
-
-
-# --- after-sync alerts ----------------------------------------------------------------------
-
-_ALERT_KINDS = (
-    (ChangeKind.UNASSIGNED, "became unassigned"),
-    (ChangeKind.REMOVED, "removed"),
-    (ChangeKind.ADDED, "added"),
-)
-
-
-def _examples(items: Sequence[Change], count: int) -> str:
-    shown = [escape(_plain(international(c.phone_number), 40)) for c in items[:ALERT_EXAMPLES]]
-    more = f" and {count - len(shown):,} more" if count > len(shown) else ""
-    return ", ".join(shown) + more
-
-
-def _first_of_each_kind(
-    changes: Iterable[Change], counts: Mapping[ChangeKind, int]
-) -> dict[ChangeKind, list[Change]]:
-    """The first few changes of each kind, reading ``changes`` only as far as they are found:
-    a first sync's 500,000 additions are never all read for the five shown."""
-    wanted = {kind: min(n, ALERT_EXAMPLES) for kind, n in counts.items() if n}
-    found: dict[ChangeKind, list[Change]] = {kind: [] for kind in wanted}
-    missing = sum(wanted.values())
-    if missing:
-        for change in changes:
-            examples = found.get(change.kind)
-            if examples is not None and len(examples) < wanted[change.kind]:
-                examples.append(change)
-                missing -= 1
-                if not missing:
-                    break
-    return found
-
-
-def alert_message(
-    result: RunResult, changes: Iterable[Change], *, sheet: str | None = None
-) -> Message | None:
-    """The channel alert after a sync that changed numbers, or ``None`` when none changed.
-
-    Counts come from ``result``; ``changes`` (the run's, in order) give the examples.
-    """
-    counts = {kind: result.changes.get(kind.value, 0) for kind in ChangeKind}
-    first = first_sync(result)
-    if first is not None:
-        # Every number is new to an empty store: "404 added" would tell nobody anything.
-        counts[ChangeKind.ADDED] = 0
-    by_kind = _first_of_each_kind(changes, counts)
-    lines = [] if first is None else [f"*First sync*: {first}"]
-    lines += [
-        f"*{counts[kind]:,} {label}*: {_examples(by_kind[kind], counts[kind])}"
-        for kind, label in _ALERT_KINDS
-        if counts[kind]
-    ]
-    if not lines:
-        return None
-    head = f"Phone numbers changed in sync run {result.run_id}"
-    if first is not None:
-        head = f"syncbot's first sync (run {result.run_id})"
-    footer = f"{result.total:,} numbers, {result.unassigned:,} unassigned."
-    others = [
-        f"{counts[k]:,} {k.value}"
-        for k in (ChangeKind.ASSIGNED, ChangeKind.REASSIGNED)
-        if counts[k]
-    ]
-    if others:
-        footer += f" Also {', '.join(others)}."
-    if sheet:
-        footer += f" <{sheet}|Open the sheet>."
-    blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": head}},
-        *_packed(lines, max_sections=MAX_BLOCKS - 2),
-        context(footer + " `/numbers changes` lists them all."),
-    ]
-    summary = [] if first is None else [first]
-    summary += [f"{counts[k]:,} {label}" for k, label in _ALERT_KINDS if counts[k]]
-    lead = head if first is None else "first sync"
-    return {"text": clip(f"{lead}: {'; '.join(summary)}"), "blocks": blocks}
-
-
-def first_sync(result: RunResult) -> str | None:
-    """``404 numbers, 47 unassigned (54.05 USD a month)`` when this run filled an empty store
-    (every number it holds was added by it); ``None`` for any later run."""
-    added = result.changes.get("added", 0)
-    if not added or added != result.total or result.changes.get("removed", 0):
-        return None
-    text = f"{result.total:,} numbers, {result.unassigned:,} unassigned"
-    if result.monthly_cost is not None:
-        text += f" ({result.monthly_cost.unassigned.text()} a month)"
-    return text
-
-
-def health_message(result: RunResult, *, sheet: str | None = None) -> Message | None:
-    """The channel alert when sources started failing or recovered; ``None`` when none did."""
-    if not result.health:
-        return None
-    lines = []
-    for key, health in result.health.items():
-        source = result.sources.get(key)
-        name = escape(_plain(key, 80))
-        if health == "failing":
-            error = escape(_plain((source.error if source else None) or "failed", 500))
-            lines.append(
-                f":warning: *{name} is failing*: {error}. Its previous numbers are kept, marked "
-                "stale, until a sync of it succeeds."
-            )
-        else:
-            count = f": {counted(source.count, 'number')} listed" if source else ""
-            lines.append(f":white_check_mark: *{name} recovered*{count}.")
-    failing = [k for k, h in result.health.items() if h == "failing"]
-    recovered = [k for k, h in result.health.items() if h == "recovered"]
-    parts = [f"{', '.join(failing)} failing"] if failing else []
-    parts += [f"{', '.join(recovered)} recovered"] if recovered else []
-    head = f"Source health changed in sync run {result.run_id}"
-    footer = "`/numbers status` shows every source's health."
-    if sheet:
-        footer += f" <{sheet}|Open the sheet>."
-    blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": head}},
-        *_packed(lines, max_sections=MAX_BLOCKS - 2),
-        context(footer),
-    ]
-    return {"text": clip(escape(f"{head}: {'; '.join(parts)}")), "blocks": blocks}
+    return ephemeral(packed(lines, max_sections=10), lines[0].replace("*", ""))
