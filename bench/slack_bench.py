@@ -128,9 +128,10 @@ class App:
         return time.perf_counter() - started
 
     async def measure(self, text: str, count: int) -> Row:
-        body = self.fake.command_body(text)
         row = Row(text, [], [])
         for i in range(WARMUP + count):
+            # A fresh body each time: the app refuses a signed request sent again.
+            body = self.fake.command_body(text)
             headers = self.fake.signed_headers(body)
             started = time.perf_counter()
             async with self.http.post(f"{self.url}/slack/events", data=body, headers=headers) as r:

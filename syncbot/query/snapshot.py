@@ -1,222 +1,31 @@
 """The latest committed sync as the query engine holds it: columns, not an object per number.
 
-500,000 numbers as ``PhoneNumber`` objects take about 700 MB; as columns (``columns.py``) they
-take a tenth of that, and a query selects rows as bitmaps in milliseconds. Records are made
-only for what an answer shows.
+500,000 numbers as ``PhoneNumber`` objects take about 700 MB; as columns (``inventory.py``,
+``changelog.py``) they take a tenth of that, and a query selects rows as bitmaps in
+milliseconds. Records are made only for what an answer shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice, repeat
 from typing import Literal
 
 import phonenumbers
 
 from syncbot.costs import Tally
-from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunRecord, SourceState, Status
-from syncbot.query.columns import (
-    LINK_BLOCK,
-    CodesBuilder,
-    DigitIndex,
-    DigitIndexBuilder,
-    Instants,
-    LinkedRows,
-    Rows,
-    Texts,
-    TextsBuilder,
-    all_rows,
-    from_flags,
-    positions,
-)
+from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunRecord, SourceState
+from syncbot.query.bitmaps import all_rows, positions
+from syncbot.query.changelog import ChangeLog
+from syncbot.query.inventory import Inventory, number_batch
+from syncbot.query.rows import LinkedRows, Rows
 from syncbot.store import Store
 from syncbot.store.base import NumberBatch
 
 _NON_DIGITS = re.compile(r"\D")
-_ZERO, _ONE = ord("0"), ord("1")
 CountedField = Literal["source_key", "status", "country", "type"]
-
-
-def _time_order(value: dt.datetime | None) -> tuple[bool, dt.datetime | None]:
-    return (value is not None, value)
-
-
-class _Inventory:
-    """The numbers, one column per field, in inventory order."""
-
-    def __init__(self, batches: Iterable[NumberBatch], states: Iterable[SourceState]) -> None:
-        sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
-        number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
-        digits = DigitIndexBuilder()
-        flags: CodesBuilder[tuple[bool, bool | None, bool | None]] = CodesBuilder()
-        countries: CodesBuilder[str | None] = CodesBuilder()
-        types: CodesBuilder[str | None] = CodesBuilder()
-        carriers: CodesBuilder[str | None] = CodesBuilder()
-        statuses: CodesBuilder[Status] = CodesBuilder()
-        provider_statuses: CodesBuilder[str | None] = CodesBuilder()
-        agents: CodesBuilder[str | None] = CodesBuilder()
-        first_seen: CodesBuilder[dt.datetime | None] = CodesBuilder()
-        since: CodesBuilder[dt.datetime | None] = CodesBuilder()
-        self.created_at = Instants()
-        count = 0
-        for batch in batches:
-            sources.extend(list(zip(batch.source, batch.account, strict=True)))
-            number_ids.extend(batch.number_id)
-            phones.extend(batch.phone_number)
-            digits.extend(batch.phone_number)
-            flags.extend(list(zip(batch.valid, batch.inbound, batch.outbound, strict=True)))
-            countries.extend(batch.country_code)
-            types.extend(batch.number_type)
-            carriers.extend(batch.carrier)
-            statuses.extend(batch.status)
-            provider_statuses.extend(batch.provider_status)
-            agents.extend(batch.agent_id)
-            labels.extend(batch.label)
-            self.created_at.extend(batch.created_at)
-            first_seen.extend(batch.first_seen_at)
-            since.extend(batch.unassigned_since)
-            count += len(batch.source)
-        self.count = count
-        self.sources = sources.done()
-        self.number_ids: Texts = number_ids.done()
-        self.phones: Texts = phones.done()
-        self.labels: Texts = labels.done()
-        self.digits: DigitIndex = digits.done()
-        self.flags = flags.done()
-        self.countries = countries.done()
-        self.types = types.done()
-        self.carriers = carriers.done()
-        self.statuses = statuses.done()
-        self.provider_statuses = provider_statuses.done()
-        self.agents = agents.done()
-        self.first_seen = first_seen.done()
-        self.since = since.done(order=_time_order)
-        by_key = {(s.source, s.account): s for s in states}
-        self.source_states = [by_key.get(key) for key in self.sources.values]
-
-    def number(self, row: int) -> PhoneNumber:
-        source, account = self.sources[row]
-        valid, inbound, outbound = self.flags[row]
-        state = self.source_states[self.sources.code(row)]
-        phone = self.phones[row]
-        number_id = self.number_ids[row]
-        assert phone is not None
-        assert number_id is not None
-        return PhoneNumber(
-            source,
-            account,
-            number_id,
-            phone,
-            valid,
-            self.countries[row],
-            self.types[row],
-            self.carriers[row],
-            self.statuses[row],
-            self.provider_statuses[row],
-            self.agents[row],
-            self.labels[row],
-            inbound,
-            outbound,
-            self.created_at[row],
-            self.first_seen[row],
-            state.last_ok_at if state else None,
-            self.since[row],
-            state.stale if state else False,
-        )
-
-
-class _ChangeLog:
-    """The latest run's changes, one column per field, in the order they were recorded."""
-
-    def __init__(self, changes: Iterable[Change]) -> None:
-        kinds: CodesBuilder[ChangeKind] = CodesBuilder()
-        sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
-        number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
-        agents: CodesBuilder[tuple[str | None, str | None]] = CodesBuilder()
-        at: CodesBuilder[tuple[dt.datetime, int | None]] = CodesBuilder()
-        self._hashes, self._checks = array("q"), array("q")
-        count = 0
-        listed = iter(changes)
-        while batch := list(islice(listed, 2_000)):
-            kinds.extend([c.kind for c in batch])
-            sources.extend([(c.source, c.account) for c in batch])
-            number_ids.extend([c.number_id for c in batch])
-            phones.extend([c.phone_number for c in batch])
-            labels.extend([c.label for c in batch])
-            agents.extend([(c.agent_before, c.agent_after) for c in batch])
-            at.extend([(c.at, c.run_id) for c in batch])
-            self._hashes.extend(hash(c.key) for c in batch)
-            self._checks.extend(hash(c.key[::-1]) for c in batch)
-            count += len(batch)
-        self.count = count
-        self.kinds = kinds.done()
-        self.sources = sources.done()
-        self.number_ids = number_ids.done()
-        self.phones = phones.done()
-        self.labels = labels.done()
-        self.agents = agents.done()
-        self.at = at.done()
-        # Each change's number's row in the inventory plus one (0: none, it was removed), and
-        # the rows each block of changes points at; filled in by ``link``.
-        self.number_rows = array("I", [0]) * count
-        self.blocks: list[int] = []
-
-    def link(self, batches: Iterable[NumberBatch]) -> Iterator[NumberBatch]:
-        """``batches``, noting which change each number has."""
-        # Sorted hashes of the changes' keys, not a dict of the keys: 500,000 changes (a first
-        # sync) would take 100 MB as tuples. Two keys with one hash are told apart by a second
-        # hash, of the key reversed.
-        order = sorted(range(self.count), key=self._hashes.__getitem__)
-        hashes = array("q", map(self._hashes.__getitem__, order))
-        checks = array("q", map(self._checks.__getitem__, order))
-        changes = array("I", order)
-        del order
-        self._hashes, self._checks = array("q"), array("q")
-        rows = 0
-        for batch in batches:
-            keys = list(zip(batch.source, batch.account, batch.number_id, strict=True))
-            found = list(map(hash, keys))
-            spots = list(map(bisect_left, repeat(hashes), found))
-            for offset, spot in enumerate(spots):
-                if (
-                    spot < len(hashes)
-                    and hashes[spot] == found[offset]
-                    and checks[spot] == hash(keys[offset][::-1])
-                ):
-                    self.number_rows[changes[spot]] = rows + offset + 1
-            rows += len(batch.source)
-            yield batch
-        for first in range(0, self.count, LINK_BLOCK):
-            flags = bytearray([_ZERO]) * rows
-            for pointer in self.number_rows[first : first + LINK_BLOCK]:
-                if pointer:
-                    flags[pointer - 1] = _ONE
-            self.blocks.append(from_flags(flags))
-
-    def change(self, row: int) -> Change:
-        source, account = self.sources[row]
-        before, after = self.agents[row]
-        at, run_id = self.at[row]
-        number_id, phone = self.number_ids[row], self.phones[row]
-        assert number_id is not None
-        assert phone is not None
-        return Change(
-            self.kinds[row],
-            source,
-            account,
-            number_id,
-            phone,
-            before,
-            after,
-            self.labels[row],
-            at,
-            run_id,
-        )
 
 
 class Snapshot:
@@ -235,8 +44,8 @@ class Snapshot:
         """``numbers`` in inventory order, as records or as the store's batches."""
         self.run = run
         self.states = list(states)
-        log = _ChangeLog(changes)
-        self._inventory = _Inventory(log.link(_batches(numbers)), self.states)
+        log = ChangeLog(changes)
+        self._inventory = Inventory(log.link(_batches(numbers)), self.states)
         self._changes = log
 
     @property
@@ -427,29 +236,7 @@ def _batches(numbers: Iterable[PhoneNumber] | Iterable[NumberBatch]) -> Iterator
         else:
             listed.append(item)
     if listed:
-        yield _batch(listed)
-
-
-def _batch(numbers: list[PhoneNumber]) -> NumberBatch:
-    return NumberBatch(
-        source=[n.source for n in numbers],
-        account=[n.account for n in numbers],
-        number_id=[n.number_id for n in numbers],
-        phone_number=[n.phone_number for n in numbers],
-        valid=[n.valid for n in numbers],
-        country_code=[n.country_code for n in numbers],
-        number_type=[n.number_type for n in numbers],
-        carrier=[n.carrier for n in numbers],
-        status=[n.status for n in numbers],
-        provider_status=[n.provider_status for n in numbers],
-        agent_id=[n.agent_id for n in numbers],
-        label=[n.label for n in numbers],
-        inbound=[n.inbound for n in numbers],
-        outbound=[n.outbound for n in numbers],
-        created_at=[n.created_at for n in numbers],
-        first_seen_at=[n.first_seen_at for n in numbers],
-        unassigned_since=[n.unassigned_since for n in numbers],
-    )
+        yield number_batch(listed)
 
 
 def load_snapshot(store: Store) -> Snapshot:
