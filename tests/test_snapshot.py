@@ -3,6 +3,7 @@ scan of the records, also where its columns need more than one byte a row."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import random
@@ -242,3 +243,15 @@ def test_changes_are_paged_in_recorded_order_through_thousands_of_changes() -> N
     for start in (0, 20, 1000, len(wanted) - 5):
         assert found.changes[start : start + 20] == wanted[start : start + 20]
     assert list(found.changes) == wanted
+
+
+def test_stats_count_hundreds_of_distinct_countries() -> None:
+    numbers = [
+        dataclasses.replace(n, country_code=f"X{i % 300}" if i % 11 else None)
+        for i, n in enumerate(inventory())
+    ]
+    snapshot = Snapshot(numbers=numbers, states=STATES)
+    for text in ("stats", "stats unassigned"):
+        found = answer(parse(text), snapshot, now=NOW, interval_seconds=900)
+        wanted = Counter(n.country_code or "unknown" for n in expected(numbers, parse(text)))
+        assert found.stats["by_country"] == dict(wanted)

@@ -329,6 +329,19 @@ def test_scan_numbers_streams_the_inventory_field_by_field_in_load_numbers_order
     assert scanned == [tuple(getattr(n, name) for name in names) for n in store.load_numbers()]
 
 
+def test_a_reader_streams_on_a_connection_of_its_own(store: SqlStore) -> None:
+    run(store, {"orgapi/default": [number("a"), number("b")]}, at=T0)
+    with store.reader() as reader:
+        batches = reader.scan_numbers()
+        first = next(batches)
+        # The reader's transaction is open: the store itself still answers other threads.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            states = pool.submit(store.source_states).result(timeout=60)
+        batches.close()
+    assert list(first.number_id) == ["a", "b"]
+    assert [s.key for s in states] == ["orgapi/default"]
+
+
 def test_each_run_keeps_its_own_changes(store: SqlStore) -> None:
     first_id, _, _ = run(
         store,

@@ -125,6 +125,11 @@ class Store(ABC):
         """Record what happened after the commit (the sheet write) in the run's result."""
 
     @abstractmethod
+    def reader(self) -> AbstractContextManager[Store]:
+        """The same database on a connection of its own, for a long read (the query engine's
+        load of a sync) that must not hold up this store's other callers meanwhile."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> Store:

@@ -15,6 +15,7 @@ from psycopg import IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 
 from syncbot.errors import StoreError
+from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 from syncbot.store.urls import redact, store_label
 
@@ -145,6 +146,14 @@ class PostgresStore(SqlStore):
             )
             row = cur.fetchone()
         return None if row is None else self.from_db_time(row[0])
+
+    @contextmanager
+    def reader(self) -> Iterator[Store]:
+        store = PostgresStore(self._url)
+        try:
+            yield store
+        finally:
+            store.close()
 
     def close(self) -> None:
         self._conn.close()

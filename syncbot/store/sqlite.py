@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from syncbot.errors import StoreError
 from syncbot.models import utc_now
+from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 MEMORY = ":memory:"
@@ -159,6 +160,18 @@ class SqliteStore(SqlStore):
                 return dt.datetime.fromtimestamp(os.fstat(fd).st_mtime, dt.UTC)
         finally:
             os.close(fd)
+
+    @contextmanager
+    def reader(self) -> Iterator[Store]:
+        if self.path == MEMORY:
+            # An in-memory database exists on this connection only.
+            yield self
+            return
+        store = SqliteStore(self.path)
+        try:
+            yield store
+        finally:
+            store.close()
 
     def close(self) -> None:
         self._conn.close()
