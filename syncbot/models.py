@@ -27,7 +27,7 @@ def iso(value: dt.datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ParsedPhone:
-    """libphonenumber's reading of a provider's phone text, kept to avoid parsing it again."""
+    """libphonenumber's reading of a provider's phone text."""
 
     text: str
     region: str | None
@@ -60,8 +60,6 @@ class PhoneNumber:
     last_seen_at: dt.datetime | None = None
     unassigned_since: dt.datetime | None = None
     stale: bool = False
-    # How the phone text was read; not part of the record, only a cache key for the next run.
-    parsed: ParsedPhone | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> Key:
@@ -104,7 +102,6 @@ class PhoneNumber:
             last_seen_at,
             unassigned_since,
             stale,
-            self.parsed,
         )
 
     def same_content(self, other: PhoneNumber) -> bool:

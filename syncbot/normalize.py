@@ -124,7 +124,6 @@ def build(
         inbound=inbound,
         outbound=outbound,
         created_at=normalize_created_at(created_at),
-        parsed=parsed,
     )
 
 

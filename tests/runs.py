@@ -7,7 +7,7 @@ import datetime as dt
 import zlib
 from typing import Any
 
-from syncbot.models import Change, ParsedPhone, PhoneNumber, RunResult, SourceResult
+from syncbot.models import Change, PhoneNumber, RunResult, SourceResult
 from syncbot.store.sql import SqlStore
 from tests.oracle import Reconciled, reconcile
 
@@ -47,7 +47,6 @@ def number(
         inbound=True,
         outbound=True,
         created_at=dt.datetime(2023, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-        parsed=ParsedPhone(text, "US", text, True, "US", "local"),
     )
     return dataclasses.replace(listed, **fields)
 

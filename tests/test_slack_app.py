@@ -316,8 +316,12 @@ async def test_idle_and_stats_say_what_the_numbers_cost_a_month(
 async def test_a_sync_older_than_twice_the_interval_puts_a_warning_first(
     sandbox: Sandbox, sqlite_store: SqliteStore
 ) -> None:
-    an_hour_later = time.time() + 3600
-    async with running_app(sandbox, sqlite_store, clock=lambda: an_hour_later) as app:
+    await run_sync(settings_for(sandbox), sqlite_store)
+    run = sqlite_store.latest_run()
+    assert run is not None
+    # From the run's own end, not the test's start: a slow sync must not make it "59 min".
+    an_hour_later = run.finished_at.timestamp() + 3600
+    async with running_app(sandbox, sqlite_store, synced=False, clock=lambda: an_hour_later) as app:
         reply = await app.command("unassigned")
         assert reply.texts[0].startswith(":warning: The latest sync finished 60 min ago")
 

@@ -19,7 +19,6 @@ from syncbot.costs import IDLE_DAYS, CostRules, parse_rules
 from syncbot.errors import StoreError
 from syncbot.models import (
     ChangeKind,
-    ParsedPhone,
     SheetResult,
 )
 from syncbot.store import open_store
@@ -166,6 +165,31 @@ def test_migrate_twice_is_a_no_op(backend: Backend) -> None:
         assert [int(r[0]) for r in cur.fetchall()] == list(range(1, len(MIGRATIONS) + 1))
 
 
+def test_an_older_store_keeps_its_numbers_when_the_parse_cache_columns_go(
+    backend: Backend,
+) -> None:
+    store = backend.open()
+    with store.transaction(write=True) as cur:
+        cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, statements in enumerate(MIGRATIONS[:2], start=1):
+            for statement in statements:
+                cur.execute(statement.format(**store.types))
+            cur.execute(store.sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
+        cur.execute(
+            store.sql(
+                "INSERT INTO numbers (source, account, number_id, phone_number, valid, status, "
+                "first_seen_at, phone_text, parsed_e164) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            ("orgapi", "default", "pn_1", "+14155550123", True, "unassigned",
+             store.to_db_time(T0), "(415) 555-0123", "+14155550123"),
+        )  # fmt: skip
+    assert store.migrate() == len(MIGRATIONS)
+    [kept] = store.load_numbers()
+    assert (kept.number_id, kept.phone_number, kept.first_seen_at) == ("pn_1", "+14155550123", T0)
+    with store.transaction() as cur, pytest.raises(store.driver_error):
+        cur.execute("SELECT phone_text FROM numbers")
+
+
 def test_connections_migrating_a_new_store_at_once_all_succeed(backend: Backend) -> None:
     # Release, web, worker and a scheduled sync may all start on a new database together.
     stores = [backend.open() for _ in range(4)]
@@ -221,7 +245,6 @@ def test_commit_then_load_round_trips_every_field(store: SqlStore) -> None:
         inbound=None,
         outbound=None,
         created_at=None,
-        parsed=ParsedPhone("call reception", None, None, False, None, None),
     )
     run_id, reconciled, _ = run(
         store, {"orgapi/default": [full], "dialnexa/default": [sparse]}, at=T0

@@ -72,4 +72,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # unchanged skips validation and normalization (syncbot/store/staging.py).
         "ALTER TABLE numbers ADD COLUMN digest {bigint}",
     ),
+    (
+        # How each phone text was read, a cache the digest made useless: an unchanged record
+        # is no longer normalized at all, and a changed one is read again.
+        "ALTER TABLE numbers DROP COLUMN phone_text",
+        "ALTER TABLE numbers DROP COLUMN phone_region",
+        "ALTER TABLE numbers DROP COLUMN parsed_e164",
+        "ALTER TABLE numbers DROP COLUMN parsed_country",
+        "ALTER TABLE numbers DROP COLUMN parsed_type",
+    ),
 )

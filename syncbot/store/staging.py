@@ -37,11 +37,6 @@ LISTED = (
     "inbound",
     "outbound",
     "created_at",
-    "phone_text",
-    "phone_region",
-    "parsed_e164",
-    "parsed_country",
-    "parsed_type",
 )
 _STAGED_COLUMNS = ("source", "account", "number_id", "digest", "fresh", *LISTED)
 # A kept row names its number only: the stored row stands, unchanged since the last good sync.
@@ -70,11 +65,6 @@ _CREATE = (
         inbound {bool},
         outbound {bool},
         created_at {ts},
-        phone_text TEXT,
-        phone_region TEXT,
-        parsed_e164 TEXT,
-        parsed_country TEXT,
-        parsed_type TEXT,
         PRIMARY KEY (source, account, number_id)
     )""",
     # This run's sources: `ok` ones replace their rows, `failed` ones keep theirs, stale.
@@ -243,7 +233,6 @@ def _count(cur: Cursor, query: str) -> int:
 
 def listed_values(n: PhoneNumber) -> tuple[Any, ...]:
     """A number's key and ``LISTED`` fields: what a worker process hands back, picklable."""
-    p = n.parsed
     return (
         n.source,
         n.account,
@@ -260,11 +249,6 @@ def listed_values(n: PhoneNumber) -> tuple[Any, ...]:
         n.inbound,
         n.outbound,
         n.created_at,
-        p.text if p else n.phone_number,
-        p.region if p else None,
-        p.e164 if p else None,
-        p.country_code if p else None,
-        p.number_type if p else None,
     )
 
 
