@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -13,12 +14,14 @@ from syncbot.errors import ConfigError, StoreError
 from syncbot.http import RetryPolicy
 from syncbot.models import RunResult
 from syncbot.providers import OrgapiProvider
+from syncbot.providers.listing import MAX_PENDING_PAGES, Workers
 from syncbot.sandbox.faults import Fault, ProviderOptions
 from syncbot.sandbox.providers import Sandbox
 from syncbot.settings import settings_from
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions, run_sync
 from tests.conftest import FAST, settings_for
+from tests.procs import LIMIT
 
 SMALL_PAGES = SyncOptions(policy=FAST, page_size=10)
 
@@ -474,3 +477,20 @@ async def test_a_worker_process_normalizes_records_as_the_event_loop_does(
         in_worker.sources["dialnexa/default"].duplicates,
     ) == (1, 1)
     inline.close()
+
+
+async def test_a_listing_waits_for_the_worker_rather_than_piling_up_raw_pages() -> None:
+    """At most MAX_PENDING_PAGES pages are with the worker: the next waits for one to finish."""
+    workers = Workers(after=0)
+    try:
+        held = [await workers.submit("orgapi", "default", []) for _ in range(MAX_PENDING_PAGES)]
+        one_more = asyncio.ensure_future(workers.submit("orgapi", "default", []))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not one_more.done()
+        held[0].result(timeout=LIMIT)
+        workers.finished()
+        async with asyncio.timeout(LIMIT):
+            await one_more
+    finally:
+        workers.close()

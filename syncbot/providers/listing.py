@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # Records processed between two turns of the event loop (about 0.5 ms of work).
 _RECORDS_PER_TURN = 20
+# Pages with the worker at once. When it falls behind the network (a slow dyno), a listing
+# waits for it rather than holding every raw page it has fetched: memory stays bounded.
+MAX_PENDING_PAGES = 8
 
 
 class Rejected(NamedTuple):
@@ -78,18 +81,26 @@ class Workers:
         self.after = after
         self.fresh = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._pending = asyncio.Semaphore(MAX_PENDING_PAGES)
 
     def wanted(self, fresh: int) -> bool:
         self.fresh += fresh
         return fresh > 0 and self.fresh > self.after
 
-    def submit(self, source: str, account: str, raws: list[dict[str, Any]]) -> Future[Any]:
+    async def submit(self, source: str, account: str, raws: list[dict[str, Any]]) -> Future[Any]:
+        """Hand a page to the worker, once fewer than ``MAX_PENDING_PAGES`` are with it; call
+        ``finished`` when its outcome is in."""
+        await self._pending.acquire()
         if self._pool is None:
             # spawn: a clean process, not a fork of this one and its threads; a child of this
             # process, so its CPU time counts in this one's once it is joined.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         return self._pool.submit(normalize_in_worker, source, account, raws)
+
+    def finished(self) -> None:
+        """A submitted page's outcome is in (or no longer wanted)."""
+        self._pending.release()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -168,8 +179,10 @@ class Listing:
                 await asyncio.sleep(0)
         if self.workers is not None and self.workers.wanted(fresh):
             raws = [raw for raw, _, known in page if not known]
-            done = self.workers.submit(self.result.source, self.result.account, raws)
-            self._tail = asyncio.create_task(self._stage_later(page, done, self._tail))
+            done = await self.workers.submit(self.result.source, self.result.account, raws)
+            self._tail = asyncio.create_task(
+                self._stage_later(page, done, self._tail, self.workers)
+            )
             return
         if self._tail is not None:
             await self._tail
@@ -188,8 +201,12 @@ class Listing:
         page: list[tuple[dict[str, Any], int, bool]],
         done: Future[Any],
         previous: asyncio.Task[None] | None,
+        workers: Workers,
     ) -> None:
-        outcomes, parsed = await asyncio.wrap_future(done)
+        try:
+            outcomes, parsed = await asyncio.wrap_future(done)
+        finally:
+            workers.finished()
         if previous is not None:
             await previous
         self.parse.parsed += parsed
