@@ -25,6 +25,18 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def ago(delta: dt.timedelta) -> str:
+    """A duration as people say it, rounded down: ``45 s``, ``16 min``, ``2 h``, ``3 days``."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedPhone:
     """libphonenumber's reading of a provider's phone text."""

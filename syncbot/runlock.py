@@ -11,18 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from syncbot.models import iso
+from syncbot.models import ago, iso
 
 GRACE_SECONDS = 300
-
-
-def _duration(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +32,7 @@ class HeldLock:
 
     def describe(self, now: dt.datetime) -> str:
         """What to tell someone about it: a running sync, or a stuck one and what to do."""
-        age = _duration(self.age(now))
+        age = ago(self.age(now))
         held = f"A sync has held the run lock for {age} (since {iso(self.since)})"
         if not self.stuck(now):
             return f"{held}: it is still running."

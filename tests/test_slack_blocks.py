@@ -16,6 +16,7 @@ from syncbot.models import (
     RunResult,
     SourceResult,
     SourceState,
+    ago,
     count_changes,
 )
 from syncbot.query import Answer, Snapshot, answer, load_snapshot, parse
@@ -224,3 +225,12 @@ def test_changes_of_every_kind_read_as_what_happened() -> None:
         found = Answer(query=parse("changes"), changes=[change])
         message = answer_message(found, now=now)
         assert any(wording in t for _, t in texts(message["blocks"])), kind
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(-3, "0 s"), (119, "119 s"), (3600, "60 min"), (7199, "119 min"), (7200, "2 h"),
+     (172_799, "47 h"), (3 * 86400 + 5, "3 days")],
+)  # fmt: skip
+def test_a_duration_is_said_one_way_everywhere_rounded_down(seconds: int, said: str) -> None:
+    assert ago(dt.timedelta(seconds=seconds)) == said

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
-from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, iso
+from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, ago, iso
 from syncbot.query.grammar import Query
 from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
@@ -152,8 +152,8 @@ def warnings_for(snapshot: Snapshot, *, now: dt.datetime, interval_seconds: int)
     age = now - snapshot.run.finished_at
     if age > dt.timedelta(seconds=2 * interval_seconds):
         out.append(
-            f"The latest sync finished {_ago(age)} ago, more than twice the sync interval "
-            f"({_ago(dt.timedelta(seconds=interval_seconds))}): check the scheduler or worker."
+            f"The latest sync finished {ago(age)} ago, more than twice the sync interval "
+            f"({ago(dt.timedelta(seconds=interval_seconds))}): check the scheduler or worker."
         )
     return out
 
@@ -166,17 +166,6 @@ def _stale_warning(state: SourceState) -> str:
     if state.last_ok_at:
         text += f"; its numbers are as of {iso(state.last_ok_at)}"
     return text
-
-
-def _ago(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
 
 
 def answer(

@@ -27,7 +27,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
 from syncbot.logs import event
-from syncbot.models import iso
+from syncbot.models import ago, iso
 from syncbot.query import Query, answer, parse
 from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
@@ -37,7 +37,6 @@ from syncbot.slack.blocks import (
     PAGE_ACTIONS,
     SHARE_ACTION,
     Message,
-    ago,
     answer_message,
     notice,
     read_page_value,

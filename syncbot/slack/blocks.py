@@ -14,7 +14,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from syncbot.models import Change, ChangeKind, PhoneNumber, RunRecord, RunResult, SourceState, iso
+from syncbot.models import (
+    Change,
+    ChangeKind,
+    PhoneNumber,
+    RunRecord,
+    RunResult,
+    SourceState,
+    ago,
+    iso,
+)
 from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
@@ -91,17 +100,6 @@ def packed(lines: Sequence[str], *, max_sections: int) -> list[Block]:
     if current:
         blocks.append(section(current))
     return blocks[:max_sections]
-
-
-def ago(delta: dt.timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    if seconds < 48 * 3600:
-        return f"{round(seconds / 3600)} h"
-    return f"{round(seconds / 86400)} days"
 
 
 def _when(at: dt.datetime | None, now: dt.datetime) -> str:
