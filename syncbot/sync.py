@@ -200,6 +200,8 @@ async def run_sync(
             options=options,
             progress=progress,
         )
+        # The worker's memory goes back before the commit and the sheet write need theirs.
+        await asyncio.to_thread(workers.close)
         result.duration = time.perf_counter() - started
         result.run_id = await _commit(store, result, dry_run=options.dry_run)
         if result.run_id is not None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 from pathlib import Path
 
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.kit import SheetsSandbox
+from syncbot.settings import settings_from
 from syncbot.sheets import INVENTORY_HEADER
+from syncbot.store import SqliteStore
+from syncbot.sync import SyncOptions, run_sync
+from tests.conftest import FAST
 from tests.procs import clean_env, syncbot
 
 
@@ -108,3 +113,20 @@ async def test_costs_reach_the_sync_log_and_the_csv_export(
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {row["Monthly cost"] for row in rows} == {"1.25"}
+
+
+async def test_the_normalizing_worker_is_gone_before_the_sheet_is_written(
+    sandbox: Sandbox, box: SheetsSandbox, sqlite_store: SqliteStore
+) -> None:
+    """Its memory goes back before the sheet write, the run's largest, needs its own."""
+    alive_at_sheet_write: list[int] = []
+    box.fake.before_next(
+        "spreadsheets.batchUpdate",
+        lambda _: alive_at_sheet_write.append(len(multiprocessing.active_children())),
+    )
+    settings = settings_from({**sandbox.env(), **box.env()})
+    options = SyncOptions(policy=FAST, page_size=5, worker_after=0)
+    result = await run_sync(settings, sqlite_store, options=options)
+    assert result.sheet.status == "ok", result.sheet.error
+    assert result.phones_parsed == 40
+    assert alive_at_sheet_write == [0]
