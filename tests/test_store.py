@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -590,3 +591,21 @@ def test_tallies_price_all_unassigned_and_long_idle_numbers_without_loading_them
     assert (overview.all.amount, overview.all.numbers, overview.all.unpriced) == (3.8, 4, 1)
     assert (overview.unassigned.amount, overview.unassigned.numbers) == (3.8, 4)
     assert (overview.idle.amount, overview.idle.numbers, overview.idle.unpriced) == (2.65, 3, 1)
+
+
+def test_a_new_sqlite_store_opens_while_another_process_writes_to_it(tmp_path: Path) -> None:
+    """Switching a new database to WAL waits for a writer instead of failing at once."""
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE elsewhere (x INTEGER)")
+    with ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(SqliteStore, str(path))
+        time.sleep(0.3)  # let the open meet the lock before it is released
+        writer.execute("COMMIT")
+        store = opening.result(timeout=60)
+    try:
+        assert store.migrate() == len(MIGRATIONS)
+    finally:
+        store.close()
+        writer.close()

@@ -8,6 +8,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,8 @@ from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 MEMORY = ":memory:"
+# How long to wait on another process's hold of the database before giving up.
+BUSY_SECONDS = 30.0
 
 
 def sqlite_path(url: str) -> str:
@@ -49,10 +52,9 @@ class SqliteStore(SqlStore):
             if path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=30
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS
             )
-            # WAL lets readers (the Slack app) see the last committed run while a sync writes.
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
@@ -61,6 +63,23 @@ class SqliteStore(SqlStore):
         self._memory_lock = threading.Lock()
         self._memory_since: dt.datetime | None = None
         self._lock_path = f"{path}.lock"
+
+    def _use_wal(self) -> None:
+        """WAL lets readers (the Slack app) see the last committed run while a sync writes.
+
+        Switching a new database to WAL fails at once with "database is locked", without
+        waiting out the busy timeout, while another process writes to it: two syncs started
+        together on a new store (release and scheduler dynos) would see that. So wait here.
+        """
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
