@@ -638,16 +638,23 @@ async def test_healthz_is_503_before_any_sync(sandbox: Sandbox, sqlite_store: Sq
         assert reply.texts[0].startswith(":warning: No sync has run yet")
 
 
-async def test_healthz_reports_the_latest_syncs_age_and_each_sources_health(app: App) -> None:
-    app.sandbox.dialnexa.options.always = Fault.status(503)
-    await run_sync(settings_for(app.sandbox), app.store, options=SyncOptions(policy=FAST))
-    await app.wait_for_run(2)
-    status, body = await app.health()
+async def test_healthz_reports_the_latest_syncs_age_and_each_sources_health(
+    sandbox: Sandbox, sqlite_store: SqliteStore
+) -> None:
+    await run_sync(settings_for(sandbox), sqlite_store)
+    sandbox.dialnexa.options.always = Fault.status(503)
+    await run_sync(settings_for(sandbox), sqlite_store, options=SyncOptions(policy=FAST))
+    run = sqlite_store.latest_run()
+    assert run is not None
+    later = run.finished_at.timestamp() + 42
+    async with running_app(sandbox, sqlite_store, synced=False, clock=lambda: later) as app:
+        await app.wait_for_run(2)
+        status, body = await app.health()
     assert status == 200
     assert body["status"] == "degraded"
     assert body["latest_sync"]["run_id"] == 2
     assert body["latest_sync"]["status"] == "partial"
-    assert body["latest_sync"]["age_seconds"] >= 0
+    assert body["latest_sync"]["age_seconds"] == 42
     assert body["sources"]["orgapi/default"]["status"] == "ok"
     assert body["sources"]["dialnexa/default"]["status"] == "failed"
     assert body["sources"]["dialnexa/default"]["stale"] is True
