@@ -118,7 +118,24 @@ class PhoneNumber:
 
     def same_content(self, other: PhoneNumber) -> bool:
         """Whether the provider-side fields match (history fields aside)."""
-        return _content(self) == _content(other)
+        return self.listed() == other.listed()
+
+    def listed(self) -> tuple[object, ...]:
+        """The provider-side fields, in the store's column order (history fields aside)."""
+        return (
+            self.phone_number,
+            self.valid,
+            self.country_code,
+            self.number_type,
+            self.carrier,
+            self.status,
+            self.provider_status,
+            self.agent_id,
+            self.label,
+            self.inbound,
+            self.outbound,
+            self.created_at,
+        )
 
     def to_dict(self, *, monthly_cost: float | None = None) -> dict[str, Any]:
         """The record as CONTRACT section 2 names it, JSON-ready; the cost is derived from the
@@ -145,23 +162,6 @@ class PhoneNumber:
             "stale": self.stale,
             "monthly_cost": monthly_cost,
         }
-
-
-def _content(n: PhoneNumber) -> tuple[object, ...]:
-    return (
-        n.phone_number,
-        n.valid,
-        n.country_code,
-        n.number_type,
-        n.carrier,
-        n.status,
-        n.provider_status,
-        n.agent_id,
-        n.label,
-        n.inbound,
-        n.outbound,
-        n.created_at,
-    )
 
 
 class ChangeKind(StrEnum):

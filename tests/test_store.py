@@ -28,6 +28,7 @@ from syncbot.store.postgres import PostgresStore
 from syncbot.store.schema import MIGRATIONS
 from syncbot.store.sql import STREAM_BATCH, SqlStore
 from syncbot.store.sqlite import SqliteStore, sqlite_path
+from syncbot.store.staging import LISTED
 from tests import pg
 from tests.runs import T0, T1, T2, by_key, number, run
 
@@ -609,3 +610,8 @@ def test_a_new_sqlite_store_opens_while_another_process_writes_to_it(tmp_path: P
     finally:
         store.close()
         writer.close()
+
+
+def test_a_numbers_listed_fields_come_in_the_staging_tables_column_order() -> None:
+    n = number("pn_1", agent="agent_7")
+    assert dict(zip(LISTED, n.listed(), strict=True)) == {name: getattr(n, name) for name in LISTED}

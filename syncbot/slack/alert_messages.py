@@ -18,6 +18,7 @@ from syncbot.slack.blocks import (
     plain,
 )
 
+# How many examples of each kind of change an alert lists before "and N more".
 ALERT_EXAMPLES = 5
 
 _ALERT_KINDS = (

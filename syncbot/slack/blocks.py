@@ -37,7 +37,6 @@ MAX_BUTTON_VALUE = 2000
 PAGE_ACTIONS = ("numbers_page_prev", "numbers_page_next")
 SHARE_ACTION = "numbers_share"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-# How many examples of each kind of change an alert lists before "and N more".
 _PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
 _STATS_TITLES = {
     "by_source": "By source",

@@ -233,23 +233,7 @@ def _count(cur: Cursor, query: str) -> int:
 
 def listed_values(n: PhoneNumber) -> tuple[Any, ...]:
     """A number's key and ``LISTED`` fields: what a worker process hands back, picklable."""
-    return (
-        n.source,
-        n.account,
-        n.number_id,
-        n.phone_number,
-        n.valid,
-        n.country_code,
-        n.number_type,
-        n.carrier,
-        n.status,
-        n.provider_status,
-        n.agent_id,
-        n.label,
-        n.inbound,
-        n.outbound,
-        n.created_at,
-    )
+    return (*n.key, *n.listed())
 
 
 class Staging:
