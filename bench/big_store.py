@@ -103,7 +103,7 @@ def commit(store: Store, listed: dict[str, list[PhoneNumber]], *, at: dt.datetim
         staging.close()
     result = RunResult(started_at=at, finished_at=at)
     result.sources = {
-        key: SourceResult(numbers[0].source, numbers[0].account, count=len(numbers))
+        key: SourceResult(numbers[0].source, numbers[0].account, count=len(numbers), complete=True)
         for key, numbers in listed.items()
     }
     run_id = store.commit_run(result)

@@ -170,6 +170,9 @@ class ChangeKind(StrEnum):
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
     REASSIGNED = "reassigned"
+    # The provider gave the number a new id (same E.164 number, same account): its history
+    # and its sheet row stay; ``Change.previous_id`` holds the old id.
+    REKEYED = "rekeyed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,8 @@ class Change:
     label: str | None
     at: dt.datetime
     run_id: int | None = None
+    # A re-keyed number's id before.
+    previous_id: str | None = None
 
     @property
     def key(self) -> Key:
@@ -197,6 +202,7 @@ class Change:
             "source": self.source,
             "account": self.account,
             "number_id": self.number_id,
+            "previous_id": self.previous_id,
             "phone_number": self.phone_number,
             "agent_before": self.agent_before,
             "agent_after": self.agent_after,
@@ -230,6 +236,14 @@ class SourceResult:
     duration: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Whether the listing was shown complete (every number the provider had was seen): only
+    # then may the numbers it lacks be removed (CONTRACT section 3, "Removals need proof").
+    complete: bool = False
+    # Stored numbers an incomplete listing did not see: kept, with their history, until a
+    # complete listing settles them.
+    unconfirmed: int = 0
+    # Listings of this account in the run: the first, and any re-listing of a part of it.
+    passes: int = 0
 
     @property
     def key(self) -> str:
@@ -246,6 +260,9 @@ class SourceResult:
             "invalid": self.invalid,
             "duplicates": self.duplicates,
             "reported_total": self.reported_total,
+            "complete": self.complete,
+            "unconfirmed": self.unconfirmed,
+            "passes": self.passes,
             "duration_seconds": round(self.duration, 3),
             "warnings": list(self.warnings),
         }

@@ -18,7 +18,7 @@ import aiohttp
 
 from syncbot import __version__
 from syncbot.costs import IDLE_DAYS
-from syncbot.errors import ConfigError, SyncbotError
+from syncbot.errors import ConfigError, StoreError, SyncbotError
 from syncbot.guard import guard_removals
 from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
@@ -101,6 +101,8 @@ async def _fetch(
             on_page=progress,
             deadline=deadline,
         )
+    except StoreError:
+        raise  # the store's fault, not the provider's: the run fails (``_store_failed``)
     except Exception as exc:
         # A bug of ours with one provider's data must not take the other sources down.
         log.exception("unexpected error while listing %s", provider.key)
@@ -190,20 +192,23 @@ async def run_sync(
         stack.callback(workers.close)
         # Read under the lock: no other run can change the states between this and the commit.
         health_before = await asyncio.to_thread(store.source_states)
-        await _collect(
-            store,
-            staging,
-            workers,
-            result,
-            accounts=accounts,
-            settings=settings,
-            options=options,
-            progress=progress,
-        )
-        # The worker's memory goes back before the commit and the sheet write need theirs.
-        await asyncio.to_thread(workers.close)
-        result.duration = time.perf_counter() - started
-        result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        try:
+            await _collect(
+                store,
+                staging,
+                workers,
+                result,
+                accounts=accounts,
+                settings=settings,
+                options=options,
+                progress=progress,
+            )
+            # The worker's memory goes back before the commit and the sheet write need theirs.
+            await asyncio.to_thread(workers.close)
+            result.duration = time.perf_counter() - started
+            result.run_id = await _commit(store, result, dry_run=options.dry_run)
+        except StoreError as exc:
+            _store_failed(result, exc)
         if result.run_id is not None:
             result.health = health_changes(
                 health_before, await asyncio.to_thread(store.source_states)
@@ -236,6 +241,15 @@ async def run_sync(
         except Exception:
             log.exception("the after-sync hook failed")
     return result
+
+
+def _store_failed(result: RunResult, error: StoreError) -> None:
+    """The store refused the run's listings or its commit: the run fails as a whole, saying
+    so; nothing of it is stored, so no source's health changes."""
+    result.status = "failed"
+    result.message = error.message
+    result.finished_at = utc_now()
+    event(log, logging.ERROR, "sync failed", error=error.message)
 
 
 async def _skipped(store: Store, result: RunResult, *, deadline_seconds: int) -> RunResult:
@@ -276,7 +290,7 @@ async def _collect(
         connector=connector, headers={"User-Agent": f"syncbot/{__version__}"}
     ) as session:
         http = HttpClient(session, policy=options.policy)
-        outcomes = await asyncio.gather(
+        listed = await asyncio.gather(
             *(
                 _fetch(
                     p,
@@ -289,15 +303,35 @@ async def _collect(
                     progress=progress,
                 )
                 for p in providers
-            )
+            ),
+            return_exceptions=True,
         )
+    outcomes: list[SourceResult] = []
+    for outcome in listed:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        outcomes.append(outcome)
     await asyncio.to_thread(staging.settle)
     guard_removals(
         outcomes,
         await asyncio.to_thread(store.counts_by_source),
+        await asyncio.to_thread(store.unlisted, staging),
         max_percent=settings.sync_max_removal_percent,
         allow=options.allow_removals,
     )
+    for outcome in outcomes:
+        if outcome.status == "ok" and outcome.unconfirmed:
+            outcome.warnings.append(
+                f"{outcome.unconfirmed:,} stored numbers were not in this listing; they are "
+                "kept, unconfirmed, with their history"
+            )
+            event(
+                log,
+                logging.WARNING,
+                "numbers unconfirmed",
+                source=outcome.key,
+                count=outcome.unconfirmed,
+            )
     result.phones_parsed = parse.parsed
     result.sources = {r.key: r for r in outcomes}
     result.finished_at = utc_now()

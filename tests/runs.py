@@ -96,7 +96,9 @@ def run(
     result = RunResult(started_at=at, finished_at=at + dt.timedelta(seconds=7))
     for key, numbers in listed.items():
         source, account = key.split("/")
-        result.sources[key] = SourceResult(source, account, count=len(numbers), pages=1)
+        result.sources[key] = SourceResult(
+            source, account, count=len(numbers), pages=1, complete=True
+        )
     for key, error in failed.items():
         source, account = key.split("/")
         result.sources[key] = SourceResult(source, account, status="failed", error=error)

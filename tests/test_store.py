@@ -411,6 +411,7 @@ def test_each_run_keeps_its_own_changes(store: SqlStore) -> None:
         "assigned": 1,
         "unassigned": 1,
         "reassigned": 1,
+        "rekeyed": 0,
     }
     stored = {n.number_id: n for n in store.load_numbers()}
     assert set(stored) == {"n1", "n2", "n3", "n5"}

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from syncbot.logs import printable, terminal
-from syncbot.models import Change, PhoneNumber, RunResult, iso
+from syncbot.models import Change, ChangeKind, PhoneNumber, RunResult, iso
 from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted
 
@@ -60,7 +60,7 @@ def changes_table(changes: Sequence[Change]) -> str:
     header = ("CHANGE", "PHONE NUMBER", "AGENT BEFORE", "AGENT AFTER", "SOURCE", "AT")
     rows = [
         (
-            c.kind.value,
+            "re-keyed" if c.kind is ChangeKind.REKEYED else c.kind.value,
             international(c.phone_number),
             _text(c.agent_before),
             _text(c.agent_after),

@@ -8,7 +8,7 @@ becomes a ``PhoneNumber``. The fetch loop (``fetch.py``) drives any of them the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -59,6 +59,22 @@ class Paginator(ABC):
     @abstractmethod
     def update_state(self, sent: Params, page: PageInfo) -> Iterable[Params]: ...
 
+    def scope(self, sent: Params) -> str | None:
+        """The partition of the listing a request lists, or None when it lists the whole:
+        whose total its answer gives (``census.Census``)."""
+        del sent
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Relisting:
+    """A listing again of a part of an account, or of all of it, when the first one was not
+    shown complete. ``union``: what it lists adds to the first listing, and only together are
+    they checked; otherwise it is checked on its own."""
+
+    paginator: Paginator
+    union: bool
+
 
 @dataclass(slots=True)
 class Provider(ABC):
@@ -95,6 +111,12 @@ class Provider(ABC):
 
     @abstractmethod
     def paginator(self) -> Paginator: ...
+
+    def relistings(self, grown: Sequence[str]) -> list[Relisting]:
+        """What to list again, cheapest first, when a listing was not shown complete;
+        ``grown``: the partitions whose total grew while they were listed."""
+        del grown
+        return [Relisting(self.paginator(), union=False)]
 
     @abstractmethod
     def probe(self) -> Params:

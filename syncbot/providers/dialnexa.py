@@ -21,6 +21,7 @@ from syncbot.providers._records import (
     PhoneText,
     RecordId,
     Timestamp,
+    clean,
 )
 from syncbot.providers.base import PageInfo, Paginator, Provider
 from syncbot.providers.paginators import PageNumberPaginator
@@ -104,7 +105,7 @@ class DialnexaProvider(Provider):
 
     def record_id(self, raw: Mapping[str, Any]) -> str | None:
         value = raw.get("id")
-        return None if value is None else str(value)
+        return None if value is None else clean(str(value))
 
     def normalize(self, record: Any, parse: PhoneParser) -> PhoneNumber:
         assert isinstance(record, DialnexaRecord)

@@ -10,11 +10,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from syncbot.errors import PaginationError, SyncbotError
+from syncbot.errors import PaginationError, StoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats
+from syncbot.logs import event
 from syncbot.models import SourceResult
 from syncbot.normalize import PhoneParser
-from syncbot.providers.base import PageInfo, Params, Provider
+from syncbot.providers.base import PageInfo, Paginator, Params, Provider
+from syncbot.providers.census import Census
 from syncbot.providers.listing import Listing, Workers
 from syncbot.store.staging import Staging
 
@@ -33,8 +35,13 @@ class Deadline:
 
 
 async def _pages(
-    provider: Provider, http: HttpClient, stats: RequestStats, *, max_pages: int
-) -> AsyncIterator[PageInfo]:
+    provider: Provider,
+    paginator: Paginator,
+    http: HttpClient,
+    stats: RequestStats,
+    *,
+    max_pages: int,
+) -> AsyncIterator[tuple[Params, PageInfo]]:
     """Every page of the listing, in the order they arrive.
 
     Each answered request sends the requests it unlocks from its own task, before its page is
@@ -42,10 +49,9 @@ async def _pages(
     Requests are drawn from the paginator's iterables only as they are sent, so a page count
     of any size costs nothing up front.
     """
-    paginator = provider.paginator()
     pending: deque[Iterator[Params]] = deque([iter(paginator.start())])
     running: set[asyncio.Task[None]] = set()
-    arrived: asyncio.Queue[PageInfo | Exception] = asyncio.Queue()
+    arrived: asyncio.Queue[tuple[Params, PageInfo] | Exception] = asyncio.Queue()
     issued = 0
 
     def next_request() -> Params | None:
@@ -95,7 +101,7 @@ async def _pages(
                 launch()
             except PaginationError as exc:
                 outcome = exc
-        arrived.put_nowait(outcome)
+        arrived.put_nowait(outcome if isinstance(outcome, Exception) else (params, outcome))
 
     try:
         launch()
@@ -108,6 +114,103 @@ async def _pages(
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+
+async def _list(  # noqa: PLR0917 - the pass's parts, each of its own kind
+    provider: Provider,
+    paginator: Paginator,
+    http: HttpClient,
+    listing: Listing,
+    census: Census,
+    stats: RequestStats,
+    *,
+    max_pages: int,
+    on_page: Callable[[SourceResult], None] | None,
+) -> None:
+    """One pass of ``paginator`` into ``listing``, then a check of the whole listing's total
+    once its last page is in (``census``)."""
+    result = listing.result
+    result.passes += 1
+    async for sent, page in _pages(provider, paginator, http, stats, max_pages=max_pages):
+        result.pages += 1
+        scope = paginator.scope(sent)
+        census.saw(scope, page.total)
+        if scope is None and page.total is not None:
+            result.reported_total = max(result.reported_total or 0, page.total)
+        await listing.take_page(page.records)
+        result.count = listing.taken
+        result.requests, result.retries = stats.requests, stats.retries
+        if on_page is not None:
+            on_page(result)
+    await listing.finish()
+    body = await http.get_json(
+        provider.url,
+        params=provider.probe(),
+        headers=provider.headers(),
+        what=provider.key,
+        auth_hint=provider.auth_hint(),
+        stats=stats,
+    )
+    census.saw(None, provider.read_page(body).total)
+
+
+async def _listed(listing: Listing, staging: Staging, census: Census) -> int:
+    """The distinct numbers listed so far, the invalid records' ids among them (blocks on
+    the staging writer in a thread)."""
+    listing.hold_invalid()
+    census.skipped = listing.skipped
+    staging.flush()
+    result = listing.result
+    return await asyncio.to_thread(staging.count, result.source, result.account)
+
+
+async def _prove(
+    provider: Provider,
+    http: HttpClient,
+    listing: Listing,
+    census: Census,
+    stats: RequestStats,
+    *,
+    max_pages: int,
+    on_page: Callable[[SourceResult], None] | None,
+) -> int:
+    """List again what is cheap to list again until the listing is shown complete, or
+    every way was tried; returns the distinct numbers listed, and says in the result
+    whether the listing was shown complete and, if not, why."""
+    result = listing.result
+    unique = await _listed(listing, listing.staging, census)
+    result.duplicates = listing.taken - (unique - len(listing.held))
+    why = census.shortfall(unique)
+    # Records without an id stay so however often they are listed.
+    if why is not None and not census.skipped:
+        for relisting in provider.relistings(census.grown()):
+            event(log, logging.INFO, "listing again", source=provider.key, reason=why)
+            since = 0 if relisting.union else len(census.whole)
+            if not relisting.union:
+                # Checked on its own, it stands on its own: the first listing's rows go.
+                listing.restart()
+            await _list(
+                provider,
+                relisting.paginator,
+                http,
+                listing,
+                census,
+                stats,
+                max_pages=max_pages,
+                on_page=on_page,
+            )
+            unique = await _listed(listing, listing.staging, census)
+            why = census.shortfall(unique, since=since)
+            if why is None:
+                break
+    result.complete = why is None
+    if why is not None:
+        result.warnings.append(
+            f"the listing was not shown complete ({why}), so no number was removed: stored "
+            "numbers it did not see are kept, unconfirmed, until a complete listing settles "
+            "them"
+        )
+    return unique
 
 
 async def fetch_numbers(
@@ -128,24 +231,30 @@ async def fetch_numbers(
 
     One bad record is counted and logged and the rest of its page still lands. A listing not
     done by ``deadline`` is stopped and fails: a provider that trickles its answers must not
-    hold the run (and its lock) for ever.
+    hold the run (and its lock) for ever. The result says whether the listing was shown
+    complete (``census``), listing again what it takes to show it; only then may the commit
+    remove the stored numbers it lacks.
     """
     listing = Listing(provider, parse, staging, workers)
     result = listing.result
+    census = Census()
     stats = RequestStats()
     started = time.monotonic()
     try:
         async with asyncio.timeout_at(deadline.at if deadline else None):
-            async for page in _pages(provider, http, stats, max_pages=max_pages):
-                result.pages += 1
-                if page.total is not None:
-                    result.reported_total = max(result.reported_total or 0, page.total)
-                await listing.take_page(page.records)
-                result.count = listing.taken
-                result.requests, result.retries = stats.requests, stats.retries
-                if on_page is not None:
-                    on_page(result)
-            await listing.finish()
+            await _list(
+                provider,
+                provider.paginator(),
+                http,
+                listing,
+                census,
+                stats,
+                max_pages=max_pages,
+                on_page=on_page,
+            )
+            unique = await _prove(
+                provider, http, listing, census, stats, max_pages=max_pages, on_page=on_page
+            )
     except TimeoutError:
         if deadline is None:
             raise
@@ -156,6 +265,8 @@ async def fetch_numbers(
             "was stopped and the run lock released; its numbers are kept, marked stale"
         )
         return result
+    except StoreError:
+        raise  # not this provider's failure: the run's (``sync.run_sync``)
     except SyncbotError as exc:
         # None of this listing lands, so none of it counts.
         result.status, result.error, result.count = "failed", exc.message, 0
@@ -164,13 +275,5 @@ async def fetch_numbers(
         listing.abandon()
         result.requests, result.retries = stats.requests, stats.retries
         result.duration = time.monotonic() - started
-    staging.flush()
-    result.count = await asyncio.to_thread(staging.count, result.source, result.account)
-    result.duplicates = listing.taken - result.count
-    if result.reported_total is not None and result.count < result.reported_total:
-        result.warnings.append(
-            f"listed {result.count:,} unique numbers but the API reported "
-            f"{result.reported_total:,}; its pages may have shifted while listing "
-            "(the next sync will catch up)"
-        )
+    result.count = unique - len(listing.held)
     return result

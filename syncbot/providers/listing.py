@@ -23,6 +23,7 @@ from syncbot import __version__
 from syncbot.logs import event
 from syncbot.models import SourceResult
 from syncbot.normalize import PhoneParser
+from syncbot.providers._records import MAX_ID
 from syncbot.providers.base import Provider
 from syncbot.settings import Account, SourceName
 from syncbot.store.staging import Staging, listed_values
@@ -126,6 +127,10 @@ class Listing:
         ).digest()
         self.taken = 0
         self.invalid_ids: set[str] = set()
+        # Invalid records' ids staged to hold their numbers' places (``Staging.hold``).
+        self.held: set[str] = set()
+        # Records without an id: nothing can say which number they were.
+        self.skipped = 0
         # The last page still waiting for its worker: later pages are staged after it.
         self._tail: asyncio.Task[None] | None = None
 
@@ -137,7 +142,9 @@ class Listing:
         )
 
     def _invalid(self, record_id: str | None, reason: str) -> None:
-        if record_id is not None:
+        if record_id is None:
+            self.skipped += 1
+        else:
             if record_id in self.invalid_ids:
                 return
             self.invalid_ids.add(record_id)
@@ -223,6 +230,25 @@ class Listing:
         if self._tail is not None:
             await self._tail
             self._tail = None
+
+    def hold_invalid(self) -> None:
+        """Hold the places of the numbers whose records failed validation: listed, so not
+        gone; their stored rows stay as they were."""
+        # An id too long to store is no id: its record stays skipped.
+        for record_id in self.invalid_ids - self.held:
+            if len(record_id) <= MAX_ID:
+                self.staging.hold(self.result.source, self.result.account, record_id)
+                self.held.add(record_id)
+            else:
+                self.skipped += 1
+        self.invalid_ids &= self.held
+
+    def restart(self) -> None:
+        """Forget what was staged so far: the account is listed again from the start."""
+        self.staging.discard(self.result.source, self.result.account)
+        self.invalid_ids.clear()
+        self.held.clear()
+        self.skipped = self.result.invalid = 0
 
     def abandon(self) -> None:
         if self._tail is not None:

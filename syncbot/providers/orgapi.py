@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -12,8 +12,15 @@ from syncbot.errors import ProviderError
 from syncbot.http import message_in
 from syncbot.models import PhoneNumber
 from syncbot.normalize import PhoneParser, build
-from syncbot.providers._records import OptionalId, OptionalText, PhoneText, RecordId, Timestamp
-from syncbot.providers.base import PageInfo, Paginator, Provider
+from syncbot.providers._records import (
+    OptionalId,
+    OptionalText,
+    PhoneText,
+    RecordId,
+    Timestamp,
+    clean,
+)
+from syncbot.providers.base import PageInfo, Paginator, Provider, Relisting
 from syncbot.providers.paginators import CursorPaginator
 
 
@@ -71,6 +78,22 @@ class OrgapiProvider(Provider):
             what=self.key,
         )
 
+    def relistings(self, grown: Sequence[str]) -> list[Relisting]:
+        # A number whose status flipped while the chains were listed may have been passed by
+        # both: it is in the chain that grew, so that one chain is listed again first.
+        chains = [p for p in self.partitions if "&".join(f"{k}={v}" for k, v in p.items()) in grown]
+        cheap = [self._chains(chains)] if chains and len(chains) < len(self.partitions) else []
+        return [*cheap, Relisting(self.paginator(), union=False)]
+
+    def _chains(self, partitions: list[dict[str, str]]) -> Relisting:
+        paginator = CursorPaginator(
+            base={"page_size": str(self.effective_page_size), **self.extra_params},
+            partitions=partitions,
+            what=self.key,
+            check=False,
+        )
+        return Relisting(paginator, union=True)
+
     def probe(self) -> dict[str, str]:
         return {"page_size": "1"}
 
@@ -100,7 +123,7 @@ class OrgapiProvider(Provider):
 
     def record_id(self, raw: Mapping[str, Any]) -> str | None:
         value = raw.get("phone_number_id")
-        return None if value is None else str(value)
+        return None if value is None else clean(str(value))
 
     def normalize(self, record: Any, parse: PhoneParser) -> PhoneNumber:
         assert isinstance(record, OrgapiRecord)

@@ -26,6 +26,7 @@ class CursorPaginator(Paginator):
         cursor_param: str = "cursor",
         page_size_param: str = "page_size",
         what: str,
+        check: bool = True,
     ) -> None:
         self._base = base
         self._page_size_param = page_size_param
@@ -37,14 +38,21 @@ class CursorPaginator(Paginator):
         self._totals: dict[tuple[tuple[str, str], ...], int | None] = {}
         self._whole_total: int | None = None
         self._whole_seen = False
-        self._checked = not self._partitions
+        # ``check=False``: the partitions are listed again, on their own.
+        self._checked = not self._partitions or not check
 
     def start(self) -> list[Params]:
         if not self._partitions:
             return [dict(self._base)]
         chains = [{**self._base, **partition} for partition in self._partitions]
+        if self._checked:
+            return chains
         # The check needs only the unfiltered total: one record is enough.
         return [*chains, {**self._base, self._page_size_param: "1"}]
+
+    def scope(self, sent: Params) -> str | None:
+        part = sorted((k, v) for k, v in sent.items() if k in self._filter_keys)
+        return "&".join(f"{k}={v}" for k, v in part) or None
 
     def _following(self, sent: Params, page: PageInfo) -> list[Params]:
         if not page.has_more or not page.next_cursor:

@@ -22,6 +22,7 @@ class ChangeLog:
         kinds: CodesBuilder[ChangeKind] = CodesBuilder()
         sources: CodesBuilder[tuple[str, str]] = CodesBuilder()
         number_ids, phones, labels = TextsBuilder(), TextsBuilder(), TextsBuilder()
+        previous_ids = TextsBuilder()
         agents: CodesBuilder[tuple[str | None, str | None]] = CodesBuilder()
         at: CodesBuilder[tuple[dt.datetime, int | None]] = CodesBuilder()
         self._hashes, self._checks = array("q"), array("q")
@@ -33,6 +34,7 @@ class ChangeLog:
             number_ids.extend([c.number_id for c in batch])
             phones.extend([c.phone_number for c in batch])
             labels.extend([c.label for c in batch])
+            previous_ids.extend([c.previous_id for c in batch])
             agents.extend([(c.agent_before, c.agent_after) for c in batch])
             at.extend([(c.at, c.run_id) for c in batch])
             self._hashes.extend(hash(c.key) for c in batch)
@@ -44,6 +46,7 @@ class ChangeLog:
         self.number_ids = number_ids.done()
         self.phones = phones.done()
         self.labels = labels.done()
+        self.previous_ids = previous_ids.done()
         self.agents = agents.done()
         self.at = at.done()
         # Each change's number's row in the inventory plus one (0: none, it was removed), and
@@ -101,4 +104,5 @@ class ChangeLog:
             self.labels[row],
             at,
             run_id,
+            self.previous_ids[row],
         )

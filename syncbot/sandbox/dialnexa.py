@@ -51,6 +51,7 @@ def provider(
         error_body=_error_body,
         empty_body=_empty_body,
         inserted=inserted,
+        id_field="id",
     )
 
 

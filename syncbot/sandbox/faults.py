@@ -17,6 +17,8 @@ from typing import Any, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from syncbot.sandbox.live import Live, LiveChange, LiveState, apply
+
 FaultKind = Literal[
     "status",
     "timeout",
@@ -135,6 +137,8 @@ class ProviderOptions:
     # While set and not yet released, every request waits for it: a test orders events this way
     # ("the acknowledgement came before the listing ended") instead of timing them.
     hold: asyncio.Event | None = None
+    # Records that change while they are listed (syncbot.sandbox.live); counted from `reset()`.
+    live: Live | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +171,13 @@ class Provider:
         error_body: ErrorBody,
         empty_body: EmptyBody,
         inserted: Callable[[int], list[dict[str, Any]]],
+        id_field: str,
     ) -> None:
         self.name = name
+        self.id_field = id_field
+        # What `ProviderOptions.live` changed, in order.
+        self.live_changes: list[LiveChange] = []
+        self._live: LiveState | None = None
         self.records = records
         self.options = options
         self.requests: list[RecordedRequest] = []
@@ -204,6 +213,7 @@ class Provider:
         """Forget recorded requests and restart fault numbering at 1."""
         self.requests.clear()
         self.total = 0
+        self._live = None
 
     def close(self) -> None:
         """Release requests still waiting on latency or a timeout fault, so shutdown is quick."""
@@ -234,6 +244,17 @@ class Provider:
         finally:
             closing.cancel()
             released.cancel()
+
+    def live_step(self) -> None:
+        """Make the live changes scheduled before the current request (``total``)."""
+        live = self.options.live
+        if live is None:
+            return
+        if self._live is None or self._live.live is not live:
+            self._live = LiveState.start(live, self.name)
+        self.live_changes += apply(
+            self._live, self.total, self.records, id_field=self.id_field, inserted=self._inserted
+        )
 
     def first_page_served(self) -> None:
         """Insert the drift records at the head, the first time this happens with drift set."""
@@ -319,6 +340,7 @@ async def sandbox_middleware(request: web.Request, handler: Handler) -> web.Stre
     provider = request.app[PROVIDER]
     started = time.monotonic()
     provider.total += 1
+    provider.live_step()
     options = provider.options
     fault = options.faults.get(provider.total, options.always)
     status = 0

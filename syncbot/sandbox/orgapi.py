@@ -54,6 +54,7 @@ def provider(
         error_body=_error_body,
         empty_body=_empty_body,
         inserted=inserted,
+        id_field="phone_number_id",
     )
 
 
@@ -108,8 +109,9 @@ async def list_phone_numbers(request: web.Request) -> web.StreamResponse:
     listing = source.records
     if status is not None:
         # Filtering 100,000 records on every page would make the sandbox, not the client, the
-        # bottleneck of a benchmark; a listing's first page takes the snapshot its pages use.
-        if cursor is None or status not in source.filtered:
+        # bottleneck of a benchmark; a listing's first page takes the snapshot its pages use,
+        # unless the records change under the listing (live).
+        if cursor is None or status not in source.filtered or options.live is not None:
             source.filtered[status] = [r for r in listing if r.get("status") == status]
         listing = source.filtered[status]
     data = listing[offset : offset + page_size]

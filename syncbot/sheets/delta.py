@@ -22,7 +22,7 @@ from typing import Any
 
 from syncbot.costs import CostRules
 from syncbot.errors import SheetError
-from syncbot.models import Key, PhoneNumber
+from syncbot.models import Change, ChangeKind, Key, PhoneNumber
 from syncbot.sheets import ops
 from syncbot.sheets.existing import OldInventory, Value, column_letter, display, row_key
 from syncbot.sheets.layout import (
@@ -149,13 +149,25 @@ def _columns(old: OldInventory) -> _Columns:
 Placed = tuple[int, int]
 
 
+def rekeyed(changes: Iterable[Change]) -> dict[Key, Key]:
+    """Each re-keyed number's old key and new one (``ChangeKind.REKEYED``)."""
+    return {
+        (c.source, c.account, c.previous_id): c.key
+        for c in changes
+        if c.kind is ChangeKind.REKEYED and c.previous_id is not None
+    }
+
+
 def plan_delta(
     old: OldInventory,
     want: Desired,
     *,
     people: Mapping[Key, dict[int, Value]] | None = None,
     unit_budget: int,
+    renamed: Mapping[Key, Key] | None = None,
 ) -> Delta:
+    """``renamed``: old keys of re-keyed numbers and their new ones. Their rows are read as
+    the new key's, so each keeps its place and gets its Number ID cell updated in place."""
     tab = old.tab
     sheet_id = tab.sheet_id
     columns = _columns(old)
@@ -172,6 +184,8 @@ def plan_delta(
         structure.append(ops.resize(sheet_id, tab.rows, cols))
 
     keys = [row_key(row, key_cols) for row in rows]
+    if renamed:
+        keys = [renamed.get(key, key) for key in keys]
     kept = _Kept.sort(rows, keys, {key: d for d, key in enumerate(want.keys)}, theirs)
     first, deleted, survivors = kept.first, kept.deleted, kept.survivors
     layout = _final_layout(rows, survivors, first, want.keys)

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterable
 
 from syncbot.costs import Cost, round_money
-from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
+from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunResult, iso
 
 INVENTORY = "Inventory"
 SUMMARY = "Summary"
@@ -169,10 +169,14 @@ def change_row(change: Change, *, run_id: int | None, notes: str = "") -> list[s
     """One Changes row; ``notes`` holds what people wrote on a removed number's row. A change
     built before its run had an id takes ``run_id``."""
     run = change.run_id if change.run_id is not None else run_id
+    if change.kind is ChangeKind.REKEYED:
+        # The Number ID column holds the new id; what it was goes beside what people wrote.
+        was = f"Number ID was {change.previous_id}"
+        notes = f"{was}; {notes}" if notes else was
     return [
         when_text(change.at),
         "" if run is None else str(run),
-        change.kind.value,
+        "re-keyed" if change.kind is ChangeKind.REKEYED else change.kind.value,
         change.source,
         change.account,
         change.number_id,

@@ -23,7 +23,7 @@ from syncbot.errors import SheetError
 from syncbot.models import Change, Key, RunResult
 from syncbot.sheets import charts, layout, ops, upkeep
 from syncbot.sheets.client import compact_json
-from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta
+from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta, rekeyed
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, Value, quote_title
 from syncbot.sheets.rows import change_lines
 from syncbot.sheets.summary import SOURCE_HEADER, SUMMARY_WIDTHS
@@ -101,7 +101,9 @@ def plan_write(
             layout.INVENTORY_WIDTHS,
         )
     else:
-        delta = plan_delta(old, want, people=people, unit_budget=budget // 2)
+        delta = plan_delta(
+            old, want, people=people, unit_budget=budget // 2, renamed=rekeyed(changes)
+        )
         if delta.cols > MAX_COLUMNS:
             raise SheetError(
                 f"The Inventory would need {delta.cols} columns, over Google's limit of "

@@ -243,6 +243,7 @@ def _change_line(c: Change) -> str:
         ChangeKind.ASSIGNED: f"assigned to {after}",
         ChangeKind.UNASSIGNED: f"unassigned (was {before})",
         ChangeKind.REASSIGNED: f"reassigned from {before} to {after}",
+        ChangeKind.REKEYED: f"re-keyed (id was {escape(plain(c.previous_id or '', 80))})",
     }[c.kind]
     line = f"{phone} {what} · {escape(plain(f'{c.source}/{c.account}', 60))}"
     if c.label:

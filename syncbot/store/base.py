@@ -109,6 +109,11 @@ class Store(ABC):
         """Start a run: where its listings land as they arrive (call under ``run_lock``)."""
 
     @abstractmethod
+    def unlisted(self, staging: Staging) -> dict[str, int]:
+        """For each ``source/account`` the run listed: how many stored numbers its listing
+        lacks, re-keyed ones aside (call once ``staging`` is settled)."""
+
+    @abstractmethod
     def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
         """Fold the staged listings of ``result``'s ok sources into the snapshot, with its
         changes and source states, atomically; fills in ``result``'s totals and changes and

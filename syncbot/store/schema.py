@@ -81,4 +81,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE numbers DROP COLUMN parsed_country",
         "ALTER TABLE numbers DROP COLUMN parsed_type",
     ),
+    (
+        # A re-keyed number's id before (models.ChangeKind.REKEYED).
+        "ALTER TABLE changes ADD COLUMN previous_id TEXT",
+    ),
 )

@@ -26,7 +26,7 @@ from syncbot.models import (
 from syncbot.store.base import NumberBatch, Store
 from syncbot.store.forget import forget_rows
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.staging import Staging, apply_run, digests, prepare, stage
+from syncbot.store.staging import Staging, apply_run, digests, prepare, stage, unlisted
 
 
 class Cursor(Protocol):
@@ -49,7 +49,8 @@ _LOADED_COLUMNS = (
 # Changes read from the store a batch at a time.
 _CHANGES_BATCH = 1000
 _CHANGE_COLUMNS = (
-    "kind, source, account, number_id, phone_number, agent_before, agent_after, label, at, run_id"
+    "kind, source, account, number_id, phone_number, agent_before, agent_after, label, at, "
+    "run_id, previous_id"
 )
 
 
@@ -298,7 +299,7 @@ class SqlStore(Store):
             yield from (self._change(r) for r in rows)
             if len(rows) < _CHANGES_BATCH:
                 return
-            after = int(rows[-1][10])
+            after = int(rows[-1][11])
 
     def changes_since(self, at: dt.datetime) -> list[Change]:
         with self.transaction() as cur:
@@ -315,7 +316,17 @@ class SqlStore(Store):
 
     def _change(self, r: Sequence[Any]) -> Change:
         return Change(
-            ChangeKind(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], self._time(r[8]), int(r[9])
+            ChangeKind(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            self._time(r[8]),
+            int(r[9]),
+            r[10],
         )
 
     def scan_numbers(self) -> Iterator[NumberBatch]:
@@ -362,17 +373,46 @@ class SqlStore(Store):
             known = digests(cur)
         return Staging(self, known)
 
+    @contextmanager
+    def _staging(self) -> Iterator[Cursor]:
+        """A staging transaction, its driver's errors said as what they are."""
+        try:
+            with self.transaction() as cur:
+                yield cur
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store could not stage this run's listings ({type(exc).__name__}: {exc}); "
+                "nothing was committed, the previous snapshot is unchanged and the next run "
+                "will try again"
+            ) from None
+
     def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        with self.transaction() as cur:
+        with self._staging() as cur:
             stage(self, cur, rows)
 
+    def unstage(self, source: str, account: str) -> None:
+        with self._staging() as cur:
+            cur.execute(
+                self.sql("DELETE FROM staged WHERE source = ? AND account = ?"), (source, account)
+            )
+
     def staged_count(self, source: str, account: str) -> int:
-        with self.transaction() as cur:
+        with self._staging() as cur:
             cur.execute(
                 self.sql("SELECT COUNT(*) FROM staged WHERE source = ? AND account = ?"),
                 (source, account),
             )
             return int(cur.fetchone()[0])
+
+    def unlisted(self, staging: Staging) -> dict[str, int]:
+        try:
+            with self.transaction(write=True) as cur:
+                return unlisted(cur, held=staging.held > 0)
+        except self.driver_error as exc:
+            raise StoreError(
+                f"the store could not compare this run's listings with the stored numbers "
+                f"({exc}); nothing was committed and the next run will try again"
+            ) from None
 
     def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
         try:

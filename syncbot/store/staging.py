@@ -67,24 +67,87 @@ _CREATE = (
         created_at {ts},
         PRIMARY KEY (source, account, number_id)
     )""",
-    # This run's sources: `ok` ones replace their rows, `failed` ones keep theirs, stale.
+    # This run's sources: `ok` ones update their rows, `failed` ones keep theirs, stale; only
+    # a `complete` listing removes the numbers it lacks.
     """CREATE TEMP TABLE IF NOT EXISTS run_sources (
         source TEXT NOT NULL,
         account TEXT NOT NULL,
         status TEXT NOT NULL,
         error TEXT,
+        complete {bool} NOT NULL,
         PRIMARY KEY (source, account)
     )""",
+    # Stored numbers listed under a new id (same E.164 number, same account): the old id.
+    """CREATE TEMP TABLE IF NOT EXISTS rekeys (
+        source TEXT NOT NULL,
+        account TEXT NOT NULL,
+        old_id TEXT NOT NULL,
+        new_id TEXT NOT NULL,
+        PRIMARY KEY (source, account, old_id)
+    )""",
 )
+# A staged row that only holds its number's place: the record was listed, with its id, but
+# failed validation. Its stored row stands as it was; it is never removed for that.
+HELD = 0
 
 _SAME_NUMBER = "n.source = s.source AND n.account = s.account AND n.number_id = s.number_id"
-_OK_SOURCE = (
+# Removals need proof: a source that listed fine, and whose listing was shown complete.
+_SETTLED_SOURCE = (
     "EXISTS (SELECT 1 FROM run_sources r WHERE r.source = n.source "
-    "AND r.account = n.account AND r.status = 'ok')"
+    "AND r.account = n.account AND r.status = 'ok' AND r.complete)"
 )
 _GONE = f"NOT EXISTS (SELECT 1 FROM staged s WHERE {_SAME_NUMBER})"
 _CHANGE_COLUMNS = (
     "run_id, kind, source, account, number_id, phone_number, agent_before, agent_after, label, at"
+)
+# Held rows of numbers the store does not have hold nothing.
+_UNHELD = (
+    f"DELETE FROM staged WHERE NOT fresh AND digest = {HELD} AND NOT EXISTS (SELECT 1 FROM "
+    "numbers n WHERE n.source = staged.source AND n.account = staged.account "
+    "AND n.number_id = staged.number_id)"
+)
+# A re-key: a number listed under an id the store does not have, whose phone number (E.164,
+# or the provider's text when it is not one) is stored in the same account under exactly one
+# id that this listing lacks, and listed under no other new id. (A phone number that two new
+# ids share is no re-key anyone can be sure of.)
+_REKEYS = (
+    "INSERT INTO rekeys (source, account, old_id, new_id) "
+    "SELECT s.source, s.account, n.number_id, s.number_id FROM staged s JOIN numbers n "
+    "ON n.phone_number = s.phone_number AND n.source = s.source AND n.account = s.account "
+    "WHERE s.fresh "
+    "AND NOT EXISTS (SELECT 1 FROM numbers m WHERE m.source = s.source "
+    "AND m.account = s.account AND m.number_id = s.number_id) "
+    "AND NOT EXISTS (SELECT 1 FROM staged t WHERE t.source = n.source "
+    "AND t.account = n.account AND t.number_id = n.number_id) "
+    "AND NOT EXISTS (SELECT 1 FROM numbers m WHERE m.phone_number = n.phone_number "
+    "AND m.source = n.source AND m.account = n.account AND m.number_id <> n.number_id) "
+    "AND s.phone_number NOT IN (SELECT phone_number FROM staged WHERE fresh "
+    "AND phone_number IS NOT NULL GROUP BY source, account, phone_number HAVING COUNT(*) > 1) "
+    "ON CONFLICT (source, account, old_id) DO NOTHING"
+)
+_REKEYED = (
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}, previous_id) "
+    "SELECT ?, 'rekeyed', k.source, k.account, k.new_id, s.phone_number, n.agent_id, "
+    "s.agent_id, s.label, ?, k.old_id FROM rekeys k "
+    "JOIN numbers n ON n.source = k.source AND n.account = k.account AND n.number_id = k.old_id "
+    "JOIN staged s ON s.source = k.source AND s.account = k.account AND s.number_id = k.new_id"
+)
+# The stored row moves to its new id, history and all; the diff then sees the number as
+# stored, so a re-key is neither added nor removed (a change of agent still shows).
+_REKEY = (
+    "UPDATE numbers SET number_id = (SELECT k.new_id FROM rekeys k WHERE k.source = "
+    "numbers.source AND k.account = numbers.account AND k.old_id = numbers.number_id) "
+    "WHERE EXISTS (SELECT 1 FROM rekeys k WHERE k.source = numbers.source "
+    "AND k.account = numbers.account AND k.old_id = numbers.number_id)"
+)
+# Per account: the stored numbers, those listed again (a kept row's number is stored by
+# construction) and the re-keyed ones; the rest are the stored keys the listing lacks.
+_STORED_BY_ACCOUNT = "SELECT source, account, COUNT(*) FROM numbers GROUP BY source, account"
+_LISTED_AGAIN_BY_ACCOUNT = (
+    "SELECT source, account, COUNT(*) FROM staged WHERE NOT fresh GROUP BY source, account "
+    "UNION ALL SELECT s.source, s.account, COUNT(*) FROM staged s JOIN numbers n "
+    f"ON {_SAME_NUMBER} WHERE s.fresh GROUP BY s.source, s.account "
+    "UNION ALL SELECT source, account, COUNT(*) FROM rekeys GROUP BY source, account"
 )
 _STATE_UPSERT = (
     "ON CONFLICT (source, account) DO UPDATE SET status = excluded.status, "
@@ -115,15 +178,19 @@ _DIFF = (
 _REMOVED = (
     f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
     "SELECT ?, 'removed', n.source, n.account, n.number_id, n.phone_number, n.agent_id, NULL, "
-    f"n.label, ? FROM numbers n WHERE {_OK_SOURCE} AND {_GONE}"
+    f"n.label, ? FROM numbers n WHERE {_SETTLED_SOURCE} AND {_GONE}"
 )
-_REMOVE = f"DELETE FROM numbers AS n WHERE {_OK_SOURCE} AND {_GONE}"
+_REMOVE = f"DELETE FROM numbers AS n WHERE {_SETTLED_SOURCE} AND {_GONE}"
 # Whether anything was removed, by counting: the ok sources' stored numbers against those
 # listed again (a kept row's number is stored by construction). Finding the removed ones
 # looks each stored number up; counting walks the indexes, many times cheaper.
 _STORED_OF_OK_SOURCES = (
     "SELECT COUNT(*) FROM run_sources r JOIN numbers n "
     "ON n.source = r.source AND n.account = r.account WHERE r.status = 'ok'"
+)
+_STORED_OF_LISTED = (
+    "SELECT COUNT(*) FROM (SELECT DISTINCT source, account FROM staged) a JOIN numbers n "
+    "ON n.source = a.source AND n.account = a.account"
 )
 _LISTED_AGAIN = (
     "SELECT (SELECT COUNT(*) FROM staged WHERE NOT fresh) + "
@@ -158,8 +225,33 @@ def prepare(store: SqlStore, cur: Cursor) -> None:
     """Create this connection's staging tables, empty."""
     for statement in _CREATE:
         cur.execute(statement.format(**store.types))
-    cur.execute("DELETE FROM staged")
-    cur.execute("DELETE FROM run_sources")
+    for table in ("staged", "run_sources", "rekeys"):
+        cur.execute(f"DELETE FROM {table}")
+
+
+def _rekeys(cur: Cursor, *, held: bool) -> None:
+    """Drop the held rows of numbers the store lacks, then find this listing's re-keys."""
+    if held:
+        cur.execute(_UNHELD)
+    cur.execute("DELETE FROM rekeys")
+    # Only a listing that lacks some stored number can have re-keyed one; a first sync, or
+    # an unchanged one, skips the search.
+    if _count(cur, _STORED_OF_LISTED) != _count(cur, _LISTED_AGAIN):
+        cur.execute(_REKEYS)
+
+
+def unlisted(cur: Cursor, *, held: bool) -> dict[str, int]:
+    """Per stored ``source/account``: how many of its stored numbers this run's listing lacks,
+    re-keyed numbers aside (what a removal would take, were the listing complete)."""
+    _rekeys(cur, held=held)
+    cur.execute(_STORED_BY_ACCOUNT)
+    out = {f"{source}/{account}": int(count) for source, account, count in cur.fetchall()}
+    cur.execute(_LISTED_AGAIN_BY_ACCOUNT)
+    for source, account, count in cur.fetchall():
+        key = f"{source}/{account}"
+        out[key] = out.get(key, 0) - int(count)
+    cur.execute("DELETE FROM rekeys")
+    return out
 
 
 def open_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
@@ -204,14 +296,23 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     now = store.to_db_time(result.started_at)
     run_id = open_run(store, cur, result)
     cur.executemany(
-        store.sql("INSERT INTO run_sources (source, account, status, error) VALUES (?, ?, ?, ?)"),
-        [(s.source, s.account, s.status, s.error) for s in result.sources.values()],
+        store.sql(
+            "INSERT INTO run_sources (source, account, status, error, complete) "
+            "VALUES (?, ?, ?, ?, ?)"
+        ),
+        [
+            (s.source, s.account, s.status, s.error, s.status == "ok" and s.complete)
+            for s in result.sources.values()
+        ],
     )
     # A failed source's partial listing changes nothing: its stored rows stay, stale.
     cur.execute(
         "DELETE FROM staged WHERE NOT EXISTS (SELECT 1 FROM run_sources r "
         "WHERE r.source = staged.source AND r.account = staged.account AND r.status = 'ok')"
     )
+    _rekeys(cur, held=any(s.invalid for s in result.sources.values()))
+    cur.execute(store.sql(_REKEYED), (run_id, now))
+    cur.execute(_REKEY)
     for statement in _DIFF:
         cur.execute(store.sql(statement), (run_id, now))
     if _count(cur, _STORED_OF_OK_SOURCES) != _count(cur, _LISTED_AGAIN):
@@ -221,8 +322,8 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     cur.execute(store.sql(_STATES[0]), (now, now))
     cur.execute(store.sql(_STATES[1]), (now,))
     close_run(store, cur, result, run_id)
-    cur.execute("DELETE FROM staged")
-    cur.execute("DELETE FROM run_sources")
+    for table in ("staged", "run_sources", "rekeys"):
+        cur.execute(f"DELETE FROM {table}")
     return run_id
 
 
@@ -247,6 +348,7 @@ class Staging:
         self._pending: list[tuple[Any, ...]] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncbot-staging")
         self._writes: list[Future[None]] = []
+        self.held = 0
 
     def known(self, digest: int) -> bool:
         """Whether a stored number's raw record had this digest when last listed."""
@@ -258,6 +360,13 @@ class Staging:
         self._pending.append((source, account, number_id, digest, False))
         if len(self._pending) >= BATCH:
             self.flush()
+
+    def hold(self, source: str, account: str, number_id: str) -> None:
+        """Stage a number whose record was listed but failed validation: its stored row, if
+        any, stands as it was. Call once the listing is done, so that a valid record of the
+        same id listed anywhere in it wins."""
+        self.held += 1
+        self.keep(source, account, number_id, HELD)
 
     def add(self, n: PhoneNumber, digest: int) -> None:
         """Stage a new or changed number, as normalized from its record."""
@@ -284,6 +393,12 @@ class Staging:
         if self._pending:
             rows, self._pending = self._pending, []
             self._writes.append(self._writer.submit(self._store.stage_rows, rows))
+
+    def discard(self, source: str, account: str) -> None:
+        """Unstage everything one account staged so far (returns at once; in order with the
+        batches before and after)."""
+        self.flush()
+        self._writes.append(self._writer.submit(self._store.unstage, source, account))
 
     def count(self, source: str, account: str) -> int:
         """The unique numbers staged for one account in the batches flushed so far (blocks;
