@@ -38,6 +38,7 @@ from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.providers.listing import Workers
 from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings
+from syncbot.stopping import Stop, Stopped, unless_stopped
 from syncbot.store import Store
 from syncbot.store.staging import Staging
 
@@ -175,8 +176,14 @@ async def run_sync(
     options: SyncOptions | None = None,
     progress: ProgressHook | None = None,
     after_run: AfterRun | None = None,
+    stop: Stop | None = None,
 ) -> RunResult:
-    """Run one sync. Never raises for a provider or sheet failure: the result says it."""
+    """Run one sync. Never raises for a provider, store or sheet failure: the result says it.
+
+    Once ``stop`` is set (SIGTERM) while the run lists, the listing stops and ``Stopped`` is
+    raised: nothing was committed, no source is recorded as failed, the lock is released. A
+    run already past its listing commits and writes the sheet as usual.
+    """
     options = options or SyncOptions()
     accounts = configured_accounts(settings)
     writer = None if options.dry_run else _sheet_writer(settings)
@@ -193,7 +200,7 @@ async def run_sync(
         # Read under the lock: no other run can change the states between this and the commit.
         health_before = await asyncio.to_thread(store.source_states)
         try:
-            await _collect(
+            collected = _collect(
                 store,
                 staging,
                 workers,
@@ -203,6 +210,11 @@ async def run_sync(
                 options=options,
                 progress=progress,
             )
+            try:
+                await unless_stopped(collected, stop, what="listing")
+            except Stopped:
+                event(log, logging.INFO, "sync stopped", reason="signal", committed=False)
+                raise
             # The worker's memory goes back before the commit and the sheet write need theirs.
             await asyncio.to_thread(workers.close)
             result.duration = time.perf_counter() - started
@@ -235,7 +247,8 @@ async def run_sync(
         phones_parsed=result.phones_parsed,
         **{f"changes_{kind}": n for kind, n in result.changes.items()},
     )
-    if after_run is not None and result.run_id is not None:
+    # A run stopped by SIGTERM after its commit sends no alert: the process is going down.
+    if after_run is not None and result.run_id is not None and not (stop and stop.is_set()):
         try:
             await after_run(result, store.iter_changes(result.run_id))
         except Exception:

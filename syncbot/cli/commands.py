@@ -18,6 +18,7 @@ from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.runlock import held_lock
 from syncbot.settings import Settings, load_settings
+from syncbot.stopping import GRACE_SECONDS, Stop, Stopped, within_grace
 from syncbot.store import Store, open_store, urls
 from syncbot.store.sql import SqlStore
 from syncbot.sync import AfterRun, SyncOptions, check_run_settings, run_sync
@@ -58,16 +59,24 @@ def print_json(data: object) -> None:
 
 
 async def _sync(
-    settings: Settings, store: Store, *, options: SyncOptions, progress: Progress
+    settings: Settings, store: Store, *, options: SyncOptions, progress: Progress, stop: Stop
 ) -> RunResult:
-    try:
-        return await run_sync(
+    stop.install()
+    run = asyncio.create_task(
+        run_sync(
             settings,
             store,
             options=options,
             progress=progress.update,
             after_run=_alert_hook(settings),
+            stop=stop,
         )
+    )
+    try:
+        await within_grace(run, stop, grace=GRACE_SECONDS)
+        if run.cancelled():
+            raise Stopped("stopped by a signal, and the run did not end within its grace period")
+        return run.result()
     finally:
         progress.done()
 
@@ -81,14 +90,26 @@ def cmd_sync(args: argparse.Namespace) -> int:
     # A sync that cannot start leaves no empty store behind.
     check_run_settings(settings)
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not args.json)
+    stop = Stop()
     with opened(settings, migrate=True) as store:
         options = SyncOptions(dry_run=args.dry_run, allow_removals=args.allow_removals)
-        result = asyncio.run(_sync(settings, store, options=options, progress=progress))
+        try:
+            result = asyncio.run(
+                _sync(settings, store, options=options, progress=progress, stop=stop)
+            )
+        except Stopped as exc:
+            exc.exit_code = stop.exit_code
+            raise
+        finally:
+            if stop.is_set():
+                stop.ignore_more()
     if args.json:
         print_json(result.to_dict())
     else:
         print(sync_summary(result, store_label=store_label(settings)))
-    return result.exit_code
+    # Stopped after its commit: the run is stored (and printed), the process still says why
+    # it ended.
+    return stop.exit_code if stop.is_set() else result.exit_code
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -152,9 +173,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     del args
     settings = load_settings()
     check_run_settings(settings)
-    with opened(settings, migrate=True) as store:
-        asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
-    return 0
+    stop = Stop()
+
+    async def work(store: Store) -> None:
+        stop.install()
+        await run_worker(settings, store, stop=stop, after_run=_alert_hook(settings))
+
+    try:
+        with opened(settings, migrate=True) as store:
+            asyncio.run(work(store))
+    finally:
+        stop.ignore_more()
+    return stop.exit_code
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

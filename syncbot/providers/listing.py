@@ -26,6 +26,7 @@ from syncbot.normalize import PhoneParser
 from syncbot.providers._records import MAX_ID
 from syncbot.providers.base import Provider
 from syncbot.settings import Account, SourceName
+from syncbot.stopping import ignore_signals, signals_blocked
 from syncbot.store.staging import Staging, listed_values
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,16 @@ class Workers:
         await self._pending.acquire()
         if self._pool is None:
             # spawn: a clean process, not a fork of this one and its threads; a child of this
-            # process, so its CPU time counts in this one's once it is joined.
+            # process, so its CPU time counts in this one's once it is joined. It ignores
+            # SIGINT and SIGTERM (syncbot.stopping): a signal to the whole process group
+            # must not break the pool under a listing; this process shuts it down.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        return self._pool.submit(normalize_in_worker, source, account, raws)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=ignore_signals
+            )
+        # The pool starts its process here, on the first page: signals wait until it has.
+        with signals_blocked():
+            return self._pool.submit(normalize_in_worker, source, account, raws)
 
     def finished(self) -> None:
         """A submitted page's outcome is in (or no longer wanted)."""
