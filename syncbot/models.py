@@ -333,7 +333,9 @@ class RunResult:
             "sheet": self.sheet.to_dict(),
             "total": self.total,
             "unassigned": self.unassigned,
-            "changes": dict(self.changes),
+            # The contract's five kinds; re-keyed numbers (not among them) are told apart.
+            "changes": {k: n for k, n in self.changes.items() if k != ChangeKind.REKEYED},
+            "rekeyed": self.changes.get(ChangeKind.REKEYED, 0),
             "dry_run": self.dry_run,
             "message": self.message,
             "phones_parsed": self.phones_parsed,

@@ -260,6 +260,7 @@ def _store_failed(result: RunResult, error: StoreError) -> None:
     """The store refused the run's listings or its commit: the run fails as a whole, saying
     so; nothing of it is stored, so no source's health changes."""
     result.status = "failed"
+    result.run_id = None
     result.message = error.message
     result.finished_at = utc_now()
     event(log, logging.ERROR, "sync failed", error=error.message)

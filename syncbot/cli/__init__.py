@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         _sync,
         "List every configured source at once, store the snapshot and "
-        "write the sheet. Exit 0: all ok; 1: a source or the sheet failed; 2: bad settings.",
+        "write the sheet. Exit 0: all ok; 1: a source or the sheet failed; 2: bad settings; "
+        "143: stopped by SIGTERM (nothing half-done committed).",
     )
     p.add_argument("--json", action="store_true", help="print the run's result as one JSON object")
     p.add_argument(
