@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from syncbot.followups import FollowUpRef, Person
 from syncbot.models import ChangeKind
 from syncbot.normalize import PhoneParser
 from syncbot.sandbox.data import inserted_records
@@ -230,11 +231,14 @@ def rekey(records: list[dict[str, object]], id_field: str) -> dict[str, str]:
 
 async def test_a_rekeyed_account_keeps_its_history_and_says_re_keyed(store: Store) -> None:
     """Same E.164 numbers, new ids: no removal, no addition, first seen and unassigned since
-    kept, one `rekeyed` change per number with the old id; the guard lets it through."""
+    kept (and who took an unassigned one), one `rekeyed` change per number with the old id;
+    the guard lets it through."""
     async with Sandbox(numbers=40) as sandbox:
         settings = settings_for(sandbox)
         await run_sync(settings, store, options=PAGES_OF_20)
         before = history(store)
+        taken = next(n for n in store.load_numbers() if n.unassigned)
+        store.take_followup(FollowUpRef(taken.key), Person("U1", "Ana"))
         renamed = rekey(sandbox.orgapi.records, "phone_number_id")
         renamed |= rekey(sandbox.dialnexa.records, "id")
         result = await run_sync(settings, store, options=PAGES_OF_20)
@@ -248,6 +252,8 @@ async def test_a_rekeyed_account_keeps_its_history_and_says_re_keyed(store: Stor
     assert {c.previous_id: c.number_id for c in rekeyed} == renamed
     for key, (old_id, first_seen, unassigned_since) in before.items():
         assert stored[key] == (renamed[old_id], first_seen, unassigned_since)
+    owners = {key: f.owner for key, f in store.followups().items()}
+    assert owners == {(taken.source, taken.account, renamed[taken.number_id]): Person("U1", "Ana")}
 
 
 async def test_a_rekeyed_number_keeps_its_sheet_row_and_what_people_wrote_on_it(

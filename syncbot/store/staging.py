@@ -132,13 +132,15 @@ _REKEYED = (
     "JOIN numbers n ON n.source = k.source AND n.account = k.account AND n.number_id = k.old_id "
     "JOIN staged s ON s.source = k.source AND s.account = k.account AND s.number_id = k.new_id"
 )
-# The stored row moves to its new id, history and all; the diff then sees the number as
-# stored, so a re-key is neither added nor removed (a change of agent still shows).
-_REKEY = (
-    "UPDATE numbers SET number_id = (SELECT k.new_id FROM rekeys k WHERE k.source = "
-    "numbers.source AND k.account = numbers.account AND k.old_id = numbers.number_id) "
-    "WHERE EXISTS (SELECT 1 FROM rekeys k WHERE k.source = numbers.source "
-    "AND k.account = numbers.account AND k.old_id = numbers.number_id)"
+# The stored row moves to its new id, history and all (its follow-up too); the diff then
+# sees the number as stored, so a re-key is neither added nor removed (a change of agent
+# still shows).
+_REKEY = tuple(
+    f"UPDATE {table} SET number_id = (SELECT k.new_id FROM rekeys k WHERE k.source = "
+    f"{table}.source AND k.account = {table}.account AND k.old_id = {table}.number_id) "
+    f"WHERE EXISTS (SELECT 1 FROM rekeys k WHERE k.source = {table}.source "
+    f"AND k.account = {table}.account AND k.old_id = {table}.number_id)"
+    for table in ("numbers", "followups")
 )
 # Per account: the stored numbers, those listed again (a kept row's number is stored by
 # construction) and the re-keyed ones; the rest are the stored keys the listing lacks.
@@ -312,7 +314,8 @@ def apply_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     )
     _rekeys(cur, held=any(s.invalid for s in result.sources.values()))
     cur.execute(store.sql(_REKEYED), (run_id, now))
-    cur.execute(_REKEY)
+    for statement in _REKEY:
+        cur.execute(statement)
     for statement in _DIFF:
         cur.execute(store.sql(statement), (run_id, now))
     if _count(cur, _STORED_OF_OK_SOURCES) != _count(cur, _LISTED_AGAIN):
