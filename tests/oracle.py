@@ -7,7 +7,8 @@ the reconcile syncbot used before its runs streamed through the store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber, SourceState
@@ -53,6 +54,24 @@ def _transition(before: PhoneNumber, after: PhoneNumber) -> ChangeKind | None:
     return None
 
 
+def _rekeys(
+    before: Mapping[str, PhoneNumber], numbers: list[PhoneNumber]
+) -> dict[str, PhoneNumber]:
+    """New ids that are stored numbers re-keyed, and the stored number each one is: its phone
+    number stored under exactly one id, which the listing lacks, and listed under no other
+    new id."""
+    listed = {n.number_id for n in numbers}
+    new = [n for n in numbers if n.number_id not in before]
+    stored = Counter(n.phone_number for n in before.values())
+    fresh = Counter(n.phone_number for n in new)
+    gone = {n.phone_number: n for n in before.values() if n.number_id not in listed}
+    return {
+        n.number_id: gone[n.phone_number]
+        for n in new
+        if n.phone_number in gone and stored[n.phone_number] == 1 and fresh[n.phone_number] == 1
+    }
+
+
 def reconcile(
     previous: Iterable[PhoneNumber],
     listed: Mapping[str, list[PhoneNumber]],
@@ -60,11 +79,14 @@ def reconcile(
     failed: Mapping[str, str],
     known_states: Iterable[SourceState],
     now: dt.datetime,
+    incomplete: Collection[str] = (),
 ) -> Reconciled:
     """Fold this run's listings (``listed``, by ``source/account``) into the previous snapshot.
 
     A source that failed (``failed``: key to error) or is no longer configured keeps its
-    previous rows, marked stale: nothing is lost because one provider had a bad day.
+    previous rows, marked stale: nothing is lost because one provider had a bad day. A listing
+    not shown complete (``incomplete``) removes nothing: the stored numbers it lacks stay as
+    they were. A number listed under a new id (``_rekeys``) keeps its history.
     """
     out = Reconciled()
     before_by_source: dict[str, dict[str, PhoneNumber]] = {}
@@ -74,8 +96,26 @@ def reconcile(
 
     for source_key, numbers in listed.items():
         before = before_by_source.pop(source_key, {})
+        renamed = _rekeys(before, numbers)
         for number in numbers:
             prior = before.pop(number.number_id, None)
+            if prior is None and number.number_id in renamed:
+                prior = before.pop(renamed[number.number_id].number_id)
+                out.removed.append(prior.key)
+                out.changes.append(
+                    Change(
+                        ChangeKind.REKEYED,
+                        number.source,
+                        number.account,
+                        number.number_id,
+                        number.phone_number,
+                        prior.agent_id,
+                        number.agent_id,
+                        number.label,
+                        now,
+                        previous_id=prior.number_id,
+                    )
+                )
             if prior is None:
                 row = number.with_history(
                     first_seen_at=now,
@@ -102,6 +142,16 @@ def reconcile(
                     out.upserts.append(row)
             out.inventory.append(row)
         for gone in before.values():
+            if source_key in incomplete:
+                out.inventory.append(
+                    gone.with_history(
+                        first_seen_at=gone.first_seen_at,
+                        last_seen_at=now,
+                        unassigned_since=gone.unassigned_since,
+                        stale=False,
+                    )
+                )
+                continue
             out.removed.append(gone.key)
             out.changes.append(_change(ChangeKind.REMOVED, gone, None, now))
         states.pop(source_key, None)

@@ -80,10 +80,11 @@ def run(
     failed: dict[str, str] | None = None,
     partial: dict[str, list[PhoneNumber]] | None = None,
     dry_run: bool = False,
+    incomplete: frozenset[str] = frozenset(),
 ) -> tuple[int, Reconciled, RunResult]:
     """Stage and commit one run the way run_sync does; also returns what the Python
     reference (tests/oracle.py) makes of it. ``partial``: what failed sources staged before
-    they failed."""
+    they failed; ``incomplete``: listings not shown complete."""
     failed = failed or {}
     reconciled = reconcile(
         store.load_numbers(),
@@ -91,13 +92,14 @@ def run(
         failed=failed,
         known_states=store.source_states(),
         now=at,
+        incomplete=incomplete,
     )
     stage(store, {**listed, **(partial or {})})
     result = RunResult(started_at=at, finished_at=at + dt.timedelta(seconds=7))
     for key, numbers in listed.items():
         source, account = key.split("/")
         result.sources[key] = SourceResult(
-            source, account, count=len(numbers), pages=1, complete=True
+            source, account, count=len(numbers), pages=1, complete=key not in incomplete
         )
     for key, error in failed.items():
         source, account = key.split("/")

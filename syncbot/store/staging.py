@@ -121,8 +121,9 @@ _REKEYS = (
     "AND t.account = n.account AND t.number_id = n.number_id) "
     "AND NOT EXISTS (SELECT 1 FROM numbers m WHERE m.phone_number = n.phone_number "
     "AND m.source = n.source AND m.account = n.account AND m.number_id <> n.number_id) "
-    "AND s.phone_number NOT IN (SELECT phone_number FROM staged WHERE fresh "
-    "AND phone_number IS NOT NULL GROUP BY source, account, phone_number HAVING COUNT(*) > 1) "
+    "AND (s.source, s.account, s.phone_number) NOT IN (SELECT source, account, phone_number "
+    "FROM staged WHERE fresh AND phone_number IS NOT NULL "
+    "GROUP BY source, account, phone_number HAVING COUNT(*) > 1) "
     "ON CONFLICT (source, account, old_id) DO NOTHING"
 )
 _REKEYED = (
