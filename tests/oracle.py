@@ -72,6 +72,37 @@ def _rekeys(
     }
 
 
+def _rekeyed(
+    out: Reconciled,
+    number: PhoneNumber,
+    renamed: Mapping[str, PhoneNumber],
+    before: dict[str, PhoneNumber],
+    now: dt.datetime,
+) -> PhoneNumber | None:
+    """The stored number ``number`` is under its old id, if it was re-keyed (its change
+    recorded); None when it is new."""
+    old = renamed.get(number.number_id)
+    if old is None:
+        return None
+    prior = before.pop(old.number_id)
+    out.removed.append(prior.key)
+    out.changes.append(
+        Change(
+            ChangeKind.REKEYED,
+            number.source,
+            number.account,
+            number.number_id,
+            number.phone_number,
+            prior.agent_id,
+            number.agent_id,
+            number.label,
+            now,
+            previous_id=prior.number_id,
+        )
+    )
+    return prior
+
+
 def reconcile(
     previous: Iterable[PhoneNumber],
     listed: Mapping[str, list[PhoneNumber]],
@@ -98,24 +129,9 @@ def reconcile(
         before = before_by_source.pop(source_key, {})
         renamed = _rekeys(before, numbers)
         for number in numbers:
-            prior = before.pop(number.number_id, None)
-            if prior is None and number.number_id in renamed:
-                prior = before.pop(renamed[number.number_id].number_id)
-                out.removed.append(prior.key)
-                out.changes.append(
-                    Change(
-                        ChangeKind.REKEYED,
-                        number.source,
-                        number.account,
-                        number.number_id,
-                        number.phone_number,
-                        prior.agent_id,
-                        number.agent_id,
-                        number.label,
-                        now,
-                        previous_id=prior.number_id,
-                    )
-                )
+            prior = before.pop(number.number_id, None) or _rekeyed(
+                out, number, renamed, before, now
+            )
             if prior is None:
                 row = number.with_history(
                     first_seen_at=now,
@@ -141,17 +157,17 @@ def reconcile(
                 if not row.same_content(prior) or row.unassigned_since != prior.unassigned_since:
                     out.upserts.append(row)
             out.inventory.append(row)
-        for gone in before.values():
-            if source_key in incomplete:
-                out.inventory.append(
-                    gone.with_history(
-                        first_seen_at=gone.first_seen_at,
-                        last_seen_at=now,
-                        unassigned_since=gone.unassigned_since,
-                        stale=False,
-                    )
-                )
-                continue
+        unconfirmed = list(before.values()) if source_key in incomplete else []
+        out.inventory.extend(
+            n.with_history(
+                first_seen_at=n.first_seen_at,
+                last_seen_at=now,
+                unassigned_since=n.unassigned_since,
+                stale=False,
+            )
+            for n in unconfirmed
+        )
+        for gone in [] if unconfirmed else before.values():
             out.removed.append(gone.key)
             out.changes.append(_change(ChangeKind.REMOVED, gone, None, now))
         states.pop(source_key, None)
