@@ -107,6 +107,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         history=history,
         costs=settings.costs(),
         lock=lock,
+        sheet_configured=settings.sheet_configured,
     )
     if args.json:
         print_json(found.to_dict())

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
-from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, ago, iso
+from syncbot.models import (
+    Change,
+    PhoneNumber,
+    RunRecord,
+    SheetState,
+    SourceState,
+    ago,
+    iso,
+    sheet_health,
+)
 from syncbot.query.grammar import Query
 from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
@@ -38,6 +47,9 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
     states: list[SourceState] = field(default_factory=list)
+    # The sheet's health; None when no sheet is configured.
+    sheet: SheetState | None = None
+    sheet_configured: bool = False
     costs: CostRules = field(default_factory=CostRules)
     # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
     cost: Cost | None = None
@@ -61,6 +73,10 @@ class Answer:
             "stale_sources": self.stale_sources,
         }
 
+    def sheet_health(self) -> dict[str, Any]:
+        """``{"status": "ok"|"failing"|"off", "error", "last_ok_at"}``."""
+        return sheet_health(self.sheet, configured=self.sheet_configured)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
         if self.query.action == "stats":
@@ -80,6 +96,7 @@ class Answer:
                     }
                     for s in self.states
                 },
+                "sheet": self.sheet_health(),
             }
         else:
             priced = self.costs.configured
@@ -177,6 +194,7 @@ def answer(
     history: Sequence[Change] = (),
     costs: CostRules | None = None,
     lock: HeldLock | None = None,
+    sheet_configured: bool = False,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
@@ -184,7 +202,8 @@ def answer(
     ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
     (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
     unassigned and the long idle numbers cost. ``lock``, when a sync holds the run lock, leads
-    the warnings once it has held it too long.
+    the warnings once it has held it too long. ``sheet_configured`` (``GOOGLE_SHEET_ID`` set)
+    tells a sheet that is off from one that has not been written yet.
     """
     costs = costs or CostRules()
     out = Answer(
@@ -192,6 +211,8 @@ def answer(
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
+        sheet=snapshot.sheet if sheet_configured else None,
+        sheet_configured=sheet_configured,
         costs=costs,
     )
     if lock is not None and lock.stuck(now):

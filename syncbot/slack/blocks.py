@@ -310,6 +310,21 @@ def _source_line(state: SourceState, now: dt.datetime) -> str:
     return line + f"; its numbers are from {_when(state.last_ok_at, now)}"
 
 
+def _sheet_line(found: Answer, now: dt.datetime) -> str:
+    state = found.sheet
+    if not found.sheet_configured:
+        return ":heavy_minus_sign: *Sheet*: off (GOOGLE_SHEET_ID is not set)"
+    if state is None:
+        return ":hourglass: *Sheet*: not written yet"
+    if state.status == "ok":
+        return f":white_check_mark: *Sheet*: ok, written {_when(state.last_ok_at, now)}"
+    error = escape(plain(state.error or "failed", 500))
+    return (
+        f":warning: *Sheet*: failing at {_when(state.last_attempt_at, now)}: {error}; it shows "
+        f"the sync of {_when(state.last_ok_at, now)}"
+    )
+
+
 def _status(found: Answer, now: dt.datetime) -> Message:
     run = found.run
     if run is None:
@@ -317,15 +332,14 @@ def _status(found: Answer, now: dt.datetime) -> Message:
         head += "run `/numbers sync`."
     else:
         result = run.result
-        sheet = (result.get("sheet") or {}).get("status", "skipped")
         head = (
             f"*Latest sync*: run {run.run_id}, {run.status}, finished {_when(run.finished_at, now)}"
-            f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned"
-            f"; sheet {escape(str(sheet))}."
+            f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned."
         )
     lines = [_source_line(s, now) for s in found.states]
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
+    lines.append(_sheet_line(found, now))
     blocks = [*_warnings(found), section(head), *packed(lines, max_sections=40)]
     blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, head.replace("*", ""))
