@@ -28,7 +28,7 @@ from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import ago
-from syncbot.query import Query, answer, parse
+from syncbot.query import Query, answer, parse, quoted
 from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
 from syncbot.slack.alerts import alert_hook
@@ -38,8 +38,11 @@ from syncbot.slack.blocks import (
     SHARE_ACTION,
     Message,
     answer_message,
+    escape,
     notice,
+    plain,
     read_page_value,
+    shareable,
     shared,
     sheet_url,
     unescape,
@@ -182,6 +185,16 @@ def _share_button(runtime: Runtime) -> Listener:
         message = await runtime.answer(parse(text), offset=offset)
         respond = _respond_of(context)
         await ack()
+        if not shareable(message):
+            # It matched something when it was asked; since then a sync has changed that.
+            runtime.background.reply(
+                respond,
+                notice(
+                    f"Nothing to share: {escape(quoted(plain(text, 200)))} matches nothing in "
+                    "the latest sync any more."
+                ),
+            )
+            return
         runtime.background.reply(respond, shared(message, context.user_id))
         event(log, logging.INFO, "answer shared in channel", user=context.user_id)
 
