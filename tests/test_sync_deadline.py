@@ -17,6 +17,10 @@ import pytest
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.app import Workbook
 from syncbot.sandbox.sheets.kit import SheetsSandbox
+from syncbot.settings import settings_from
+from syncbot.store import SqliteStore
+from syncbot.sync import SyncOptions, run_sync
+from tests.conftest import FAST
 from tests.procs import LIMIT, syncbot
 from tests.test_sync_sheet import sheet_env
 
@@ -67,3 +71,19 @@ async def test_a_stalled_sheets_api_fails_the_sheet_at_the_deadline_and_keeps_th
     assert again["status"] == "partial"
     assert again["run_id"] == result["run_id"] + 1
     assert again["sheet"]["error"] == error
+
+
+async def test_retries_wait_no_longer_than_the_deadline_allows(
+    sandbox: Sandbox, box: SheetsSandbox, sqlite_store: SqliteStore
+) -> None:
+    """Google asks to come back in 25 s, again and again: five attempts would take minutes,
+    but the retries stop at the deadline, which fails the sheet and frees the run lock."""
+    box.fake.fail_next("*", 503, times=1000, retry_after=25, spreadsheet_id=box.spreadsheet_id)
+    settings = settings_from({**sandbox.env(), **box.env(), "SYNC_DEADLINE_SECONDS": str(DEADLINE)})
+    result = await run_sync(settings, sqlite_store, options=SyncOptions(policy=FAST))
+    assert result.sheet.status == "failed"
+    assert result.sheet.error is not None
+    assert f"not written within SYNC_DEADLINE_SECONDS ({DEADLINE} s" in result.sheet.error
+    assert sqlite_store.latest_run() is not None
+    with sqlite_store.run_lock() as acquired:
+        assert acquired

@@ -115,6 +115,8 @@ class SheetsHTTPClient(HTTPClient):
         # once ``limit`` is called: no call, retry or wait outlasts it.
         self.deadline: float | None = None
         self.deadline_seconds = 0.0
+        # Set when a call's retries ended because the next one could only come past the deadline.
+        self._out_of_time = False
 
     def limit(self, deadline: float | None, *, seconds: float) -> None:
         """Bound every later call by ``deadline`` (``time.monotonic()``; ``None``: no bound),
@@ -127,19 +129,24 @@ class SheetsHTTPClient(HTTPClient):
             return float("inf")
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise DeadlinePassed(
-                f"The sheet was not written within SYNC_DEADLINE_SECONDS "
-                f"({self.deadline_seconds:g} s for the whole run): Google Sheets did not answer "
-                "in the time left, so the write was stopped and the run lock released. Calls "
-                "that had gone through stay; the next sync brings the sheet up to date."
-            )
+            raise self._deadline_passed()
         return left
+
+    def _deadline_passed(self) -> DeadlinePassed:
+        return DeadlinePassed(
+            f"The sheet was not written within SYNC_DEADLINE_SECONDS "
+            f"({self.deadline_seconds:g} s for the whole run): Google Sheets did not answer, or "
+            "asked to be called again, within the time left, so the write was stopped and the "
+            "run lock released. Calls that had gone through stay; the next sync brings the "
+            "sheet up to date."
+        )
 
     def _backoff(
         self, decide: Callable[[Exception], bool | float]
     ) -> Callable[[Exception], bool | float]:
-        """``decide`` with its waits cut to the time left: a wait that would end past the
-        deadline waits half the time left instead, so a last attempt still has the rest."""
+        """``decide`` within the time left: a backoff that could end past the deadline waits
+        half the time left instead, so a last attempt still has the rest; a ``Retry-After``
+        past it ends the retries (``_out_of_time``), as calling sooner would only be refused."""
 
         def on(exc: Exception) -> bool | float:
             if isinstance(exc, DeadlinePassed):
@@ -149,7 +156,12 @@ class SheetsHTTPClient(HTTPClient):
                 return wait
             left = self.deadline - time.monotonic()
             longest = self.policy.wait_max + self.policy.wait_initial if wait is True else wait
-            return wait if longest < left else max(0.0, left / 2)
+            if longest < left:
+                return wait
+            if wait is True:
+                return max(0.0, left / 2)
+            self._out_of_time = True
+            return False
 
         return on
 
@@ -184,6 +196,25 @@ class SheetsHTTPClient(HTTPClient):
             # on a large batchUpdate that is a fifth of the bytes.
             data, json = compact_json(json), None
             headers = {**(headers or {}), "Content-Type": "application/json"}
+        self._out_of_time = False
+        try:
+            return self._attempts(method, endpoint, params, data, files, headers, write=write)
+        except (APIError, RequestException, TransportError) as exc:
+            if self._out_of_time:
+                raise self._deadline_passed() from exc
+            raise
+
+    def _attempts(  # noqa: PLR0917 - as ``_request``
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None,
+        data: bytes | None,
+        files: FileType,
+        headers: MutableMapping[str, str] | None,
+        *,
+        write: bool,
+    ) -> Response:
         for attempt in stamina.retry_context(
             on=self._backoff(self.policy.backoff_write if write else self.policy.backoff),
             attempts=self.policy.attempts,
