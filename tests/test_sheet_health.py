@@ -5,17 +5,23 @@ when it starts failing and once when it recovers."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from syncbot.models import RunResult, SheetResult, SheetState
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.app import Workbook
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.sandbox.slack import FakeSlack
-from syncbot.store import SqliteStore
+from syncbot.store import SqliteStore, Store, open_store
 from syncbot.sync import SyncOptions, run_sync
+from tests import pg
 from tests.conftest import FAST, settings_for
 from tests.procs import LIMIT, clean_env, syncbot
 from tests.test_slack_app import running_app
@@ -134,3 +140,38 @@ async def test_the_slack_app_sees_the_sheet_fail_after_it_loaded_the_same_run(
         text = "\n".join(answer.texts)
         assert "*Sheet*: failing" in text
         assert box.email in text
+
+
+@pytest.fixture(params=pg.BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with pg.store_url(request.param, tmp_path) as url, open_store(url, create=True) as opened:
+        opened.migrate()
+        yield opened
+
+
+def committed(store: Store, result: RunResult) -> int:
+    """``result`` committed as a run that listed nothing, with its sheet outcome recorded."""
+    staging = store.staging()
+    try:
+        run_id = store.commit_run(result)
+    finally:
+        staging.close()
+    assert run_id is not None
+    store.update_run(run_id, result)
+    return run_id
+
+
+def test_the_sheet_state_keeps_its_last_good_write_through_failures(store: Store) -> None:
+    assert store.sheet_state() is None
+    at = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    committed(store, RunResult(started_at=at, finished_at=at, sheet=SheetResult(status="ok")))
+    later = at + dt.timedelta(minutes=15)
+    failed = RunResult(
+        started_at=later, finished_at=later, sheet=SheetResult(status="failed", error="403")
+    )
+    run_id = committed(store, failed)
+    assert store.sheet_state() == SheetState("failed", at, later, "403")
+    # A dry run and a run without a sheet leave the sheet's health alone.
+    skipped = RunResult(started_at=later, finished_at=later)
+    store.update_run(run_id, skipped)
+    assert store.sheet_state() == SheetState("failed", at, later, "403")
