@@ -86,7 +86,7 @@ class ReplayGuard:
     checked against this process's memory alone, and a warning logged.
     """
 
-    def __init__(self, store: Store | None = None, *, store_seconds: float = 1.0) -> None:
+    def __init__(self, store: Store | None = None, *, store_seconds: float = 2.0) -> None:
         self._seen: set[str] = set()
         self._expiry: list[tuple[float, str]] = []
         self._store = store
