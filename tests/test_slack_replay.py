@@ -16,7 +16,8 @@ import pytest
 
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.slack import FakeSlack
-from syncbot.store import Store, open_store
+from syncbot.slack.middleware import ReplayGuard
+from syncbot.store import SqliteStore, Store, open_store
 from tests import pg
 from tests.procs import LIMIT, clean_env, finish, spawn, syncbot
 
@@ -109,3 +110,16 @@ def test_a_signature_is_remembered_until_its_expiry_then_forgotten(store: Store)
     # Any later request clears what has expired: the table holds the replay window, no more.
     assert store.first_request("v0=bb", now=1301, expires_at=1601)
     assert store.first_request("v0=aa", now=1302, expires_at=1602)
+
+
+async def test_a_store_that_cannot_answer_leaves_the_check_to_the_process_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteStore(str(tmp_path / "syncbot.db"))
+    store.migrate()
+    store.close()
+    guard = ReplayGuard(store)
+    assert await guard.first_time("v0=aa", "1000", now=1000)
+    assert not await guard.first_time("v0=aa", "1000", now=1001)
+    assert "replay check fell back to this process's memory" in caplog.text
+    await guard.close()
