@@ -32,7 +32,7 @@ def test_user_entered_parses_formulas_and_numbers_while_raw_keeps_text(
     user = [grid.get(0, c) for c in range(5)]
     raw = [grid.get(1, c) for c in range(5)]
     assert [(c.formula, c.value) for c in user if c] == [
-        ("=1+1", None),
+        ("=1+1", 2.0),
         (None, 15551234567.0),
         (None, True),
         (None, "0012"),
@@ -40,6 +40,9 @@ def test_user_entered_parses_formulas_and_numbers_while_raw_keeps_text(
     ]
     assert [c.value for c in raw if c] == typed
     assert worksheet.get("A1:E1", value_render_option=ValueRenderOption.unformatted) == [
+        [2, 15551234567, True, "0012", 1234.5]
+    ]
+    assert worksheet.get("A1:E1", value_render_option=ValueRenderOption.formula) == [
         ["=1+1", 15551234567, True, "0012", 1234.5]
     ]
 
