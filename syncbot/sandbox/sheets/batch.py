@@ -288,19 +288,35 @@ def add_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> Non
     sheet.conditional_formats.insert(index, rule)
 
 
-def update_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> None:
+def update_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the rule at ``index`` (the reply names the old rule) or move it to
+    ``newIndex`` (the reply names its old index), as UpdateConditionalFormatRuleResponse."""
     sheet = workbook.sheet_by_id(args.get("sheetId", 0))
     index = int(args.get("index", 0))
     if not 0 <= index < len(sheet.conditional_formats):
         raise invalid(f"No conditional format on sheet {sheet.sheet_id} at index {index}")
+    reply: dict[str, Any]
     if "rule" in args:
         rule = copy.deepcopy(args["rule"])
         if _rule_sheet(workbook, rule) is not sheet:
             raise invalid("A rule cannot be moved to another sheet by updateConditionalFormatRule.")
+        reply = {"oldRule": sheet.conditional_formats[index]}
         sheet.conditional_formats[index] = rule
+        new_index = index
     else:
+        new_index = int(args["newIndex"])
+        if not 0 <= new_index < len(sheet.conditional_formats):
+            raise invalid(f"Invalid newIndex {new_index}")
         rule = sheet.conditional_formats.pop(index)
-        sheet.conditional_formats.insert(int(args["newIndex"]), rule)
+        sheet.conditional_formats.insert(new_index, rule)
+        reply = {"oldIndex": index}
+    # proto3 leaves a zero index out, as Google's JSON does.
+    reply = {
+        "newRule": copy.deepcopy(rule),
+        **({"newIndex": new_index} if new_index else {}),
+        **reply,
+    }
+    return {"updateConditionalFormatRule": reply}
 
 
 def delete_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:

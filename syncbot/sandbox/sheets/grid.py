@@ -213,7 +213,7 @@ class Sheet:
     ) -> None:
         """Insert ``count`` empty rows or columns at ``start``; with ``inherit_from`` (the
         index, before the insertion, of the row or column next to them) they take its
-        formats, as Google's insertDimension does."""
+        formats and a column its width, as Google's insertDimension does."""
         if dimension == "ROWS":
             model = self.get_row(inherit_from)
             blank = [Cell(fmt=c.fmt) if c is not None and c.fmt else None for c in model]
@@ -235,9 +235,14 @@ class Sheet:
                     line.extend([None] * (start - len(line)))
                     line[start:start] = [fill] * count
             self.col_count += count
+            size = self.col_sizes.get(inherit_from) if inherit_from is not None else None
             self.col_sizes = {
                 (i + count if i >= start else i): v for i, v in self.col_sizes.items()
             }
+            # The neighbour's dimension properties (its width) extend to the new columns.
+            if size is not None:
+                for column in range(start, start + count):
+                    self.col_sizes[column] = copy.deepcopy(size)
         self._shift_ranges(dimension, start, count)
 
     def delete(self, dimension: str, start: int, end: int) -> None:
