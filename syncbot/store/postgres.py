@@ -90,6 +90,10 @@ class PostgresStore(SqlStore):
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
 
+    def insert_id(self, cur: Cursor, statement: str, params: Sequence[Any], *, key: str) -> int:
+        cur.execute(f"{self.sql(statement)} RETURNING {key}", params)
+        return int(cur.fetchone()[0])
+
     def to_db_time(self, value: dt.datetime | None) -> Any:
         return value
 

@@ -83,6 +83,8 @@ _OK_SOURCE = (
     "AND r.account = n.account AND r.status = 'ok')"
 )
 _GONE = f"NOT EXISTS (SELECT 1 FROM staged s WHERE {_SAME_NUMBER})"
+# Null-safe: `IS DISTINCT FROM` needs SQLite 3.39, and SQLite's `IS NOT` is not PostgreSQL's.
+_AGENT_DIFFERS = "(n.agent_id <> s.agent_id OR (n.agent_id IS NULL) <> (s.agent_id IS NULL))"
 _CHANGE_COLUMNS = (
     "run_id, kind, source, account, number_id, phone_number, agent_before, agent_after, label, at"
 )
@@ -109,7 +111,7 @@ _DIFF = (
     "s.source, s.account, s.number_id, s.phone_number, n.agent_id, s.agent_id, s.label, ? "
     f"FROM staged s JOIN numbers n ON {_SAME_NUMBER} "
     "WHERE s.fresh AND (n.status <> s.status "
-    "OR (s.status = 'assigned' AND n.agent_id IS DISTINCT FROM s.agent_id))",
+    f"OR (s.status = 'assigned' AND {_AGENT_DIFFERS}))",
 )
 # Stored numbers that a source which listed fine no longer lists.
 _REMOVED = (
@@ -165,19 +167,17 @@ def prepare(store: SqlStore, cur: Cursor) -> None:
 def open_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     """A new run's row; fills in ``result``'s run id (``close_run`` records the rest)."""
     assert result.finished_at is not None
-    cur.execute(
-        store.sql(
-            "INSERT INTO runs (status, started_at, finished_at, result) "
-            "VALUES (?, ?, ?, ?) RETURNING run_id"
-        ),
+    result.run_id = store.insert_id(
+        cur,
+        "INSERT INTO runs (status, started_at, finished_at, result) VALUES (?, ?, ?, ?)",
         (
             result.status,
             store.to_db_time(result.started_at),
             store.to_db_time(result.finished_at),
             "{}",
         ),
+        key="run_id",
     )
-    result.run_id = int(cur.fetchone()[0])
     return result.run_id
 
 
