@@ -1,7 +1,8 @@
 """A run's listings staged in the store as they arrive, and the run's diff computed there.
 
 Each page's numbers land in ``staged``, a TEMP table of the store's own connection, in batches
-written by one thread so the event loop never waits for the database. The commit then works
+written by one thread so the event loop never waits for the database (PostgreSQL's store
+writes them by COPY). The commit then works
 out the changes against the previous snapshot (added, removed, assigned, unassigned,
 reassigned), the history fields, the stale rows and the source states with set operations,
 in the transaction that stores them, on SQLite and PostgreSQL alike. No step holds the
@@ -302,19 +303,24 @@ class Staging:
         self._writer.shutdown(wait=True, cancel_futures=True)
 
 
+def columns(row: Sequence[Any]) -> tuple[str, ...]:
+    """The staged columns a row fills: a kept row its five, a fresh one all of them (binding
+    the seventeen empty ones of kept rows too made up a third of an unchanged sync's staging)."""
+    return _KEPT_COLUMNS if len(row) == len(_KEPT_COLUMNS) else _STAGED_COLUMNS
+
+
 def stage(store: SqlStore, cur: Cursor, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert staged rows in their order; kept rows bind their five columns only (binding
-    the seventeen empty ones too made up a third of an unchanged sync's staging)."""
+    """Insert staged rows in their order; a number staged before keeps its first row."""
     start = 0
     while start < len(rows):
         width = len(rows[start])
         end = start
         while end < len(rows) and len(rows[end]) == width:
             end += 1
-        columns = _KEPT_COLUMNS if width == len(_KEPT_COLUMNS) else _STAGED_COLUMNS
         cur.executemany(
             store.sql(
-                f"INSERT INTO staged ({', '.join(columns)}) VALUES ({', '.join('?' * width)}) "
+                f"INSERT INTO staged ({', '.join(columns(rows[start]))}) "
+                f"VALUES ({', '.join('?' * width)}) "
                 "ON CONFLICT (source, account, number_id) DO NOTHING"
             ),
             rows[start:end],
