@@ -24,11 +24,10 @@ from tests import old_sqlite
 from tests.procs import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
-# The store suite on SQLite (its PostgreSQL half is the same SQL on another server, and runs in
-# the main suite), and `syncbot forget`, the one other writer of the store's tables.
+# The store's suites on SQLite, every tests/test_*store*.py (their PostgreSQL half is the same
+# SQL on another server, and runs in the main suite), and `syncbot forget`.
 STORE_TESTS = (
-    "tests/test_store.py",
-    "tests/test_store_diff.py",
+    *sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("tests/test_*store*.py")),
     "tests/test_forget.py::test_forget_asks_first_then_removes_the_source_and_records_each_number",
 )
 
