@@ -138,7 +138,7 @@ class PostgresStore(SqlStore):
         # CPU. It cannot skip a key staged before, so a batch with one (a number listed twice,
         # as a listing shifted between pages) is undone to its savepoint and inserted row by
         # row instead, keeping the number's first row as SQLite does.
-        with self.transaction() as cur:
+        with self._staging() as cur:
             try:
                 with self._conn.transaction(), self._conn.cursor() as copying:
                     shapes: dict[tuple[str, ...], list[Sequence[Any]]] = {}
