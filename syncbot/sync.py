@@ -47,7 +47,10 @@ ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
 # are iterated (Slack alerts hook in here).
 AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
-SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult], SheetResult]
+# The inventory as a stream, and a function giving the run's changes as one.
+SheetWrite = Callable[
+    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult], SheetResult
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ def _sheet_writer(settings: Settings) -> SheetWrite | None:
     writer = SheetWriter(settings)
 
     def write(
-        inventory: Sequence[PhoneNumber], changes: Sequence[Change], run: RunResult
+        inventory: Iterable[PhoneNumber], changes: Callable[[], Iterable[Change]], run: RunResult
     ) -> SheetResult:
         return writer.write(inventory=inventory, changes=changes, run=run)
 
@@ -323,7 +326,7 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
     run_id = result.run_id
 
     def write() -> SheetResult:
-        return writer(store.load_numbers(), store.changes(run_id), result)
+        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result)
 
     try:
         result.sheet = await asyncio.to_thread(write)

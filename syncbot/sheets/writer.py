@@ -1,10 +1,18 @@
 """The Google Sheet writer: read what the sheet holds, plan the delta, send it, check it.
 
-An unchanged sync costs two reads (tab metadata; the Inventory, the newest Sync log row) and
-one small batchUpdate (Summary, Sync log). A sync with changes adds one read after its
-writes: the key columns, to catch a row people inserted, deleted or sorted between the read
-and the write, which would have shifted the rows the write addressed; such a write is
-repaired at once from a fresh read. Synchronous: the sync runs it with ``asyncio.to_thread``.
+An unchanged sync costs two reads (tab metadata; the Inventory's first window, the newest
+Sync log row), one read per further window of ``window_rows`` rows, and one small
+batchUpdate (Summary, Sync log). What the rows read and wanted hold goes to the write's
+scratch file, not to memory, so a full workbook writes in a bounded footprint. A sync with
+changes adds one read after its writes: the key columns, to catch a row people inserted,
+deleted or sorted between the read and the write, which would have shifted the rows the
+write addressed; such a write is repaired at once from a fresh read. Synchronous: the sync
+runs it with ``asyncio.to_thread``.
+
+Rows are deleted by index, and a deleted row cannot be repaired: right before each call that
+deletes rows, the key columns of those rows are read again, and if any no longer holds the
+number planned the write is planned again from a fresh read. So a deletion never lands on a
+row people typed or on another number's row.
 
 A write Google may have applied although its answer was lost (a 5xx, a dropped connection)
 is never sent again as it was: the writer reads the sheet again and plans from what it
@@ -15,7 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import stamina
@@ -28,27 +37,39 @@ from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
-from syncbot.sheets.delta import Delta, Desired, desired
+from syncbot.sheets.delta import Delta, Desired, Reading, desired
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
     SheetState,
-    Value,
     column_letter,
     parse_tabs,
     quote_title,
     reads,
     row_key,
     sheet_state,
+    values,
+    window_range,
 )
 from syncbot.sheets.layout import INVENTORY, SYNC_LOG
 from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, plan_write
+from syncbot.sheets.scratch import Scratch
 
 log = logging.getLogger(__name__)
 
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
+# Inventory rows per read: about 10 MB of JSON, a few tens of MB once parsed.
+WINDOW_ROWS = 25_000
+# Rows per read of the key columns alone (three cells a row).
+_KEY_WINDOWS = 4
+# Ranges per values.batchGet, whose ranges go in the URL.
+_RANGES_PER_READ = 100
 _FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
+_NO_KEY: Key = ("", "", "")
+
+# A run's changes: a list, or a function giving them anew as a stream (from the store).
+Changes = Sequence[Change] | Callable[[], Iterable[Change]]
 
 
 class _Unconfirmed(Exception):
@@ -57,6 +78,20 @@ class _Unconfirmed(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+class _Moved(Exception):
+    """Rows a call would delete no longer hold the numbers planned: plan again."""
+
+
+@dataclass(slots=True)
+class _Sent:
+    """What a write sent, over its repairs and retries."""
+
+    writes: int = 0
+    bytes: int = 0
+    # Deleted rows whose people's cells went to Changes already.
+    reported: list[Key] = field(default_factory=list)
 
 
 class SheetWriter:
@@ -70,6 +105,7 @@ class SheetWriter:
         retry_wait_initial: float = 0.5,
         retry_wait_max: float = 30.0,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        window_rows: int = WINDOW_ROWS,
     ) -> None:
         if settings.google_sheet_id is None:
             raise ConfigError(
@@ -82,6 +118,8 @@ class SheetWriter:
         self._api_url = settings.google_sheets_api_url
         self._costs = settings.costs()
         self._budget = max_request_bytes
+        self._window = window_rows
+        self._key_window = window_rows * _KEY_WINDOWS
         policy = RetryPolicy(retry_attempts, retry_wait_initial, retry_wait_max)
         creds = credentials(info, api_url=self._api_url)
         self._http = SheetsHTTPClient(creds, api_url=self._api_url, policy=policy)
@@ -103,70 +141,71 @@ class SheetWriter:
         return str(metadata["properties"]["title"])
 
     def write(
-        self, *, inventory: Iterable[PhoneNumber], changes: Sequence[Change], run: RunResult
+        self, *, inventory: Iterable[PhoneNumber], changes: Changes, run: RunResult
     ) -> SheetResult:
         """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
 
-        ``inventory`` is walked once, in syncbot's order; it may be a stream.
+        ``inventory`` is walked once, in syncbot's order; it may be a stream. ``changes`` may
+        be a function giving the run's changes as a stream, walked once per plan.
         """
         first_call = self._http.calls
-        want = desired(inventory, self._costs, now=run.started_at)
-        people: dict[Key, dict[int, Value]] = {}
-        sent: list[Call] = []
+        sent = _Sent()
         policy = self._http.policy
-        with self._errors():
-            try:
-                for attempt in stamina.retry_context(
-                    on=_Unconfirmed,
-                    attempts=policy.attempts,
-                    timeout=None,
-                    wait_initial=policy.wait_initial,
-                    wait_max=policy.wait_max,
-                    wait_jitter=policy.wait_initial,
-                ):
-                    with attempt:
-                        self._converge(want, changes, run, people, sent)
-            except _Unconfirmed as exc:
-                raise exc.cause from None
+        with Scratch() as scratch:
+            want = desired(inventory, self._costs, now=run.started_at, scratch=scratch)
+            with self._errors():
+                try:
+                    for attempt in stamina.retry_context(
+                        on=_Unconfirmed,
+                        attempts=policy.attempts,
+                        timeout=None,
+                        wait_initial=policy.wait_initial,
+                        wait_max=policy.wait_max,
+                        wait_jitter=policy.wait_initial,
+                    ):
+                        with attempt:
+                            self._converge(scratch, want, changes, run, sent)
+                except _Unconfirmed as exc:
+                    raise exc.cause from None
         calls = self._http.calls - first_call
         event(
             log,
             logging.INFO,
             "sheet written",
-            rows=len(want.keys),
-            changes=len(changes),
+            rows=want.count,
             calls=calls,
-            writes=len(sent),
-            bytes=sum(len(call.body) for call in sent),
+            writes=sent.writes,
+            bytes=sent.bytes,
         )
         return SheetResult(status="ok", calls=calls, url=self.url)
 
     def _converge(
-        self,
-        want: Desired,
-        changes: Sequence[Change],
-        run: RunResult,
-        people: dict[Key, dict[int, Value]],
-        sent: list[Call],
+        self, scratch: Scratch, want: Desired, changes: Changes, run: RunResult, sent: _Sent
     ) -> None:
         """Read, plan, write; check the rows landed where planned, and repair if not."""
         for _ in range(REPAIRS + 1):
+            state, reading = self._read(scratch)
             plan = plan_write(
-                state=self._read(),
+                state=state,
+                reading=reading,
                 want=want,
-                changes=changes,
+                scratch=scratch,
+                changes=changes() if callable(changes) else changes,
                 run=run,
                 now=run.finished_at or utc_now(),
-                people=people,
+                reported=sent.reported,
                 budget=self._budget,
             )
-            if plan.delta is not None:
-                # The first read's cells are what people wrote; a repair puts them back.
-                people.update({k: v for k, v in plan.delta.people.items() if k not in people})
-            for call in plan.calls:
-                self._send(call)
-                sent.append(call)
-            if plan.delta is None or not plan.delta.units or self._landed(plan.delta):
+            try:
+                self._send_all(plan.calls, reading, plan.delta, sent)
+            except _Moved:
+                event(log, logging.WARNING, "sheet rows moved before a deletion, planning again")
+                continue
+            finally:
+                if sent.writes:
+                    sent.reported += plan.reported
+            delta = plan.delta
+            if delta is None or not delta.has_units or self._landed(delta):
                 return
             event(log, logging.WARNING, "sheet rows moved during the write, repairing")
         raise SheetError(
@@ -174,16 +213,51 @@ class SheetWriter:
             "some rows may show another number's values until the next sync rewrites them."
         )
 
-    def _read(self) -> SheetState:
+    def _send_all(
+        self, calls: Iterator[Call], reading: Reading | None, delta: Delta | None, sent: _Sent
+    ) -> None:
+        first = True
+        for call in calls:
+            if call.deletes and reading is not None and delta is not None:
+                # Before the first call the key columns are where they were read; after it,
+                # where the write put them.
+                at = reading.read_key_cols if first else delta.key_cols
+                self._check_deletes(reading.scratch, call.deletes, at)
+            self._send(call)
+            first = False
+            sent.writes += 1
+            sent.bytes += len(call.body)
+
+    def _read(self, scratch: Scratch) -> tuple[SheetState, Reading | None]:
+        """The tabs, the newest Sync log row, and the Inventory window by window into
+        ``scratch``."""
         tabs = parse_tabs(
             self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
         )
-        wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG)
+        wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG, window=self._window)
         ranges: list[dict[str, Any]] = []
         if wanted.ranges:
             answer = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA)
             ranges = answer.get("valueRanges", [])
-        return sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
+        state = sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
+        top = state.inventory
+        if top is None:
+            return state, None
+        reading = Reading(top.tab, top.header, scratch)
+        rows = top.rows
+        start = 1 + self._window
+        while start < top.tab.rows:
+            # Google leaves out empty rows at the end of a range: the next window's rows
+            # keep their indices only if this one is whole.
+            reading.add(rows + [[] for _ in range(self._window - len(rows))])
+            count = min(self._window, top.tab.rows - start)
+            answer = self._http.values_get(
+                self._key, window_range(INVENTORY, start, count), params=_FORMULA
+            )
+            rows = values(answer)
+            start += self._window
+        reading.add(rows)
+        return state, reading
 
     def _send(self, call: Call) -> None:
         method = ":batchUpdate" if call.kind == "batchUpdate" else "/values:batchUpdate"
@@ -196,20 +270,59 @@ class SheetWriter:
         except RequestException as exc:
             raise _Unconfirmed(exc) from exc
 
+    def _check_deletes(
+        self, scratch: Scratch, deletes: Sequence[tuple[int, int]], key_cols: Sequence[int]
+    ) -> None:
+        """Raise ``_Moved`` unless each row to delete still holds the number read there."""
+        low, high = min(key_cols), max(key_cols)
+        at = [c - low for c in key_cols]
+        spans: list[list[int]] = []
+        # Nearby runs are read as one range, so a percent of churn costs a read or two.
+        for start, end in sorted(deletes):
+            if spans and end - spans[-1][0] <= self._key_window:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+        for first in range(0, len(spans), _RANGES_PER_READ):
+            part = spans[first : first + _RANGES_PER_READ]
+            ranges = [
+                f"{quote_title(INVENTORY)}!{column_letter(low)}{start + 2}:"
+                f"{column_letter(high)}{end + 1}"
+                for start, end in part
+            ]
+            answer = self._http.values_batch_get(self._key, ranges, params=_FORMULA)
+            for (start, end), got in zip(part, answer.get("valueRanges", []), strict=True):
+                found = [row_key(row, at) for row in values(got)]
+                planned = scratch.keys_between(start, end)
+                for run_start, run_end in deletes:
+                    for i in range(max(run_start, start), min(run_end, end)):
+                        here = found[i - start] if i - start < len(found) else _NO_KEY
+                        if here != planned.get(i) or here == _NO_KEY:
+                            raise _Moved
+
     def _landed(self, delta: Delta) -> bool:
         """Whether every Inventory row holds the number the write meant it for."""
         low, high = min(delta.key_cols), max(delta.key_cols)
-        span = f"{column_letter(low)}2:{column_letter(high)}"
-        answer = self._http.values_get(
-            self._key, f"{quote_title(INVENTORY)}!{span}", params=_FORMULA
-        )
         at = [c - low for c in delta.key_cols]
-        found = [row_key(row, at) for row in answer.get("values", [])]
-        expected = list(delta.expected)
-        for keys in (found, expected):
-            while keys and not any(keys[-1]):
-                keys.pop()
-        return found == expected
+        expected = delta.expected()
+        start = 0
+        while True:
+            last = start + self._key_window >= delta.rows - 1
+            # The last read is open-ended: rows people added at the end count too.
+            end = "" if last else str(start + self._key_window + 1)
+            span = f"{column_letter(low)}{start + 2}:{column_letter(high)}{end}"
+            answer = self._http.values_get(
+                self._key, f"{quote_title(INVENTORY)}!{span}", params=_FORMULA
+            )
+            found = [row_key(row, at) for row in values(answer)]
+            if not last:
+                found += [_NO_KEY] * (self._key_window - len(found))
+            for key in found:
+                if key != next(expected, _NO_KEY):
+                    return False
+            if last:
+                return all(key == _NO_KEY for key in expected)
+            start += self._key_window
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
