@@ -246,7 +246,9 @@ def plan_delta(reading: Reading, *, unit_budget: int) -> Delta:
     cols = max(columns.width, used + ROOM)
     structure = list(columns.requests)
     if cols > columns.width:
-        structure.append(ops.resize(sheet_id, tab.rows, cols))
+        # Appended, not resized: a resize to the row count read would cut off rows people
+        # added since.
+        structure.append(ops.append_rows(sheet_id, cols - columns.width, dimension="COLUMNS"))
 
     scratch.place()
     deleted = scratch.count(GONE, DUPLICATE)

@@ -41,6 +41,7 @@ from syncbot.sheets.delta import Delta, Desired, Reading, desired
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
     SheetState,
+    Value,
     column_letter,
     parse_tabs,
     quote_title,
@@ -184,7 +185,11 @@ class SheetWriter:
     ) -> None:
         """Read, plan, write; check the rows landed where planned, and repair if not."""
         for _ in range(REPAIRS + 1):
-            state, reading = self._read(scratch)
+            try:
+                state, reading = self._read(scratch)
+            except _Moved:
+                event(log, logging.WARNING, "sheet rows moved during the read, reading again")
+                continue
             plan = plan_write(
                 state=state,
                 reading=reading,
@@ -249,12 +254,27 @@ class SheetWriter:
         while start < top.tab.rows:
             # Google leaves out empty rows at the end of a range: the next window's rows
             # keep their indices only if this one is whole.
-            reading.add(rows + [[] for _ in range(self._window - len(rows))])
+            rows += [[] for _ in range(self._window - len(rows))]
+            reading.add(rows)
+            tail = _trimmed(rows[-1])
             count = min(self._window, top.tab.rows - start)
-            answer = self._http.values_get(
-                self._key, window_range(INVENTORY, start, count), params=_FORMULA
-            )
-            rows = values(answer)
+            # Each window starts with the last row of the one before: if it is not the same
+            # row, people inserted, deleted or sorted rows during the read.
+            span = window_range(INVENTORY, start - 1, count + 1)
+            if start + count >= top.tab.rows:
+                # The last window is open-ended: rows people add meanwhile are read too.
+                last = column_letter(top.tab.cols - 1)
+                span = f"{quote_title(INVENTORY)}!A{start}:{last}"
+            try:
+                answer = self._http.values_get(self._key, span, params=_FORMULA)
+            except APIError as exc:
+                if exc.response.status_code != 400:
+                    raise
+                # People deleted rows since the tab's size was read: read it all again.
+                raise _Moved from exc
+            overlap, *rows = values(answer) or [[]]
+            if _trimmed(overlap) != tail:
+                raise _Moved
             start += self._window
         reading.add(rows)
         return state, reading
@@ -388,6 +408,14 @@ class SheetWriter:
         else:
             message = f"Google Sheets rejected the request ({status}: {said}); {kept}."
         return SheetError(message)
+
+
+def _trimmed(row: list[Value]) -> list[Value]:
+    """A row without its empty cells at the end (Google leaves them out, but not always)."""
+    end = len(row)
+    while end and row[end - 1] == "":
+        end -= 1
+    return row[:end]
 
 
 def _short(text: str, limit: int = 300) -> str:
