@@ -14,6 +14,7 @@ appears when the call holding its row lands.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,10 +28,12 @@ from syncbot.sheets.delta import ROOM, Delta, Desired, Reading, Unit, plan_delta
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, quote_title
 from syncbot.sheets.rows import change_lines
 from syncbot.sheets.scratch import Scratch, decode
-from syncbot.sheets.summary import SOURCE_HEADER, SUMMARY_WIDTHS
+from syncbot.sheets.summary import SOURCE_HEADER, SOURCE_TABLE_ROW, SUMMARY_WIDTHS
 from syncbot.sheets.summary_costs import money_format, summary_cell
 
 CELL_LIMIT = 10_000_000
+# Past this share of Google's limit, the Summary, the sync's result and the alerts warn.
+CELL_WARNING = 0.8
 MAX_COLUMNS = 18_278
 # Google recommends at most 2 MB per request.
 MAX_REQUEST_BYTES = 2_000_000
@@ -59,6 +62,8 @@ class WritePlan:
     peak_cells: int
     # The rows deleted that held people's cells, reported in ``Changes`` by this plan.
     reported: list[Key]
+    # Set once the workbook passes ``CELL_WARNING`` of Google's cell limit.
+    warning: str | None = None
 
 
 def run_identity(run: RunResult) -> tuple[str, str]:
@@ -121,7 +126,13 @@ def plan_write(
         inventory_id, rows, cols = reading.tab.sheet_id, delta.rows, delta.cols
         grown = delta.rows * delta.cols - reading.tab.cells
         planner.out.grows.append(_Step(b"", max(grown, 0)))
+        planner.end_cells += min(grown, 0)
+    planner.numbers, planner.row_cells = want.count, cols
+    warning = ceiling_warning(planner.cells_after(), want.count, cols)
     summary = want.summary.rows(run)
+    if warning is not None:
+        # The Summary's blank fifth row, above the table of sources the chart reads.
+        summary[SOURCE_TABLE_ROW - 1] = ["Sheet size", warning]
     costs = want.summary.costs
     money = None if costs is None else money_format(costs.currency)
     summary_id, summary_rows, summary_cols = planner.sized(
@@ -186,7 +197,26 @@ def plan_write(
     default = planner.tabs.get(DEFAULT_TAB)
     if state.default_tab_blank and default is not None:
         planner.out.shrinks.append(_Step(ops.delete_sheet(default.sheet_id), -default.cells))
-    return planner.finish(scratch, delta, inventory_id, tail, [key for key, _, _ in removed])
+    plan = planner.finish(scratch, delta, inventory_id, tail, [key for key, _, _ in removed])
+    return dataclasses.replace(plan, warning=warning)
+
+
+def numbers_that_fit(cells: int, numbers: int, row_cells: int) -> int:
+    """How many numbers the spreadsheet holds at most, each a row of ``row_cells`` cells,
+    when it has ``cells`` cells with ``numbers`` of them."""
+    return numbers + max(CELL_LIMIT - cells, 0) // max(row_cells, 1)
+
+
+def ceiling_warning(cells: int, numbers: int, row_cells: int) -> str | None:
+    """What to say once the spreadsheet passes ``CELL_WARNING`` of Google's cell limit."""
+    if cells < CELL_WARNING * CELL_LIMIT:
+        return None
+    fit = numbers_that_fit(cells, numbers, row_cells)
+    return (
+        f"The spreadsheet holds {cells:,} of Google's {CELL_LIMIT:,} cells "
+        f"({cells / CELL_LIMIT:.0%}): about {fit:,} numbers fit in it ({numbers:,} now). "
+        "Delete unused tabs or columns, or give the Inventory a spreadsheet of its own."
+    )
 
 
 class _Planner:
@@ -199,6 +229,11 @@ class _Planner:
         self._next_id = max((tab.sheet_id for tab in tabs), default=0) + 1
         self._created: dict[str, int] = {}
         self.out = _Requests()
+        # Cells freed that ``out`` does not count (the Inventory shrinking), and what a
+        # number costs: for the warning and the error at Google's limit.
+        self.end_cells = 0
+        self.numbers = 0
+        self.row_cells = 1
 
     def sheet_id(self, title: str) -> int:
         """The id of a tab that exists, or that this write creates."""
@@ -319,15 +354,22 @@ class _Planner:
             current, deletes = [], []
         yield Call("batchUpdate", ops.batch_body([*current, *tail]), tuple(deletes))
 
+    def cells_after(self) -> int:
+        """About how many cells the spreadsheet has once the steps planned so far are done."""
+        steps = [*self.out.shrinks, *self.out.creates, *self.out.grows]
+        return self.start_cells + self.end_cells + sum(step.cells for step in steps)
+
     def peak(self, steps: Sequence[_Step]) -> int:
         cells = peak = self.start_cells
         for step in steps:
             cells += step.cells
             peak = max(peak, cells)
         if peak > CELL_LIMIT:
+            fit = numbers_that_fit(peak - self.numbers * self.row_cells, 0, self.row_cells)
             raise SheetError(
                 f"Writing the sheet would need {peak:,} cells at its peak, over Google's limit "
-                f"of {CELL_LIMIT:,} cells per spreadsheet (it holds {self.start_cells:,} now). "
+                f"of {CELL_LIMIT:,} cells per spreadsheet (it holds {self.start_cells:,} now): "
+                f"about {fit:,} numbers fit in it ({self.numbers:,} to write). "
                 "Delete unused tabs or columns, or give the Inventory a spreadsheet of its own."
             )
         return peak

@@ -93,6 +93,8 @@ class _Sent:
     bytes: int = 0
     # Deleted rows whose people's cells went to Changes already.
     reported: list[Key] = field(default_factory=list)
+    # The last plan's warning that the spreadsheet nears Google's cell limit.
+    warning: str | None = None
 
 
 class SheetWriter:
@@ -178,7 +180,9 @@ class SheetWriter:
             writes=sent.writes,
             bytes=sent.bytes,
         )
-        return SheetResult(status="ok", calls=calls, url=self.url)
+        if sent.warning is not None:
+            event(log, logging.WARNING, "sheet nears the cell limit", warning=sent.warning)
+        return SheetResult(status="ok", calls=calls, url=self.url, warning=sent.warning)
 
     def _converge(
         self, scratch: Scratch, want: Desired, changes: Changes, run: RunResult, sent: _Sent
@@ -201,6 +205,7 @@ class SheetWriter:
                 reported=sent.reported,
                 budget=self._budget,
             )
+            sent.warning = plan.warning
             try:
                 self._send_all(plan.calls, reading, plan.delta, sent)
             except _Moved:
