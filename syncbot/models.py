@@ -259,6 +259,8 @@ class SheetResult:
     url: str | None = None
     # Set once the spreadsheet nears Google's cell limit: how many numbers fit.
     warning: str | None = None
+    # Whether ``warning`` came or went since the previous run (the channel hears of it once).
+    warning_changed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

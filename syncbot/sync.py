@@ -321,6 +321,15 @@ async def _commit(store: Store, result: RunResult, *, dry_run: bool) -> int | No
         raise
 
 
+def _previous_sheet_warning(store: Store, run_id: int) -> str | None:
+    """The cell-limit warning of the run before ``run_id``'s sheet write, if it had one."""
+    for run in store.recent_runs(2):
+        if run.run_id != run_id:
+            warning = (run.result.get("sheet") or {}).get("warning")
+            return None if warning is None else str(warning)
+    return None
+
+
 async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
     assert result.run_id is not None
     run_id = result.run_id
@@ -337,5 +346,8 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
         result.sheet = SheetResult(status="failed", error=f"unexpected error: {exc}")
     if result.sheet.status == "failed":
         event(log, logging.ERROR, "sheet failed", error=result.sheet.error)
+    elif result.sheet.status == "ok":
+        before = await asyncio.to_thread(_previous_sheet_warning, store, run_id)
+        result.sheet.warning_changed = (before is None) != (result.sheet.warning is None)
     result.finished_at = utc_now()
     result.settle()

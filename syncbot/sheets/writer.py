@@ -37,7 +37,7 @@ from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
-from syncbot.sheets.delta import Delta, Desired, Reading, desired
+from syncbot.sheets.delta import ROOM, Delta, Desired, Reading, desired
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
     SheetState,
@@ -51,8 +51,8 @@ from syncbot.sheets.existing import (
     values,
     window_range,
 )
-from syncbot.sheets.layout import INVENTORY, SYNC_LOG
-from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, plan_write
+from syncbot.sheets.layout import INVENTORY, INVENTORY_HEADER, SYNC_LOG
+from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, ceiling_warning, plan_write
 from syncbot.sheets.scratch import Scratch
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,18 @@ class SheetWriter:
                 self._key, params={"fields": "properties.title"}
             )
         return str(metadata["properties"]["title"])
+
+    def cell_usage(self) -> tuple[int, str | None]:
+        """The spreadsheet's cells, and the warning once they pass 80% of Google's limit."""
+        with self._errors():
+            tabs = parse_tabs(
+                self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
+            )
+        cells = sum(tab.cells for tab in tabs)
+        inventory = next((tab for tab in tabs if tab.title == INVENTORY), None)
+        numbers = max(inventory.rows - 1, 0) if inventory else 0
+        width = inventory.cols if inventory else len(INVENTORY_HEADER) + ROOM
+        return cells, ceiling_warning(cells, numbers, width)
 
     def write(
         self, *, inventory: Iterable[PhoneNumber], changes: Changes, run: RunResult
