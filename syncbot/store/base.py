@@ -153,6 +153,12 @@ class Store(ABC):
     def update_run(self, run_id: int, result: RunResult) -> None:
         """Record what happened after the commit (the sheet write) in the run's result."""
 
+    @property
+    @abstractmethod
+    def url(self) -> str | None:
+        """A ``DATABASE_URL`` another process opens this database with; None for a database
+        only this process sees (SQLite in memory)."""
+
     @abstractmethod
     def reader(self) -> AbstractContextManager[Store]:
         """The same database on a connection of its own, for a long read (the query engine's
