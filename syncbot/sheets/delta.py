@@ -36,7 +36,7 @@ from syncbot.sheets.layout import (
     Cell,
     inventory_cells,
 )
-from syncbot.sheets.scratch import DUPLICATE, GONE, Scratch, canonical, decode
+from syncbot.sheets.scratch import DUPLICATE, GONE, Packed, Scratch, decode, pack, unpack
 from syncbot.sheets.summary import SummaryTally
 from syncbot.sheets.summary_costs import CostTally
 
@@ -68,11 +68,11 @@ def desired(
     if costs.configured:
         want.summary.costs = CostTally(costs.currency, now)
 
-    def rows() -> Iterator[tuple[Key, str]]:
+    def rows() -> Iterator[tuple[Key, Packed]]:
         for number in inventory:
             price = costs.monthly(number)
             want.summary.add(number, price)
-            yield number.key, canonical(inventory_cells(number, price))
+            yield number.key, pack(inventory_cells(number, price))
 
     scratch.add_wanted(rows())
     want.count = scratch.wanted
@@ -207,7 +207,7 @@ class Reading:
                 cells = [[c, row[c]] for c in theirs if c < n and row[c] != ""]
                 if cells:
                     people = compact_json(cells).decode()
-            out.append((self.rows, key, canonical(mine), people, filled))
+            out.append((self.rows, key, pack(mine), people, filled))
             self.rows += 1
         self.scratch.add_read(out)
 
@@ -366,7 +366,7 @@ def _insertions(shape: _Shape, scratch: Scratch, grid_rows: int) -> Iterator[Uni
             continue
         found_d, wanted, people = next(cells)
         assert found_d == d, "fresh rows and the layout disagree"
-        row = _new_row(decode(wanted), people, shape.managed)
+        row = _new_row(unpack(wanted), people, shape.managed)
         if pending and size + len(row) + 1 > shape.budget:
             yield unit()
             pending, size = [], 0
@@ -405,7 +405,7 @@ def _changed_spans(old: Sequence[Value], new: Sequence[Cell], managed: Sequence[
 
 
 def _updates(
-    shape: _Shape, scratch: Scratch, changed: Iterator[tuple[int, str, str]]
+    shape: _Shape, scratch: Scratch, changed: Iterator[tuple[int, bytes, bytes]]
 ) -> Iterator[Unit]:
     """One ``updateCells`` per span for each block of consecutive rows whose changed columns
     are the same (a source turning stale changes one column of all its rows)."""
@@ -417,7 +417,7 @@ def _updates(
             break
         if i != upcoming[0]:
             continue
-        spans = _changed_spans(decode(upcoming[1]), decode(upcoming[2]), shape.managed)
+        spans = _changed_spans(unpack(upcoming[1]), unpack(upcoming[2]), shape.managed)
         upcoming = next(changed, None)
         if not spans:
             continue

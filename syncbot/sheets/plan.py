@@ -27,7 +27,7 @@ from syncbot.sheets.client import compact_json
 from syncbot.sheets.delta import ROOM, Delta, Desired, Reading, Unit, plan_delta
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, quote_title
 from syncbot.sheets.rows import change_lines
-from syncbot.sheets.scratch import Scratch, decode
+from syncbot.sheets.scratch import Scratch, unpack
 from syncbot.sheets.summary import SOURCE_HEADER, SOURCE_TABLE_ROW, SUMMARY_WIDTHS
 from syncbot.sheets.summary_costs import money_format, summary_cell
 
@@ -313,7 +313,7 @@ class _Planner:
         size = ops.body_size([*first, head, *tail]) + len(rows[0])
         stream = scratch.wanted_rows()
         for _, cells in stream:
-            rows.append(ops.plain_row(decode(cells)))
+            rows.append(ops.plain_row(unpack(cells)))
             size += len(rows[-1]) + 1
             if size > self.budget:
                 break
@@ -328,7 +328,7 @@ class _Planner:
         values = [compact_json(header)]
         size, start = len(values[0]) + 1, 0
         for _, cells in scratch.wanted_rows():
-            line = cells.encode()
+            line = compact_json(unpack(cells))
             if size + len(line) + 1 > room:
                 yield Call("values", ops.values_update(f"{at}!A{start + 1}", values))
                 start += len(values)

@@ -15,6 +15,7 @@ is not for a thread's scratch work. It goes away with the write.
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import sqlite3
 import tempfile
@@ -23,7 +24,6 @@ from types import TracebackType
 from typing import Any
 
 from syncbot.models import Key
-from syncbot.sheets.client import compact_json
 from syncbot.sheets.existing import Value
 
 # Rows inserted per executemany: large enough to be fast, small enough to stay small.
@@ -39,10 +39,11 @@ DUPLICATE = 3  # a second row of a number that has one already
 
 _SCHEMA = """
 CREATE TABLE want (
-    d INTEGER PRIMARY KEY, source TEXT, account TEXT, number_id TEXT, cells TEXT);
+    d INTEGER PRIMARY KEY, source TEXT, account TEXT, number_id TEXT, digest INTEGER,
+    cells BLOB);
 CREATE TABLE sheet (
-    i INTEGER PRIMARY KEY, source TEXT, account TEXT, number_id TEXT, cells TEXT,
-    theirs TEXT, filled INTEGER);
+    i INTEGER PRIMARY KEY, source TEXT, account TEXT, number_id TEXT, digest INTEGER,
+    cells BLOB, theirs TEXT, filled INTEGER);
 CREATE TABLE people (
     source TEXT, account TEXT, number_id TEXT, theirs TEXT,
     PRIMARY KEY (source, account, number_id)) WITHOUT ROWID;
@@ -51,12 +52,20 @@ CREATE TABLE fresh (d INTEGER PRIMARY KEY, anchor INTEGER);
 """
 
 
-def canonical(cells: Iterable[Value]) -> str:
-    """Cells as JSON text that is equal exactly when the cells are: ``2.0`` and ``2`` are one
-    number in a sheet, so whole floats are written as integers."""
-    return compact_json(
-        [int(v) if isinstance(v, float) and v.is_integer() else v for v in cells]
-    ).decode()
+# A row's managed cells as kept: a digest equal when the cells are equal as Python compares
+# them (``2 == 2.0``, as in a sheet), and the cells themselves, packed (marshal: exact types,
+# a microsecond a row; the file lives only as long as this process).
+Packed = tuple[int, bytes]
+
+
+def pack(cells: Sequence[Value]) -> Packed:
+    row = tuple(cells)
+    return hash(row), marshal.dumps(row)
+
+
+def unpack(blob: bytes) -> list[Value]:
+    # Only what ``pack`` wrote in this process's own scratch file.
+    return list(marshal.loads(blob))  # noqa: S302
 
 
 def decode(text: str) -> list[Any]:
@@ -76,6 +85,9 @@ class Scratch:
         self.db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         self.db.execute("PRAGMA temp_store=FILE")
         self.db.executescript(_SCHEMA)
+        # One transaction for the file's whole life (it is never kept): a commit per batch
+        # would cost five times the inserts themselves.
+        self.db.execute("BEGIN")
         self.wanted = 0
 
     def __enter__(self) -> Scratch:
@@ -95,12 +107,12 @@ class Scratch:
 
     # -- what the inventory wants --------------------------------------------------------
 
-    def add_wanted(self, rows: Iterable[tuple[Key, str]]) -> None:
-        """Each number's key and canonical cells, in syncbot's order."""
-        insert = "INSERT INTO want VALUES (?, ?, ?, ?, ?)"
-        batch: list[tuple[int, str, str, str, str]] = []
+    def add_wanted(self, rows: Iterable[tuple[Key, Packed]]) -> None:
+        """Each number's key and packed cells, in syncbot's order."""
+        insert = "INSERT INTO want VALUES (?, ?, ?, ?, ?, ?)"
+        batch: list[tuple[int, str, str, str, int, bytes]] = []
         for key, cells in rows:
-            batch.append((self.wanted, *key, cells))
+            batch.append((self.wanted, *key, *cells))
             self.wanted += 1
             if len(batch) >= _BATCH:
                 self.db.executemany(insert, batch)
@@ -108,7 +120,7 @@ class Scratch:
         self.db.executemany(insert, batch)
         self.db.execute("CREATE INDEX want_key ON want (source, account, number_id)")
 
-    def wanted_rows(self) -> Iterator[tuple[Key, str]]:
+    def wanted_rows(self) -> Iterator[tuple[Key, bytes]]:
         for source, account, number_id, cells in self.db.execute(
             "SELECT source, account, number_id, cells FROM want ORDER BY d"
         ):
@@ -123,12 +135,12 @@ class Scratch:
         self.db.execute("DROP INDEX IF EXISTS sheet_key")
         self.db.execute("DROP INDEX IF EXISTS placed_d")
 
-    def add_read(self, rows: Sequence[tuple[int, Key, str, str | None, bool]]) -> None:
-        """Data rows as read: index under the header, key, canonical managed cells, people's
+    def add_read(self, rows: Sequence[tuple[int, Key, Packed, str | None, bool]]) -> None:
+        """Data rows as read: index under the header, key, packed managed cells, people's
         cells as JSON (None: none), whether the row holds any value."""
         self.db.executemany(
-            "INSERT INTO sheet VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(i, *key, cells, theirs, filled) for i, key, cells, theirs, filled in rows],
+            "INSERT INTO sheet VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i, *key, *cells, theirs, filled) for i, key, cells, theirs, filled in rows],
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO people VALUES (?, ?, ?, ?)",
@@ -217,17 +229,17 @@ class Scratch:
         ):
             yield i, d, (source, account, number_id)
 
-    def changed(self) -> Iterator[tuple[int, str, str]]:
+    def changed(self) -> Iterator[tuple[int, bytes, bytes]]:
         """Each kept row whose managed cells differ from the wanted ones: (row as read, cells
         as read, cells wanted), top to bottom."""
         return self.db.execute(
             "SELECT p.i, s.cells, w.cells FROM placed p JOIN sheet s ON s.i = p.i "
-            "JOIN want w ON w.d = p.d WHERE p.state = ? AND s.cells != w.cells "
+            "JOIN want w ON w.d = p.d WHERE p.state = ? AND s.digest != w.digest "
             "ORDER BY p.i",
             (KEPT,),
         )
 
-    def fresh_rows(self) -> Iterator[tuple[int, str, str | None]]:
+    def fresh_rows(self) -> Iterator[tuple[int, bytes, str | None]]:
         """Each new number's wanted index, cells and people's cells (from an earlier read)."""
         return self.db.execute(
             "SELECT f.d, w.cells, pe.theirs FROM fresh f JOIN want w ON w.d = f.d "
