@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "words", nargs="*", metavar="WORDS", help="query words (see `syncbot query help`)"
     )
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument(
+        "--user",
+        metavar="SLACK_USER_ID",
+        help="whose follow-ups `mine` means: a Slack member id, e.g. U0123ABCD",
+    )
 
     command(
         "serve",

@@ -99,6 +99,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         snapshot = load_snapshot(store)
         history = store.changes_since(now - query.window) if query.window else []
         lock = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
+        followups = store.followups()
     found = answer(
         query,
         snapshot,
@@ -107,6 +108,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         history=history,
         costs=settings.costs(),
         lock=lock,
+        followups=followups,
+        asker=args.user,
     )
     if args.json:
         print_json(found.to_dict())

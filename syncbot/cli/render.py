@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from syncbot.logs import printable, terminal
 from syncbot.models import Change, PhoneNumber, RunResult, iso
@@ -38,9 +38,21 @@ def _text(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def numbers_table(numbers: Sequence[PhoneNumber]) -> str:
-    header = ("PHONE NUMBER", "STATUS", "AGENT", "LABEL", "SOURCE", "COUNTRY", "TYPE", "CARRIER")
-    rows = [
+def numbers_table(
+    numbers: Sequence[PhoneNumber], *, followup: Callable[[PhoneNumber], str] | None = None
+) -> str:
+    """The numbers, one a line; with ``followup`` (``Answer.followup_text``) who is on each."""
+    header: tuple[str, ...] = (
+        "PHONE NUMBER",
+        "STATUS",
+        "AGENT",
+        "LABEL",
+        "SOURCE",
+        "COUNTRY",
+        "TYPE",
+        "CARRIER",
+    )
+    rows: list[tuple[str, ...]] = [
         (
             international(n.phone_number) + ("" if n.valid else " (invalid)"),
             n.status + (" (stale)" if n.stale else ""),
@@ -53,6 +65,9 @@ def numbers_table(numbers: Sequence[PhoneNumber]) -> str:
         )
         for n in numbers
     ]
+    if followup is not None:
+        header += ("FOLLOW-UP",)
+        rows = [(*row, _text(followup(n) or None)) for row, n in zip(rows, numbers, strict=True)]
     return table(header, rows)
 
 
@@ -142,6 +157,7 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
     elif action == "stats":
         out.append(counted(len(answer.numbers), "number"))
         out += answer.cost_lines()
+        out += answer.followup_lines()
         for name, counts in answer.stats.items():
             out += [
                 "",
@@ -163,8 +179,9 @@ def answer_text(answer: Answer, *, command: str = "syncbot query") -> str:
         verb = "matches" if len(answer.numbers) == 1 else "match"
         out.append(f"{counted(len(answer.numbers), 'number')} {verb} `{answer.query.text}`")
         out += answer.cost_lines()
+        out += answer.followup_lines()
         if answer.numbers:
-            out += ["", numbers_table(answer.numbers)]
+            out += ["", numbers_table(answer.numbers, followup=answer.followup_text)]
     return terminal("\n".join(out))
 
 

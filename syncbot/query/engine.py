@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
-from syncbot.models import Change, PhoneNumber, RunRecord, SourceState, ago, iso
+from syncbot.errors import QueryError
+from syncbot.followups import FollowUp, FollowUpCounts, FollowUpState, cell_text
+from syncbot.models import Change, Key, PhoneNumber, RunRecord, SourceState, ago, iso
 from syncbot.query.grammar import Query
 from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
@@ -42,6 +44,43 @@ class Answer:
     # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
     cost: Cost | None = None
     cost_overview: CostOverview | None = None
+    # The open follow-ups of the unassigned numbers as of the question (not of the sync: people
+    # act between syncs), and the day their Expected dates are read against.
+    followups: Mapping[Key, FollowUp] = field(default_factory=dict)
+    today: dt.date = dt.date.min
+    # `stats` and `idle Nd`: the selected numbers' follow-ups counted by state.
+    followup_counts: FollowUpCounts | None = None
+
+    def followup_text(self, number: PhoneNumber) -> str:
+        """``@alice since 2026-12-01``, ``expected until ...: why``, ``unowned``; "" if assigned."""
+        return cell_text(
+            self.followups.get(number.key), unassigned=number.unassigned, today=self.today
+        )
+
+    def _record(self, number: PhoneNumber) -> dict[str, Any]:
+        priced = self.costs.configured
+        out = number.to_dict(monthly_cost=self.costs.monthly(number) if priced else None)
+        out["follow_up"] = self._followup_dict(number)
+        return out
+
+    def _followup_dict(self, number: PhoneNumber) -> dict[str, Any] | None:
+        if not number.unassigned:
+            return None
+        found = self.followups.get(number.key)
+        state = FollowUpState.UNOWNED if found is None else found.state(self.today)
+        owner = found.owner if found else None
+        expected = found if state is FollowUpState.EXPECTED else None
+        return {
+            "state": state.value,
+            "owner": owner.user_id if owner else None,
+            "owner_name": owner.name if owner else None,
+            "owned_at": iso(found.owned_at) if found else None,
+            "expected_until": expected.expected_until.isoformat()
+            if expected and expected.expected_until
+            else None,
+            "reason": expected.reason if expected else None,
+            "text": self.followup_text(number),
+        }
 
     @property
     def total(self) -> int:
@@ -66,6 +105,7 @@ class Answer:
         if self.query.action == "stats":
             out |= {"total": len(self.numbers), **self.stats}
             out["monthly_cost"] = self.cost_overview.to_dict() if self.cost_overview else None
+            out["follow_ups"] = self.followup_counts.to_dict() if self.followup_counts else None
         elif self.query.action == "changes":
             out |= {"total": len(self.changes), "changes": [c.to_dict() for c in self.changes]}
         elif self.query.action == "status":
@@ -82,15 +122,13 @@ class Answer:
                 },
             }
         else:
-            priced = self.costs.configured
             out |= {
                 "total": self.total,
-                "numbers": [
-                    n.to_dict(monthly_cost=self.costs.monthly(n) if priced else None)
-                    for n in self.numbers
-                ],
+                "numbers": [self._record(n) for n in self.numbers],
                 "monthly_cost": self.cost.to_dict() if self.cost else None,
             }
+            if self.followup_counts is not None:
+                out["follow_ups"] = self.followup_counts.to_dict()
         out["sync"] = self.sync_info()
         out["warnings"] = list(self.warnings)
         return out
@@ -117,6 +155,23 @@ class Answer:
             ]
         return []
 
+    def followup_lines(self) -> list[str]:
+        """``stats`` and ``idle Nd``: who is on the unassigned numbers, and what the unowned
+        cost a month; none for other answers."""
+        counts = self.followup_counts
+        if counts is None:
+            return []
+        line = (
+            f"Follow-ups: {counts.open:,} open: {counts.owned:,} owned, "
+            f"{counts.expected:,} expected, {counts.unowned:,} unowned"
+        )
+        if counts.oldest_unowned is not None:
+            line += f" (the oldest unowned since {counts.oldest_unowned.date().isoformat()})"
+        out = [line]
+        if counts.unowned_cost is not None:
+            out.append(_priced(f"{counts.unowned:,} unowned", counts.unowned_cost))
+        return out
+
 
 def _priced(what: str, cost: Cost) -> str:
     """``47 numbers unassigned for 30 days or more: 54.05 USD a month``."""
@@ -126,7 +181,13 @@ def _priced(what: str, cost: Cost) -> str:
     return line
 
 
-def _selected(snapshot: Snapshot, query: Query, now: dt.datetime) -> int:
+def _selected(
+    snapshot: Snapshot,
+    query: Query,
+    now: dt.datetime,
+    followups: Mapping[Key, FollowUp],
+    asker: str | None,
+) -> int:
     """The rows of the numbers ``query`` asks for, as a bitmap."""
     selected = snapshot.phone_bits(query.phone) if query.phone else snapshot.everything()
     if query.status is not None:
@@ -137,7 +198,74 @@ def _selected(snapshot: Snapshot, query: Query, now: dt.datetime) -> int:
         selected &= snapshot.unassigned_since_bits(now - dt.timedelta(days=query.idle_days))
     for key, wanted in query.filters.items():
         selected &= snapshot.field_bits(key, wanted)
+    if query.followup is not None:
+        selected &= _followup_bits(
+            snapshot, query, selected, today=now.date(), followups=followups, asker=asker
+        )
     return selected
+
+
+def _followup_bits(
+    snapshot: Snapshot,
+    query: Query,
+    selected: int,
+    *,
+    today: dt.date,
+    followups: Mapping[Key, FollowUp],
+    asker: str | None,
+) -> int:
+    """The ``selected`` (unassigned) numbers that ``mine``, ``unowned`` or ``expected`` keeps."""
+    if query.followup == "mine":
+        if asker is None:
+            raise QueryError(
+                '"mine" means the follow-ups of whoever asks: in Slack that is you; with '
+                "`syncbot query` pass your Slack member id, e.g. --user U0123ABCD"
+            )
+        return snapshot.key_bits(
+            {k for k, f in followups.items() if _is_mine(f, asker, today)}, within=selected
+        )
+    if query.followup == "expected":
+        wanted = {k for k, f in followups.items() if f.state(today) is FollowUpState.EXPECTED}
+        return snapshot.key_bits(wanted, within=selected)
+    taken = {k for k, f in followups.items() if f.state(today) is not FollowUpState.UNOWNED}
+    return selected & ~snapshot.key_bits(taken, within=selected)
+
+
+def _is_mine(followup: FollowUp, asker: str, today: dt.date) -> bool:
+    """Owned by ``asker``, or expected (still) on their word."""
+    if followup.owned_by(asker):
+        return True
+    by = followup.expected_by
+    state = followup.state(today)
+    return state is FollowUpState.EXPECTED and by is not None and by.user_id == asker
+
+
+def _followup_counts(
+    snapshot: Snapshot,
+    selected: int,
+    *,
+    today: dt.date,
+    followups: Mapping[Key, FollowUp],
+    costs: CostRules,
+    now: dt.datetime,
+) -> FollowUpCounts:
+    """The follow-ups of the ``selected`` numbers counted by state, by bitmaps."""
+    unassigned = selected & snapshot.status_bits("unassigned")
+    by_state = {
+        state: snapshot.key_bits(
+            {k for k, f in followups.items() if f.state(today) is state}, within=unassigned
+        )
+        for state in (FollowUpState.OWNED, FollowUpState.EXPECTED)
+    }
+    unowned = unassigned & ~(by_state[FollowUpState.OWNED] | by_state[FollowUpState.EXPECTED])
+    return FollowUpCounts(
+        open=unassigned.bit_count(),
+        owned=by_state[FollowUpState.OWNED].bit_count(),
+        expected=by_state[FollowUpState.EXPECTED].bit_count(),
+        unowned=unowned.bit_count(),
+        oldest_unowned=snapshot.earliest_unassigned(unowned),
+        unowned_cost=_overview(snapshot, unowned, costs, now).all if costs.configured else None,
+    )
 
 
 def _counts(counts: Counter[str]) -> dict[str, int]:
@@ -177,6 +305,8 @@ def answer(
     history: Sequence[Change] = (),
     costs: CostRules | None = None,
     lock: HeldLock | None = None,
+    followups: Mapping[Key, FollowUp] | None = None,
+    asker: str | None = None,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
@@ -184,15 +314,21 @@ def answer(
     ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
     (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
     unassigned and the long idle numbers cost. ``lock``, when a sync holds the run lock, leads
-    the warnings once it has held it too long.
+    the warnings once it has held it too long. ``followups`` (``Store.followups``, read for
+    this question: people act between syncs) say who is on each unassigned number; ``asker``
+    is the Slack user whose follow-ups ``mine`` means.
     """
     costs = costs or CostRules()
+    followups = followups or {}
+    today = now.astimezone(dt.UTC).date()
     out = Answer(
         query=query,
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
         costs=costs,
+        followups=followups,
+        today=today,
     )
     if lock is not None and lock.stuck(now):
         out.warnings.insert(0, lock.describe(now))
@@ -200,8 +336,12 @@ def answer(
         return out
     if query.filters:
         out.warnings += unknown_values(query.filters, snapshot.filter_values())
-    selected = _selected(snapshot, query, now)
+    selected = _selected(snapshot, query, now, followups, asker)
     out.numbers = snapshot.numbers_in(selected)
+    if query.action == "stats" or query.idle_days is not None:
+        out.followup_counts = _followup_counts(
+            snapshot, selected, today=today, followups=followups, costs=costs, now=now
+        )
     if query.action == "stats":
         out.stats = {
             "by_source": _counts(snapshot.counts("source_key", selected)),
@@ -245,4 +385,4 @@ def _removal_matches(source: str, account: str, query: Query) -> bool:
     return all(
         (key == "source" and source in values) or (key == "account" and account in values)
         for key, values in wanted.items()
-    ) and not (query.status or query.agent or query.phone or query.idle_days)
+    ) and not (query.status or query.agent or query.phone or query.idle_days or query.followup)

@@ -11,6 +11,9 @@ from typing import Literal
 from syncbot.errors import QueryError
 
 Action = Literal["help", "list", "stats", "changes", "status", "sync"]
+# Follow-up words (syncbot/followups.py); each narrows to unassigned numbers.
+FollowUpWord = Literal["mine", "unowned", "expected"]
+FOLLOWUP_WORDS: tuple[FollowUpWord, ...] = ("mine", "unowned", "expected")
 FILTER_KEYS = ("source", "account", "country", "type", "carrier")
 _ACTIONS: dict[str, Action] = {
     "help": "help",
@@ -29,6 +32,7 @@ VOCABULARY = (
     "idle",
     "status",
     "sync",
+    *FOLLOWUP_WORDS,
     *(f"{key}:" for key in FILTER_KEYS),
 )
 # A word of a phone number: its characters, and a digit somewhere. Two patterns rather than one
@@ -47,6 +51,9 @@ USAGE = """\
 /numbers +1 415 555 0123         a number in any common format, or a run of digits
 /numbers country:US type:mobile  filters: source: account: country: type: carrier:
 /numbers idle 30d                unassigned for at least 30 days
+/numbers mine                    the unassigned numbers you took or marked expected
+/numbers unowned                 unassigned numbers nobody is on, not expected
+/numbers expected                unassigned numbers expected to stay so, until when and why
 /numbers stats                   counts by source, status, country and type
 /numbers changes                 what the latest sync changed
 /numbers changes 24h             what changed in the last 24 hours (or 7d, ...)
@@ -68,11 +75,17 @@ class Query:
     filters: dict[str, frozenset[str]] = field(default_factory=dict)
     # `changes 24h`: how far back the changes go; None is the latest sync's only.
     window: dt.timedelta | None = None
+    followup: FollowUpWord | None = None
 
     @property
     def has_filters(self) -> bool:
         return bool(
-            self.status or self.agent or self.phone or self.idle_days is not None or self.filters
+            self.status
+            or self.agent
+            or self.phone
+            or self.idle_days is not None
+            or self.filters
+            or self.followup
         )
 
 
@@ -94,7 +107,7 @@ def _is_phone_word(word: str) -> bool:
     return _PHONE_CHARS.fullmatch(word) is not None and _DIGIT.search(word) is not None
 
 
-def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the grammar
+def parse(text: str) -> Query:  # noqa: PLR0912, PLR0915 - one branch per word of the grammar
     """Parse the words of a query; raises ``QueryError`` naming the word it cannot read."""
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(
@@ -109,6 +122,7 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
     idle_days: int | None = None
     filters: dict[str, set[str]] = {}
     window: dt.timedelta | None = None
+    followup: FollowUpWord | None = None
     i = 0
     while i < len(words):
         word = words[i]
@@ -122,6 +136,12 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
             status = "unassigned"
         elif lower == "assigned":
             status = "assigned"
+        elif lower in FOLLOWUP_WORDS:
+            if followup is not None and followup != lower:
+                raise QueryError(
+                    f'"{followup}" and "{lower}" exclude each other: ask for one of them'
+                )
+            followup = FOLLOWUP_WORDS[FOLLOWUP_WORDS.index(lower)]
         elif lower == "agent":
             if i + 1 >= len(words):
                 raise QueryError('"agent" needs an agent id, e.g. "agent agent_sales_eu"')
@@ -146,16 +166,19 @@ def parse(text: str) -> Query:  # noqa: PLR0912 - one branch per word of the gra
     if action is None:
         action = (
             "list"
-            if (status or agent or phone_parts or idle_days is not None or filters)
+            if (status or agent or phone_parts or idle_days is not None or filters or followup)
             else "help"
         )
+    if followup is not None and status == "assigned":
+        raise QueryError(f'"{followup}" is about unassigned numbers: drop "assigned"')
     return Query(
         text=" ".join(words),
         action=action,
-        status="unassigned" if idle_days is not None else status,
+        status="unassigned" if idle_days is not None or followup is not None else status,
         agent=agent,
         phone=" ".join(phone_parts) or None,
         idle_days=idle_days,
         filters={key: frozenset(values) for key, values in filters.items()},
         window=window if action == "changes" else None,
+        followup=followup,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Literal
 
 import phonenumbers
@@ -152,6 +152,31 @@ class Snapshot:
             (*inventory.sources[row], inventory.number_ids[row] or "")
             for row in positions(selected)
         }
+
+    def key_bits(self, keys: Collection[Key], *, within: int) -> int:
+        """The rows among ``within`` whose key is one of ``keys``.
+
+        Follow-ups are few and change between syncs, so they are matched per question on the
+        rows in question rather than indexed with the snapshot.
+        """
+        if not keys or not within:
+            return 0
+        inventory = self._inventory
+        wanted = {(source, account) for source, account, _ in keys}
+        ids = {number_id for _, _, number_id in keys}
+        found = 0
+        for row in positions(within):
+            if inventory.number_ids[row] in ids and inventory.sources[row] in wanted:
+                key = (*inventory.sources[row], inventory.number_ids[row])
+                if key in keys:
+                    found |= 1 << row
+        return found
+
+    def earliest_unassigned(self, selected: int) -> dt.datetime | None:
+        """The earliest ``unassigned_since`` among the ``selected`` numbers."""
+        since = self._inventory.since
+        times = [t for row in positions(selected) if (t := since[row]) is not None]
+        return min(times, default=None)
 
     def tallies(self, selected: int, *, idle_since: dt.datetime) -> list[Tally]:
         """The ``selected`` numbers counted by what their price depends on, and whether they

@@ -90,9 +90,10 @@ class Runtime:
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
 
-    async def answer(self, query: Query, *, offset: int = 0) -> Message:
-        """The answer to ``query`` from the in-memory snapshot: never a provider call, and a
-        store call only for the history of ``changes 7d``."""
+    async def answer(self, query: Query, *, offset: int = 0, asker: str | None = None) -> Message:
+        """The answer to ``query`` for the Slack user ``asker`` from the in-memory snapshot:
+        never a provider call; store calls only for the follow-ups (one small read, since
+        people act between syncs) and the history of ``changes 7d``."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 snapshot = await self.snapshot.ready()
@@ -104,6 +105,7 @@ class Runtime:
         now = self.now()
         # `changes 7d` reaches past the latest sync: one indexed read of the store's history.
         history = await self.snapshot.changes_since(now - query.window) if query.window else []
+        followups = await self.snapshot.followups()
         found = answer(
             query,
             snapshot,
@@ -112,6 +114,8 @@ class Runtime:
             history=history,
             costs=self.costs,
             lock=self.held_lock(),
+            followups=followups,
+            asker=asker,
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
@@ -154,7 +158,7 @@ def _numbers_command(runtime: Runtime) -> Listener:
         elif query.action == "sync":
             await ack(runtime.request_sync(context.user_id, _respond_of(context)))
         else:
-            await ack(await runtime.answer(query))
+            await ack(await runtime.answer(query, asker=context.user_id))
 
     return numbers
 
@@ -164,7 +168,7 @@ def _page_button(runtime: Runtime) -> Listener:
         # The value is the one this app put on the button (Slack signs the payload), and it is
         # parsed by the same grammar; a page can show a list, never start a sync.
         text, offset = read_page_value(str(action.get("value") or ""))
-        message = await runtime.answer(parse(text), offset=offset)
+        message = await runtime.answer(parse(text), offset=offset, asker=context.user_id)
         respond = _respond_of(context)
         await ack()
         runtime.background.reply(respond, {**message, "replace_original": True})
@@ -177,7 +181,7 @@ def _share_button(runtime: Runtime) -> Listener:
         # The answer is computed again (the same page of the same query) rather than copied from
         # the clicked message: Slack does not send an ephemeral message's blocks with the click.
         text, offset = read_page_value(str(action.get("value") or ""))
-        message = await runtime.answer(parse(text), offset=offset)
+        message = await runtime.answer(parse(text), offset=offset, asker=context.user_id)
         respond = _respond_of(context)
         await ack()
         runtime.background.reply(respond, shared(message, context.user_id))

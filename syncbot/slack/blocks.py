@@ -215,13 +215,16 @@ def shared(message: Message, user_id: str | None) -> Message:
     }
 
 
-def _number_line(n: PhoneNumber) -> str:
+def _number_line(n: PhoneNumber, followup: str = "") -> str:
+    """A number in two lines; ``followup`` (``Answer.followup_text``) says who is on it."""
     head = f"*{escape(plain(international(n.phone_number), 40))}*"
     if not n.valid:
         head += " _(not a valid number)_"
     if n.unassigned:
         since = f" since {n.unassigned_since.date().isoformat()}" if n.unassigned_since else ""
         state = f"unassigned{since}"
+        if followup:
+            state += f" · _{escape(plain(followup, 300))}_"
     else:
         state = f"agent {escape(plain(n.agent_id or '', 80))}"
     first = [head, state]
@@ -272,6 +275,9 @@ def _listing(
         summary = f"*{counted(total, noun)}* {verb} “{asked}”."
     money = [f":moneybag: {escape(line)}" for line in found.cost_lines()]
     blocks = [*_warnings(found), section("\n".join([summary, *money]))]
+    if found.followup_counts is not None:
+        who = "\n".join(f":raising_hand: {escape(line)}" for line in found.followup_lines())
+        blocks.append(context(who))
     blocks += [section(line) for line in page[:PAGE_SIZE]]
     blocks.append(context(_sync_line(found.run, now)))
     blocks += _pager(found.query.text, offset, total, sheet)
@@ -295,6 +301,9 @@ def _stats(found: Answer, now: dt.datetime) -> Message:
     money = found.cost_lines()
     if money:
         blocks.append(section("*Monthly cost*\n" + "\n".join(escape(line) for line in money)))
+    if found.followup_counts is not None:
+        lines = "\n".join(escape(line) for line in found.followup_lines())
+        blocks.append(section(f"*Follow-ups*\n{lines}"))
     blocks.append(context(_sync_line(found.run, now)))
     blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, summary.replace("*", ""))
@@ -352,7 +361,9 @@ def answer_message(
         )
         start = first_of_page(offset, len(items))
         page = [
-            _change_line(item) if isinstance(item, Change) else _number_line(item)
+            _change_line(item)
+            if isinstance(item, Change)
+            else _number_line(item, found.followup_text(item))
             for item in items[start : start + PAGE_SIZE]
         ]
         noun = "change" if action == "changes" else "number"

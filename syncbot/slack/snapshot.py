@@ -15,8 +15,9 @@ import datetime as dt
 import logging
 
 from syncbot.errors import SyncbotError
+from syncbot.followups import FollowUp
 from syncbot.logs import event
-from syncbot.models import Change
+from syncbot.models import Change, Key
 from syncbot.query import Snapshot, load_snapshot
 from syncbot.store import Store
 
@@ -53,6 +54,11 @@ class LiveSnapshot:
     async def changes_since(self, at: dt.datetime) -> list[Change]:
         """The store's changes since ``at``, beyond the latest sync's (``changes 7d``)."""
         return await asyncio.to_thread(self._store.changes_since, at)
+
+    async def followups(self) -> dict[Key, FollowUp]:
+        """The follow-ups as they stand now: people act on them between syncs, so they are
+        read for each question (one small indexed read) rather than kept with the snapshot."""
+        return await asyncio.to_thread(self._store.followups)
 
     async def refresh(self) -> None:
         """Load the latest run if it is not the one in memory."""

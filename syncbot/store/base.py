@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from syncbot.costs import Tally
-from syncbot.models import Change, PhoneNumber, RunRecord, RunResult, SourceState, Status
+from syncbot.followups import ActionResult, FollowUp, FollowUpAction, FollowUpRef, Person
+from syncbot.models import Change, Key, PhoneNumber, RunRecord, RunResult, SourceState, Status
 
 if TYPE_CHECKING:
     from syncbot.store.staging import Staging
@@ -158,6 +159,56 @@ class Store(ABC):
     def url(self) -> str | None:
         """A ``DATABASE_URL`` another process opens this database with; None for a database
         only this process sees (SQLite in memory)."""
+
+    # -- follow-ups (syncbot/followups.py) ---------------------------------------------------
+
+    @abstractmethod
+    def followups(self) -> dict[Key, FollowUp]:
+        """The follow-ups of the numbers unassigned now, for their current unassigned period.
+
+        A number nobody acted on is absent (it is unowned); an expired Expected is returned as
+        stored (``FollowUp.state`` says it is open again)."""
+
+    @abstractmethod
+    def take_followup(
+        self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
+    ) -> ActionResult:
+        """``who`` owns the number's follow-up (ending an Expected); atomic, so of two people
+        taking it at once one owns it and the other gets ``OwnedByOther`` naming them. Already
+        theirs: nothing changes. ``NumberChanged`` when the number is assigned or gone, or
+        unassigned again since ``ref`` was drawn."""
+
+    @abstractmethod
+    def expect_followup(
+        self,
+        ref: FollowUpRef,
+        who: Person,
+        *,
+        until: dt.date,
+        reason: str,
+        at: dt.datetime | None = None,
+    ) -> ActionResult:
+        """The number is meant to stay unrouted through ``until``, for ``reason`` (it ends an
+        ownership of ``who``'s; someone else's gives ``OwnedByOther``). ``BadExpectation`` for a
+        past date or a missing or long reason; ``NumberChanged`` as for a take."""
+
+    @abstractmethod
+    def release_followup(
+        self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
+    ) -> ActionResult:
+        """The owner lets the follow-up go (unowned again); ``OwnedByOther`` if it is not
+        theirs, nothing changes if nobody owns it."""
+
+    @abstractmethod
+    def followup_actions(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        key: Key | None = None,
+    ) -> list[FollowUpAction]:
+        """The history of actions on follow-ups, oldest first: those at ``since`` or later and
+        before ``until``, of one number when ``key`` is given."""
 
     @abstractmethod
     def reader(self) -> AbstractContextManager[Store]:

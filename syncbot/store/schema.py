@@ -81,4 +81,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE numbers DROP COLUMN parsed_country",
         "ALTER TABLE numbers DROP COLUMN parsed_type",
     ),
+    (
+        # Follow-ups (syncbot/followups.py): the current one of each number, for the unassigned
+        # period that began at `since`, and the append-only history of what people did.
+        """CREATE TABLE followups (
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            since {ts} NOT NULL,
+            owner_id TEXT,
+            owner_name TEXT,
+            owned_at {ts},
+            expected_until TEXT,
+            reason TEXT,
+            expected_by_id TEXT,
+            expected_by_name TEXT,
+            updated_at {ts} NOT NULL,
+            PRIMARY KEY (source, account, number_id)
+        )""",
+        """CREATE TABLE followup_actions (
+            action_id {serial} PRIMARY KEY,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            account TEXT NOT NULL,
+            number_id TEXT NOT NULL,
+            phone_number TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            at {ts} NOT NULL,
+            expected_until TEXT,
+            reason TEXT
+        )""",
+        "CREATE INDEX followup_actions_at ON followup_actions (at)",
+    ),
 )

@@ -15,14 +15,25 @@ from typing import Any, ClassVar, Protocol
 
 from syncbot.costs import Tally
 from syncbot.errors import StoreError
+from syncbot.followups import (
+    ActionResult,
+    FollowUp,
+    FollowUpAction,
+    FollowUpRef,
+    Person,
+    check_expectation,
+)
 from syncbot.models import (
     Change,
     ChangeKind,
+    Key,
     PhoneNumber,
     RunRecord,
     RunResult,
     SourceState,
+    utc_now,
 )
+from syncbot.store import followups as followup_sql
 from syncbot.store.base import NumberBatch, Store
 from syncbot.store.forget import forget_rows
 from syncbot.store.schema import MIGRATIONS
@@ -405,3 +416,45 @@ class SqlStore(Store):
                 self.sql("UPDATE runs SET status = ?, result = ? WHERE run_id = ?"),
                 (result.status, json.dumps(result.to_dict()), run_id),
             )
+
+    # -- follow-ups -----------------------------------------------------------------------
+
+    def followups(self) -> dict[Key, FollowUp]:
+        with self.transaction() as cur:
+            return {f.key: f for f in followup_sql.current_followups(self, cur)}
+
+    def take_followup(
+        self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
+    ) -> ActionResult:
+        with self.transaction(write=True) as cur:
+            return followup_sql.take(self, cur, ref, who, at or utc_now())
+
+    def expect_followup(
+        self,
+        ref: FollowUpRef,
+        who: Person,
+        *,
+        until: dt.date,
+        reason: str,
+        at: dt.datetime | None = None,
+    ) -> ActionResult:
+        when = at or utc_now()
+        text = check_expectation(until, reason, today=when.astimezone(dt.UTC).date())
+        with self.transaction(write=True) as cur:
+            return followup_sql.expect(self, cur, ref, who, when, until=until, reason=text)
+
+    def release_followup(
+        self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
+    ) -> ActionResult:
+        with self.transaction(write=True) as cur:
+            return followup_sql.release(self, cur, ref, who, at or utc_now())
+
+    def followup_actions(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        key: Key | None = None,
+    ) -> list[FollowUpAction]:
+        with self.transaction() as cur:
+            return followup_sql.read_actions(self, cur, since=since, until=until, key=key)
