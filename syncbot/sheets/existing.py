@@ -162,7 +162,9 @@ def sheet_state(
 
 
 def values(value_range: Mapping[str, Any]) -> list[list[Value]]:
-    return [list(row) for row in value_range.get("values", [])]
+    """The rows of a ``ValueRange`` (JSON arrays already, not copied: a window is large)."""
+    rows: list[list[Value]] = value_range.get("values", [])
+    return rows
 
 
 def row_key(row: Sequence[Value], key_cols: Sequence[int]) -> Key:

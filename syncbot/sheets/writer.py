@@ -22,6 +22,7 @@ finds, and a run already at the top of ``Sync log`` adds no second Sync log or C
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,8 +61,8 @@ log = logging.getLogger(__name__)
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
-# Inventory rows per read: about 10 MB of JSON, a few tens of MB once parsed.
-WINDOW_ROWS = 25_000
+# Inventory rows per read: about 4 MB of JSON, some 20 MB once parsed.
+WINDOW_ROWS = 10_000
 # Rows per read of the key columns alone (three cells a row).
 _KEY_WINDOWS = 4
 # Ranges per values.batchGet, whose ranges go in the URL.
@@ -259,29 +260,33 @@ class SheetWriter:
         wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG, window=self._window)
         ranges: list[dict[str, Any]] = []
         if wanted.ranges:
-            answer = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA)
-            ranges = answer.get("valueRanges", [])
+            ranges = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA).get(
+                "valueRanges", []
+            )
         state = sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
         top = state.inventory
         if top is None:
             return state, None
-        reading = Reading(top.tab, top.header, scratch)
-        rows = top.rows
-        start = 1 + self._window
-        while start < top.tab.rows:
+        # Only one window of rows is held at a time: the first goes with the state.
+        state = dataclasses.replace(state, inventory=None)
+        del ranges
+        tab, reading = top.tab, Reading(top.tab, top.header, scratch)
+        rows, start = top.rows, 1 + self._window
+        del top
+        while start < tab.rows:
             # Google leaves out empty rows at the end of a range: the next window's rows
             # keep their indices only if this one is whole.
             rows += [[] for _ in range(self._window - len(rows))]
             reading.add(rows)
             tail = _trimmed(rows[-1])
-            count = min(self._window, top.tab.rows - start)
+            rows = []
+            count = min(self._window, tab.rows - start)
             # Each window starts with the last row of the one before: if it is not the same
             # row, people inserted, deleted or sorted rows during the read.
             span = window_range(INVENTORY, start - 1, count + 1)
-            if start + count >= top.tab.rows:
+            if start + count >= tab.rows:
                 # The last window is open-ended: rows people add meanwhile are read too.
-                last = column_letter(top.tab.cols - 1)
-                span = f"{quote_title(INVENTORY)}!A{start}:{last}"
+                span = f"{quote_title(INVENTORY)}!A{start}:{column_letter(tab.cols - 1)}"
             try:
                 answer = self._http.values_get(self._key, span, params=_FORMULA)
             except APIError as exc:
@@ -290,6 +295,7 @@ class SheetWriter:
                 # People deleted rows since the tab's size was read: read it all again.
                 raise _Moved from exc
             overlap, *rows = values(answer) or [[]]
+            del answer
             if _trimmed(overlap) != tail:
                 raise _Moved
             start += self._window
