@@ -24,8 +24,9 @@ from syncbot.errors import SheetError
 from syncbot.models import Change, Key, RunResult
 from syncbot.sheets import charts, layout, ops, upkeep
 from syncbot.sheets.client import compact_json
-from syncbot.sheets.delta import ROOM, Delta, Desired, Reading, Unit, plan_delta
+from syncbot.sheets.delta import ROOM, Delta, Unit, plan_delta
 from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, quote_title
+from syncbot.sheets.reading import Desired, Reading
 from syncbot.sheets.rows import change_lines
 from syncbot.sheets.scratch import Scratch, unpack
 from syncbot.sheets.summary import SOURCE_HEADER, SOURCE_TABLE_ROW, SUMMARY_WIDTHS

@@ -22,11 +22,9 @@ finds, and a run already at the top of ``Sync log`` adds no second Sync log or C
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import stamina
 from google.auth.exceptions import RefreshError, TransportError
@@ -38,22 +36,15 @@ from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
-from syncbot.sheets.delta import ROOM, Delta, Desired, Reading, desired
+from syncbot.sheets.delta import ROOM, Delta
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
-    SheetState,
-    Value,
-    column_letter,
     parse_tabs,
-    quote_title,
-    reads,
-    row_key,
-    sheet_state,
-    values,
-    window_range,
 )
-from syncbot.sheets.layout import INVENTORY, INVENTORY_HEADER, SYNC_LOG
+from syncbot.sheets.inventory_reads import WINDOW_ROWS, InventoryReads, RowsMoved
+from syncbot.sheets.layout import INVENTORY, INVENTORY_HEADER
 from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, ceiling_warning, plan_write
+from syncbot.sheets.reading import Desired, Reading, desired
 from syncbot.sheets.scratch import Scratch
 
 log = logging.getLogger(__name__)
@@ -61,14 +52,6 @@ log = logging.getLogger(__name__)
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
-# Inventory rows per read: about 4 MB of JSON, some 20 MB once parsed.
-WINDOW_ROWS = 10_000
-# Rows per read of the key columns alone (three cells a row).
-_KEY_WINDOWS = 4
-# Ranges per values.batchGet, whose ranges go in the URL.
-_RANGES_PER_READ = 100
-_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
-_NO_KEY: Key = ("", "", "")
 
 # A run's changes: a list, or a function giving them anew as a stream (from the store).
 Changes = Sequence[Change] | Callable[[], Iterable[Change]]
@@ -80,10 +63,6 @@ class _Unconfirmed(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
-
-
-class _Moved(Exception):
-    """Rows a call would delete no longer hold the numbers planned: plan again."""
 
 
 @dataclass(slots=True)
@@ -122,11 +101,10 @@ class SheetWriter:
         self._api_url = settings.google_sheets_api_url
         self._costs = settings.costs()
         self._budget = max_request_bytes
-        self._window = window_rows
-        self._key_window = window_rows * _KEY_WINDOWS
         policy = RetryPolicy(retry_attempts, retry_wait_initial, retry_wait_max)
         creds = credentials(info, api_url=self._api_url)
         self._http = SheetsHTTPClient(creds, api_url=self._api_url, policy=policy)
+        self._reads = InventoryReads(self._http, self._key, window=window_rows)
 
     @property
     def service_account_email(self) -> str:
@@ -203,8 +181,8 @@ class SheetWriter:
         """Read, plan, write; check the rows landed where planned, and repair if not."""
         for _ in range(REPAIRS + 1):
             try:
-                state, reading = self._read(scratch)
-            except _Moved:
+                state, reading = self._reads.read(scratch)
+            except RowsMoved:
                 event(log, logging.WARNING, "sheet rows moved during the read, reading again")
                 continue
             plan = plan_write(
@@ -221,14 +199,14 @@ class SheetWriter:
             sent.warning = plan.warning
             try:
                 self._send_all(plan.calls, reading, plan.delta, sent)
-            except _Moved:
+            except RowsMoved:
                 event(log, logging.WARNING, "sheet rows moved before a deletion, planning again")
                 continue
             finally:
                 if sent.writes:
                     sent.reported += plan.reported
             delta = plan.delta
-            if delta is None or not delta.has_units or self._landed(delta):
+            if delta is None or not delta.has_units or self._reads.landed(delta):
                 return
             event(log, logging.WARNING, "sheet rows moved during the write, repairing")
         raise SheetError(
@@ -245,62 +223,11 @@ class SheetWriter:
                 # Before the first call the key columns are where they were read; after it,
                 # where the write put them.
                 at = reading.read_key_cols if first else delta.key_cols
-                self._check_deletes(reading.scratch, call.deletes, at)
+                self._reads.check_deletes(reading.scratch, call.deletes, at)
             self._send(call)
             first = False
             sent.writes += 1
             sent.bytes += len(call.body)
-
-    def _read(self, scratch: Scratch) -> tuple[SheetState, Reading | None]:
-        """The tabs, the newest Sync log row, and the Inventory window by window into
-        ``scratch``."""
-        tabs = parse_tabs(
-            self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
-        )
-        wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG, window=self._window)
-        ranges: list[dict[str, Any]] = []
-        if wanted.ranges:
-            ranges = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA).get(
-                "valueRanges", []
-            )
-        state = sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
-        top = state.inventory
-        if top is None:
-            return state, None
-        # Only one window of rows is held at a time: the first goes with the state.
-        state = dataclasses.replace(state, inventory=None)
-        del ranges
-        tab, reading = top.tab, Reading(top.tab, top.header, scratch)
-        rows, start = top.rows, 1 + self._window
-        del top
-        while start < tab.rows:
-            # Google leaves out empty rows at the end of a range: the next window's rows
-            # keep their indices only if this one is whole.
-            rows += [[] for _ in range(self._window - len(rows))]
-            reading.add(rows)
-            tail = _trimmed(rows[-1])
-            rows = []
-            count = min(self._window, tab.rows - start)
-            # Each window starts with the last row of the one before: if it is not the same
-            # row, people inserted, deleted or sorted rows during the read.
-            span = window_range(INVENTORY, start - 1, count + 1)
-            if start + count >= tab.rows:
-                # The last window is open-ended: rows people add meanwhile are read too.
-                span = f"{quote_title(INVENTORY)}!A{start}:{column_letter(tab.cols - 1)}"
-            try:
-                answer = self._http.values_get(self._key, span, params=_FORMULA)
-            except APIError as exc:
-                if exc.response.status_code != 400:
-                    raise
-                # People deleted rows since the tab's size was read: read it all again.
-                raise _Moved from exc
-            overlap, *rows = values(answer) or [[]]
-            del answer
-            if _trimmed(overlap) != tail:
-                raise _Moved
-            start += self._window
-        reading.add(rows)
-        return state, reading
 
     def _send(self, call: Call) -> None:
         method = ":batchUpdate" if call.kind == "batchUpdate" else "/values:batchUpdate"
@@ -312,60 +239,6 @@ class SheetWriter:
             raise
         except RequestException as exc:
             raise _Unconfirmed(exc) from exc
-
-    def _check_deletes(
-        self, scratch: Scratch, deletes: Sequence[tuple[int, int]], key_cols: Sequence[int]
-    ) -> None:
-        """Raise ``_Moved`` unless each row to delete still holds the number read there."""
-        low, high = min(key_cols), max(key_cols)
-        at = [c - low for c in key_cols]
-        spans: list[list[int]] = []
-        # Nearby runs are read as one range, so a percent of churn costs a read or two.
-        for start, end in sorted(deletes):
-            if spans and end - spans[-1][0] <= self._key_window:
-                spans[-1][1] = end
-            else:
-                spans.append([start, end])
-        for first in range(0, len(spans), _RANGES_PER_READ):
-            part = spans[first : first + _RANGES_PER_READ]
-            ranges = [
-                f"{quote_title(INVENTORY)}!{column_letter(low)}{start + 2}:"
-                f"{column_letter(high)}{end + 1}"
-                for start, end in part
-            ]
-            answer = self._http.values_batch_get(self._key, ranges, params=_FORMULA)
-            for (start, end), got in zip(part, answer.get("valueRanges", []), strict=True):
-                found = [row_key(row, at) for row in values(got)]
-                planned = scratch.keys_between(start, end)
-                for run_start, run_end in deletes:
-                    for i in range(max(run_start, start), min(run_end, end)):
-                        here = found[i - start] if i - start < len(found) else _NO_KEY
-                        if here != planned.get(i) or here == _NO_KEY:
-                            raise _Moved
-
-    def _landed(self, delta: Delta) -> bool:
-        """Whether every Inventory row holds the number the write meant it for."""
-        low, high = min(delta.key_cols), max(delta.key_cols)
-        at = [c - low for c in delta.key_cols]
-        expected = delta.expected()
-        start = 0
-        while True:
-            last = start + self._key_window >= delta.rows - 1
-            # The last read is open-ended: rows people added at the end count too.
-            end = "" if last else str(start + self._key_window + 1)
-            span = f"{column_letter(low)}{start + 2}:{column_letter(high)}{end}"
-            answer = self._http.values_get(
-                self._key, f"{quote_title(INVENTORY)}!{span}", params=_FORMULA
-            )
-            found = [row_key(row, at) for row in values(answer)]
-            if not last:
-                found += [_NO_KEY] * (self._key_window - len(found))
-            for key in found:
-                if key != next(expected, _NO_KEY):
-                    return False
-            if last:
-                return all(key == _NO_KEY for key in expected)
-            start += self._key_window
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -431,14 +304,6 @@ class SheetWriter:
         else:
             message = f"Google Sheets rejected the request ({status}: {said}); {kept}."
         return SheetError(message)
-
-
-def _trimmed(row: list[Value]) -> list[Value]:
-    """A row without its empty cells at the end (Google leaves them out, but not always)."""
-    end = len(row)
-    while end and row[end - 1] == "":
-        end -= 1
-    return row[:end]
 
 
 def _short(text: str, limit: int = 300) -> str:
