@@ -114,6 +114,12 @@ class SheetWriter:
     def url(self) -> str:
         return _SHEETS_URL + self._key
 
+    def limit(self, deadline: float | None, *, seconds: float) -> None:
+        """End every later call, retry and wait by ``deadline`` (``time.monotonic()``): the
+        run's, whose ``SYNC_DEADLINE_SECONDS`` allowed ``seconds`` in all. A write still going
+        then fails with ``DeadlinePassed``."""
+        self._http.limit(deadline, seconds=seconds)
+
     def check_access(self) -> str:
         """The spreadsheet's title, proving the service account may open it."""
         with self._errors():
