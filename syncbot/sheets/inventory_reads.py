@@ -39,7 +39,12 @@ WINDOW_ROWS = 10_000
 _KEY_WINDOWS = 4
 # Ranges per values.batchGet, whose ranges go in the URL.
 _RANGES_PER_READ = 100
-_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
+# FORMULA tells people's formulas, numbers and text apart; a date people typed is a serial
+# number to Google, so it comes as the text they see (2024-03-01), for Changes and repairs.
+_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {
+    "valueRenderOption": "FORMULA",
+    "dateTimeRenderOption": "FORMATTED_STRING",
+}
 _NO_KEY: Key = ("", "", "")
 
 
