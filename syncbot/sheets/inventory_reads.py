@@ -39,6 +39,8 @@ WINDOW_ROWS = 10_000
 _KEY_WINDOWS = 4
 # Ranges per values.batchGet, whose ranges go in the URL.
 _RANGES_PER_READ = 100
+# Rows to delete this close together are read as one range.
+_GAP_READ = 20
 # FORMULA tells people's formulas, numbers and text apart; a date people typed is a serial
 # number to Google, so it comes as the text they see (2024-03-01), for Changes and repairs.
 _FORMULA: dict[str, str | int | bool | float | list[str] | None] = {
@@ -120,9 +122,11 @@ class InventoryReads:
         low, high = min(key_cols), max(key_cols)
         at = [c - low for c in key_cols]
         spans: list[list[int]] = []
-        # Nearby runs are read as one range, so a percent of churn costs a read or two.
+        # Runs a few rows apart are read as one range; each read asks for at most
+        # ``_RANGES_PER_READ`` ranges (they go in the URL), only the rows to delete and a few
+        # between them.
         for start, end in sorted(deletes):
-            if spans and end - spans[-1][0] <= self.key_window:
+            if spans and start - spans[-1][1] <= _GAP_READ:
                 spans[-1][1] = end
             else:
                 spans.append([start, end])
