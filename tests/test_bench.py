@@ -15,6 +15,7 @@ from bench._proc import ROOT, clean_env
 from bench.critical_path import dialnexa_path, orgapi_path
 from bench.harness import DLT_MISSING, NAIVE_SKIPPED, QUICK_NUMBERS
 from syncbot.sandbox.faults import RecordedRequest
+from tests import pg
 
 PROCESS = {"wall_s", "cpu_s", "peak_rss_mb"}
 SYNCBOT = PROCESS | {
@@ -166,3 +167,21 @@ def test_sheet_scale_measures_first_unchanged_and_churned_syncs_of_both_syncbots
         assert all(s["peak_rss_mb"] > 0 and s["cpu_s"] > 0 for s in syncs.values())
     assert all(s["sheets_calls"] == 0 for s in report["this_tree_no_sheet"].values())
     assert "CPU with a sheet / without" in done.stdout
+
+
+def test_database_url_and_baseline_add_postgresql_and_the_baseline_revision_beside_sqlite() -> None:
+    report, table = _report("--no-sheet", "--no-peers", "--database-url", pg.ADMIN_URL,
+                            "--baseline", "HEAD")  # fmt: skip
+
+    stores = report["stores"]
+    assert list(stores) == ["sqlite", "postgresql", "sqlite @ HEAD", "postgresql @ HEAD"]
+    for store, pair in stores.items():
+        for run in ("first", "steady"):
+            assert pair[run]["listed"] == QUICK_NUMBERS, (store, run)
+            assert set(pair[run]) >= PROCESS
+            assert ("server_cpu_s" in pair[run]) == store.startswith("postgresql")
+    assert stores["sqlite"]["first"] == report["syncbot_first"]
+    assert "postgresql @ HEAD" in table
+    with pg.connect(pg.ADMIN_URL) as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'syncbot_bench_%'")
+        assert left.fetchall() == []
