@@ -167,7 +167,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     assert result.status == "ok"
     rows = rows_by_number(box)
     assert set(rows) == {d.number_id, c.number_id, b.number_id}
-    assert rows[b.number_id][19:] == ["VIP customer", "=2+2"]
+    assert rows[b.number_id][19:] == ["VIP customer", "4"]
     assert rows[c.number_id][19:] == ["", "12.5"]
     assert rows[d.number_id][19:] == []
     header = box.fake.values(box.spreadsheet_id, "Inventory")[0]
@@ -175,7 +175,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
     assert sheet is not None
     b_row = [row[6] for row in box.fake.values(box.spreadsheet_id, "Inventory")].index(b.number_id)
-    assert sheet.get(b_row, 20) == Cell(formula="=2+2")
+    assert sheet.get(b_row, 20) == Cell(4.0, formula="=2+2")
     changes = box.fake.values(box.spreadsheet_id, "Changes")
     (removed,) = [row for row in changes if row[5] == a.number_id]
     assert removed[2] == "removed"
@@ -202,7 +202,7 @@ def test_peoples_cells_keep_their_kind_through_a_large_sync_split_over_calls(
     assert [sheet.get(1, c) for c in (19, 20, 21)] == [
         Cell("0012"),
         Cell(7.0),
-        Cell(formula="=1+2"),
+        Cell(3.0, formula="=1+2"),
     ]
 
 
@@ -266,6 +266,25 @@ def test_cell_text_over_50000_characters_is_cut_with_a_visible_marker(box: Sheet
     assert label.startswith("xxxx")
     assert label.endswith("characters]")
     assert "cut by syncbot" in label
+
+
+def test_a_label_of_30000_emoji_is_cut_to_50000_utf16_units_without_splitting_one(
+    box: SheetsSandbox,
+) -> None:
+    """30,000 emoji are 30,000 characters but 60,000 UTF-16 units: cut by units, so the cell
+    fits Google's limit whichever way it counts, and no emoji is split into a lone surrogate."""
+    emoji = "\N{GRINNING FACE}"
+
+    writer_for(box).write(
+        inventory=[phone_number(1, label=emoji * 30_000)], changes=[], run=run_result()
+    )
+
+    label = box.fake.values(box.spreadsheet_id, "Inventory")[1][3]
+    kept, marker = label.split(" …[cut by syncbot: ")
+    assert len(label.encode("utf-16-le")) // 2 <= 50_000
+    assert kept == emoji * len(kept)
+    assert len(kept) > 24_900
+    assert marker == f"{30_000 - len(kept)} more characters]"
 
 
 def test_call_count_is_the_same_for_100_and_10000_numbers_when_each_fits_one_request(

@@ -1,4 +1,4 @@
-"""``syncbot demo`` and ``syncbot sandbox``: the product without credentials."""
+"""``syncbot demo``: the product without credentials (`syncbot sandbox` keeps its APIs up)."""
 
 from __future__ import annotations
 

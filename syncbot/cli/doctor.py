@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import sqlite3
 from dataclasses import dataclass
 
 import aiohttp
@@ -12,12 +14,14 @@ from syncbot.cli.commands import store_label
 from syncbot.errors import ConfigError, NoStoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
 from syncbot.logs import terminal
-from syncbot.models import utc_now
+from syncbot.models import SheetState, ago, iso, utc_now
 from syncbot.providers import provider_for
 from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings, SettingSources, load_settings, setting_sources
 from syncbot.slack import check_slack
 from syncbot.store import open_store
+from syncbot.store.schema import MIGRATIONS
+from syncbot.store.sqlite import OLDEST, library_problem
 from syncbot.sync import check_run_settings
 
 
@@ -51,9 +55,28 @@ async def _probe(account: Account) -> Check:
     return Check(True, account.key, f"{total} at {account.base_url}; key accepted")
 
 
+def _sqlite_check(url: str) -> Check | None:
+    """The SQLite library's version, when the store is SQLite: older ones lack syntax it uses."""
+    if url.split(":", 1)[0] != "sqlite":
+        return None
+    problem = library_problem()
+    oldest = ".".join(map(str, OLDEST))
+    detail = problem or f"library version {sqlite3.sqlite_version} ({oldest} or later needed)"
+    return Check(problem is None, "SQLite", detail)
+
+
 def _store_checks(settings: Settings, label: str) -> list[Check]:
+    url = settings.database_url.get_secret_value()
+    library = _sqlite_check(url)
+    if library is not None and not library.ok:
+        return [library]
+    checks = [] if library is None else [library]
+    return checks + _store_state(url, label, settings)
+
+
+def _store_state(url: str, label: str, settings: Settings) -> list[Check]:
     try:
-        store = open_store(settings.database_url.get_secret_value(), create=False)
+        store = open_store(url, create=False)
     except NoStoreError:
         return [Check(True, "store", f"{label}: no store yet; the first `syncbot sync` creates it")]
     except SyncbotError as exc:
@@ -62,6 +85,7 @@ def _store_checks(settings: Settings, label: str) -> list[Check]:
         version = store.schema_version()
         latest = store.latest_run() if version else None
         held = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
+        sheet = store.sheet_state() if version == len(MIGRATIONS) else None
     except SyncbotError as exc:
         return [Check(False, "store", exc.message)]
     finally:
@@ -76,10 +100,25 @@ def _store_checks(settings: Settings, label: str) -> list[Check]:
         ]
     last = f"latest run {latest.run_id} ({latest.status})" if latest else "no sync yet"
     checks = [Check(True, "store", f"{label}: schema version {version}, {last}")]
+    now = utc_now()
     if held is not None:
-        now = utc_now()
         checks.append(Check(not held.stuck(now), "run lock", held.describe(now)))
+    if sheet is not None and settings.sheet_configured:
+        checks.append(_sheet_health(sheet, now))
     return checks
+
+
+def _sheet_health(state: SheetState, now: dt.datetime) -> Check:
+    """How the latest syncs' sheet writes went, as the store recorded them."""
+    if state.status == "ok":
+        return Check(True, "sheet health", f"written by the latest sync ({iso(state.last_ok_at)})")
+    since = f"last written {iso(state.last_ok_at)}" if state.last_ok_at else "never written"
+    return Check(
+        False,
+        "sheet health",
+        f"the sync {ago(now - state.last_attempt_at)} ago could not write the sheet: "
+        f"{state.error}; it is {since}",
+    )
 
 
 def _sheet_checks(settings: Settings) -> list[Check]:

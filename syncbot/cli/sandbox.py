@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import errno
 import json
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -75,6 +76,9 @@ async def _serve(args: argparse.Namespace, sheet: Mapping[str, str]) -> NoReturn
 
 
 def cmd_sandbox(args: argparse.Namespace) -> NoReturn:
+    # A shell starting it in the background (`syncbot sandbox &` in a script) makes it ignore
+    # SIGINT, and Python then raises no KeyboardInterrupt: Ctrl-C and `kill -INT` stop it anyway.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sheets = FakeSheets(record_snapshots=False)
     try:
         with sheets.running(port=args.sheets_port) as sheets_url:

@@ -48,7 +48,12 @@ log = logging.getLogger(__name__)
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
-_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
+# FORMULA tells people's formulas, numbers and text apart; a date people typed is a serial
+# number to Google, so it comes as the text they see (2024-03-01), for Changes and repairs.
+_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {
+    "valueRenderOption": "FORMULA",
+    "dateTimeRenderOption": "FORMATTED_STRING",
+}
 
 
 class _Unconfirmed(Exception):
@@ -93,6 +98,12 @@ class SheetWriter:
     @property
     def url(self) -> str:
         return _SHEETS_URL + self._key
+
+    def limit(self, deadline: float | None, *, seconds: float) -> None:
+        """End every later call, retry and wait by ``deadline`` (``time.monotonic()``): the
+        run's, whose ``SYNC_DEADLINE_SECONDS`` allowed ``seconds`` in all. A write still going
+        then fails with ``DeadlinePassed``."""
+        self._http.limit(deadline, seconds=seconds)
 
     def check_access(self) -> str:
         """The spreadsheet's title, proving the service account may open it."""
