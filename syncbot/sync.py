@@ -48,7 +48,10 @@ ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
 # are iterated (Slack alerts hook in here).
 AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
-SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult], SheetResult]
+# The inventory as a stream, and a function giving the run's changes as one.
+SheetWrite = Callable[
+    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult], SheetResult
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
     writer.limit(deadline.at, seconds=deadline.seconds)
 
     def write(
-        inventory: Sequence[PhoneNumber], changes: Sequence[Change], run: RunResult
+        inventory: Iterable[PhoneNumber], changes: Callable[[], Iterable[Change]], run: RunResult
     ) -> SheetResult:
         return writer.write(inventory=inventory, changes=changes, run=run)
 
@@ -343,12 +346,21 @@ async def _commit(store: Store, result: RunResult, *, dry_run: bool) -> int | No
         raise
 
 
+def _previous_sheet_warning(store: Store, run_id: int) -> str | None:
+    """The cell-limit warning of the run before ``run_id``'s sheet write, if it had one."""
+    for run in store.recent_runs(2):
+        if run.run_id != run_id:
+            warning = (run.result.get("sheet") or {}).get("warning")
+            return None if warning is None else str(warning)
+    return None
+
+
 async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
     assert result.run_id is not None
     run_id = result.run_id
 
     def write() -> SheetResult:
-        return writer(store.load_numbers(), store.changes(run_id), result)
+        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result)
 
     try:
         result.sheet = await asyncio.to_thread(write)
@@ -359,5 +371,8 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
         result.sheet = SheetResult(status="failed", error=f"unexpected error: {exc}")
     if result.sheet.status == "failed":
         event(log, logging.ERROR, "sheet failed", error=result.sheet.error)
+    elif result.sheet.status == "ok":
+        before = await asyncio.to_thread(_previous_sheet_warning, store, run_id)
+        result.sheet.warning_changed = (before is None) != (result.sheet.warning is None)
     result.finished_at = utc_now()
     result.settle()

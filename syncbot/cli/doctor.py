@@ -131,12 +131,18 @@ def _sheet_checks(settings: Settings) -> list[Check]:
     try:
         from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread only when configured
 
-        title = SheetWriter(settings).check_access()
+        writer = SheetWriter(settings)
+        title = writer.check_access()
+        cells, warning = writer.cell_usage()
     except SyncbotError as exc:
         # Whatever failed, the sheet is shared with this address in the end.
         share = "" if email in exc.message else f" (share the sheet with {email} as an Editor)"
         return [Check(False, "sheet", exc.message + share)]
-    return [Check(True, "sheet", f"can write {title!r} as {email}")]
+    size = f"warning: {warning}" if warning else f"{cells:,} of Google's 10,000,000 cells"
+    return [
+        Check(True, "sheet", f"can write {title!r} as {email}"),
+        Check(True, "sheet size", size),
+    ]
 
 
 _NEEDS = {

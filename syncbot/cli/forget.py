@@ -42,8 +42,9 @@ def _write_sheet(settings: Settings, store: Store, result: RunResult) -> None:
 
     assert result.run_id is not None
     try:
+        run_id = result.run_id
         result.sheet = SheetWriter(settings).write(
-            inventory=store.load_numbers(), changes=store.changes(result.run_id), run=result
+            inventory=store.iter_numbers(), changes=lambda: store.iter_changes(run_id), run=result
         )
     except SyncbotError as exc:
         result.sheet = SheetResult(status="failed", error=exc.message)
