@@ -115,7 +115,7 @@ async def test_ask_gets_the_running_serve_s_answer_as_slack_would_with_a_builder
         assert code == 0, err
         # The answer as a person reads it in Slack, then where to see it as Slack shows it.
         first = out.splitlines()[0]
-        assert re.fullmatch(r"\d+ numbers match “unassigned”\.", first), out[:300]
+        assert re.fullmatch(r"\d+ numbers match `unassigned`\.", first), out[:300]
         assert f"In Slack's Block Kit Builder: {BUILDER_URL}" in out
         code, out, err = await syncbot("ask", "unassigned", "--json", env=env, cwd=tmp_path)
         assert code == 0, err
