@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import json
 import signal
 import sys
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from syncbot.settings import Settings, settings_from
 from syncbot.sheets.layout import INVENTORY, SUMMARY
 from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
+from syncbot.slack.followup_views import read_row
 from syncbot.store import Store, open_store
 from syncbot.sync import run_sync
 
@@ -111,7 +111,9 @@ async def _in_slack(
         (taken,) = await slack.wait_for_replies(1)
         await post(slack.event_body(slack.home_opened()), event=True)
         await slack.wait_for(lambda: USER_ID in slack.home)
-    return answer, taken.body, slack.home[USER_ID], json.loads(row["block_id"])["p"]
+    phone = read_row(row["block_id"]).phone
+    assert phone is not None
+    return answer, taken.body, slack.home[USER_ID], phone
 
 
 async def _whole_loop(
