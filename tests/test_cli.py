@@ -170,7 +170,7 @@ async def test_an_unknown_query_word_is_an_error_with_a_suggestion(
     env = clean_env(tmp_path, **sandbox.env())
     await syncbot("sync", env=env, cwd=tmp_path)
     code, _, err = await syncbot("query", "asigned", env=env, cwd=tmp_path)
-    assert code == 1
+    assert code == 2
     assert 'Did you mean "assigned"' in err
 
 

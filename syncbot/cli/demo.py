@@ -1,12 +1,12 @@
-"""``syncbot demo`` and ``syncbot sandbox``: the product without credentials."""
+"""``syncbot demo``: the product without credentials (`syncbot sandbox` keeps its APIs up)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import errno
-import signal
+import os
+import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +20,11 @@ from syncbot.cli.blockkit import builder_link, message_text
 from syncbot.cli.commands import print_json
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import numbers_table, sync_summary, table
-from syncbot.errors import SyncbotError
 from syncbot.models import RunResult
 from syncbot.query import Snapshot, load_snapshot
 from syncbot.sandbox._server import serve
 from syncbot.sandbox.faults import ProviderOptions
-from syncbot.sandbox.providers import Sandbox, serve_forever
+from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets import FakeSheets
 from syncbot.sandbox.sheets.charts import on_sheet
 from syncbot.sandbox.sheets.kit import SheetsSandbox
@@ -36,11 +35,11 @@ from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
 from syncbot.slack.followup_views import read_row
 from syncbot.store import Store, open_store
+from syncbot.store.sqlite import check_directory
 from syncbot.sync import run_sync
 
 # Small pages, so that even the demo's few numbers take several requests of each API.
 DEMO_PAGE_SIZE = 25
-SANDBOX_DATABASE_URL = "sqlite:///syncbot-sandbox.db"
 # What the demo's numbers cost a month, as a team would set NUMBER_COSTS.
 DEMO_COSTS = (
     '[{"type": "toll_free", "monthly": 2.0}, {"country": "GB", "monthly": 1.5}, {"monthly": 1.15}]'
@@ -242,6 +241,18 @@ def _slack_text(seen: _Seen) -> str:
     return "\n".join(lines)
 
 
+def _invocation() -> str:
+    """How to run syncbot again from here: `syncbot` when that is on PATH, else the path this
+    one ran from (`.venv/bin/syncbot` after `make demo`)."""
+    ran = Path(sys.argv[0])
+    if ran.name == "__main__.py":
+        return f"{shlex.quote(os.path.relpath(sys.executable))} -m syncbot"
+    found = shutil.which("syncbot")
+    if found is not None and Path(found).resolve() == ran.resolve():
+        return "syncbot"
+    return shlex.quote(os.path.relpath(ran))
+
+
 async def _demo(numbers: int, database: Path, *, as_json: bool) -> int:
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not as_json)
     seen = await _whole_loop(
@@ -268,51 +279,18 @@ async def _demo(numbers: int, database: Path, *, as_json: bool) -> int:
     print(numbers_table(seen.snapshot.numbers))
     print("\n" + _sheet_text(seen))
     print("\n" + _slack_text(seen))
+    run = _invocation()
     print(
         f"\nThe demo store is {database}; try `DATABASE_URL=sqlite:///{database} "
-        "syncbot query stats`. Next: put your own keys in .env (see .env.example) and run "
-        "`syncbot doctor`, then `syncbot sync`."
+        f"NUMBER_COSTS='{DEMO_COSTS}' {run} query stats`. Next: `{run} sandbox` runs these "
+        f"APIs for you to try `sync`, `serve` and `ask` (see README.md); then put your own keys "
+        f"in .env (see .env.example) and run `{run} doctor`, then `{run} sync`."
     )
     return seen.result.exit_code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     database = Path(args.database)
+    check_directory(str(database), setting="--database")
     _fresh(database)
     return asyncio.run(_demo(args.numbers, database, as_json=args.json))
-
-
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    def ready(sandbox: Sandbox) -> None:
-        print("# Sandbox provider APIs are up. Point syncbot at them with:")
-        for name, value in sandbox.env().items():
-            print(f"export {name}={value}")
-        # A store of its own: the sandbox's numbers would otherwise stay in your real store,
-        # stale, once you switch to real credentials.
-        print(f"export DATABASE_URL={SANDBOX_DATABASE_URL}")
-        print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
-        sys.stdout.flush()
-
-    # A shell starting it in the background (`syncbot sandbox &` in a script) makes it ignore
-    # SIGINT, and Python then raises no KeyboardInterrupt: Ctrl-C and `kill -INT` stop it anyway.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(
-                serve_forever(
-                    numbers=args.numbers,
-                    latency_ms=args.latency_ms,
-                    orgapi_port=args.orgapi_port,
-                    dialnexa_port=args.dialnexa_port,
-                    on_ready=ready,
-                )
-            )
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        raise SyncbotError(
-            f"port {args.orgapi_port} or {args.dialnexa_port} is already in use (is another "
-            "`syncbot sandbox` running?): stop it, or pick free ports with --orgapi-port and "
-            "--dialnexa-port"
-        ) from None
-    return 0

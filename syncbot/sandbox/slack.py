@@ -99,7 +99,9 @@ class FakeSlack:
         team_id: str = TEAM_ID,
         clock: Callable[[], float] = time.time,
         wait_seconds: float = 60.0,
+        port: int = 0,
     ) -> None:
+        self.port = port
         self.bot_token = bot_token
         self.app_token = app_token
         self.signing_secret = signing_secret
@@ -134,7 +136,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/link", self._socket)
-        self._runner, self._running = await start(app)
+        self._runner, self._running = await start(app, port=self.port)
         return self
 
     async def __aexit__(

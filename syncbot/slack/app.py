@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -381,13 +382,28 @@ def create_web_app(
     return web_app
 
 
-def serve(settings: Settings, store: Store) -> None:
-    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks).
+def serve(settings: Settings, store: Store) -> bool:
+    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks); True when
+    SIGINT (Ctrl-C) ended it, which the CLI reports as every command's Ctrl-C (130).
 
     Binding does not wait for the first snapshot: requests that arrive while it loads wait up to
     two seconds for it, and ``/healthz`` says 503 until it is there.
     """
     web_app = create_web_app(settings, store)
+    interrupted = False
+
+    def stop(by_ctrl_c: bool) -> None:
+        nonlocal interrupted
+        interrupted = by_ctrl_c
+        raise web.GracefulExit
+
+    async def on_signals(app: web.Application) -> None:
+        # aiohttp's own handlers cannot tell SIGINT from SIGTERM; both still shut down cleanly.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop, False)
+        loop.add_signal_handler(signal.SIGINT, stop, True)
+
+    web_app.on_startup.append(on_signals)
     event(log, logging.INFO, "listening", port=settings.port)
     web.run_app(
         web_app,
@@ -396,4 +412,6 @@ def serve(settings: Settings, store: Store) -> None:
         access_log=None,
         print=None,
         shutdown_timeout=10,
+        handle_signals=False,
     )
+    return interrupted
