@@ -44,6 +44,9 @@ from syncbot.store import Store
 from syncbot.store.staging import Staging
 
 log = logging.getLogger(__name__)
+# A listing that ran to the deadline still has its failures to record (the sources' health,
+# their rows kept stale): that small commit gets these seconds even with none left.
+COMMIT_FLOOR_SECONDS = 5.0
 
 ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
@@ -245,7 +248,9 @@ async def run_sync(
             # The worker's memory goes back before the commit and the sheet write need theirs.
             await asyncio.to_thread(workers.close)
             result.duration = time.perf_counter() - started
-            result.run_id = await _commit(store, result, dry_run=options.dry_run)
+            result.run_id = await _commit(
+                store, result, dry_run=options.dry_run, seconds=_left(deadline)
+            )
         except StoreError as exc:
             _store_failed(result, exc)
         if result.run_id is not None:
@@ -380,13 +385,21 @@ async def _collect(
     result.settle()
 
 
-async def _commit(store: Store, result: RunResult, *, dry_run: bool) -> int | None:
+def _left(deadline: Deadline) -> float:
+    """The seconds the commit may take: what the deadline leaves, but never less than the
+    floor that lets a run whose listing used it all still record its outcome."""
+    return max(deadline.at - asyncio.get_running_loop().time(), COMMIT_FLOOR_SECONDS)
+
+
+async def _commit(store: Store, result: RunResult, *, dry_run: bool, seconds: float) -> int | None:
     """Commit in a thread that cancellation cannot abandon: a cancelled run (SIGTERM) waits
     for its transaction to end, committed or rolled back, before the run lock is released.
 
     The store works out the run's changes and totals; a dry run gets them and stores nothing.
     """
-    commit = asyncio.ensure_future(asyncio.to_thread(store.commit_run, result, dry_run=dry_run))
+    commit = asyncio.ensure_future(
+        asyncio.to_thread(store.commit_run, result, dry_run=dry_run, seconds=seconds)
+    )
     try:
         return await asyncio.shield(commit)
     except asyncio.CancelledError:

@@ -157,10 +157,15 @@ class Store(ABC):
         lacks, re-keyed ones aside (call once ``staging`` is settled)."""
 
     @abstractmethod
-    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
+    def commit_run(
+        self, result: RunResult, *, dry_run: bool = False, seconds: float | None = None
+    ) -> int | None:
         """Fold the staged listings of ``result``'s ok sources into the snapshot, with its
         changes and source states, atomically; fills in ``result``'s totals and changes and
-        returns the run id. A dry run computes the same figures and stores nothing (None)."""
+        returns the run id. A dry run computes the same figures and stores nothing (None).
+
+        With ``seconds``, a commit still waiting or working by then is interrupted and rolled
+        back (``StoreError``): the run's deadline holds even when the database stalls."""
 
     @abstractmethod
     def forget(self, source: str, account: str | None, result: RunResult) -> int:

@@ -97,6 +97,11 @@ class PostgresStore(SqlStore):
             except psycopg.OperationalError as exc:
                 raise StoreError(f"{self._where}: {redact(str(exc), self._url)}") from None
 
+    def interrupt(self) -> None:
+        # A cancel request on a connection of its own: safe from another thread, and it ends
+        # a statement that waits for a lock as well as one that works.
+        self._conn.cancel_safe()
+
     @contextmanager
     def statements(self) -> Iterator[Cursor]:
         with self._mutex:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import threading
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -453,21 +456,61 @@ class SqlStore(Store):
                 f"({exc}); nothing was committed and the next run will try again"
             ) from None
 
-    def commit_run(self, result: RunResult, *, dry_run: bool = False) -> int | None:
-        try:
-            with self.transaction(write=True) as cur:
-                run_id = apply_run(self, cur, result)
-                if dry_run:
-                    raise _DryRun
-        except _DryRun:
-            result.run_id = None
-            return None
-        except self.driver_error as exc:
-            raise StoreError(
-                f"the store could not commit this run ({exc}); the previous snapshot is "
-                "unchanged and the next run will try again"
-            ) from None
+    def commit_run(
+        self, result: RunResult, *, dry_run: bool = False, seconds: float | None = None
+    ) -> int | None:
+        with self._cut_off(seconds) as cut_at:
+            try:
+                with self.transaction(write=True) as cur:
+                    run_id = apply_run(self, cur, result)
+                    if dry_run:
+                        raise _DryRun
+            except _DryRun:
+                result.run_id = None
+                return None
+            except (self.driver_error, StoreError) as exc:
+                if seconds is not None and time.monotonic() >= cut_at:
+                    raise StoreError(
+                        f"the store did not finish this run's commit within the {seconds:.0f} s "
+                        "left of SYNC_DEADLINE_SECONDS (the database was slow or locked by "
+                        "another client); it was rolled back, the previous snapshot is "
+                        "unchanged and the next run will try again"
+                    ) from None
+                if isinstance(exc, StoreError):
+                    raise
+                raise StoreError(
+                    f"the store could not commit this run ({exc}); the previous snapshot is "
+                    "unchanged and the next run will try again"
+                ) from None
         return run_id
+
+    @contextmanager
+    def _cut_off(self, seconds: float | None) -> Iterator[float]:
+        """Interrupt the connection's work once ``seconds`` have passed; yields when, in
+        ``time.monotonic()`` terms. A statement waiting for a lock is interrupted too."""
+        if seconds is None:
+            yield math.inf
+            return
+        timer = threading.Timer(max(seconds, 0.0), self.interrupt)
+        timer.daemon = True
+        with self.waiting_at_most(seconds):
+            at = time.monotonic() + seconds
+            timer.start()
+            try:
+                yield at
+            finally:
+                timer.cancel()
+
+    @abstractmethod
+    def interrupt(self) -> None:
+        """Stop what the connection runs now, from another thread (a no-op when idle)."""
+
+    @contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """Wait for another client's lock no longer than ``seconds`` meanwhile (for a
+        backend whose lock waits ``interrupt`` cannot end)."""
+        del seconds
+        yield
 
     def forget(self, source: str, account: str | None, result: RunResult) -> int:
         try:

@@ -140,6 +140,20 @@ class SqliteStore(SqlStore):
             finally:
                 cur.close()
 
+    def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    @contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        # SQLite's busy handler sleeps through an interrupt: shorten the busy timeout instead.
+        with self._mutex:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(min(seconds, BUSY_SECONDS) * 1000)}")
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+
     @contextmanager
     def statements(self) -> Iterator[Cursor]:
         with self._mutex:
