@@ -25,6 +25,8 @@ _EMOJI = {
     ":arrows_counterclockwise:": "🔄",
     ":grey_question:": "❔",
     ":no_entry:": "⛔",
+    ":raising_hand:": "🙋",
+    ":tada:": "🎉",
 }
 
 
@@ -58,7 +60,11 @@ def message_text(message: Mapping[str, Any]) -> str:
             out.append(block["text"]["text"].upper())
         elif kind == "section":
             # Slack sets each block apart; here a block's later lines are indented instead.
-            out.append(_plain(block["text"]["text"]).replace("\n", "\n  "))
+            text = _plain(block["text"]["text"]).replace("\n", "\n  ")
+            accessory = block.get("accessory")
+            if accessory is not None and accessory.get("type") == "button":
+                text += f"  {_element(accessory)}"
+            out.append(text)
         elif kind in {"context", "actions"}:
             out.append("  " + " ".join(_element(e) for e in block.get("elements", [])))
     return "\n".join(out)

@@ -90,6 +90,10 @@ class Store(ABC):
     def recent_runs(self, limit: int) -> list[RunRecord]: ...
 
     @abstractmethod
+    def run_before(self, at: dt.datetime) -> RunRecord | None:
+        """The latest run started at ``at`` or earlier (what the inventory was then)."""
+
+    @abstractmethod
     def changes(self, run_id: int) -> list[Change]: ...
 
     @abstractmethod

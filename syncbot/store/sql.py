@@ -291,6 +291,18 @@ class SqlStore(Store):
             )
             return [self._run(row) for row in cur.fetchall()]
 
+    def run_before(self, at: dt.datetime) -> RunRecord | None:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT run_id, status, started_at, finished_at, result FROM runs "
+                    "WHERE started_at <= ? ORDER BY run_id DESC LIMIT 1"
+                ),
+                (self.to_db_time(at),),
+            )
+            row = cur.fetchone()
+        return None if row is None else self._run(row)
+
     def changes(self, run_id: int) -> list[Change]:
         return list(self.iter_changes(run_id))
 
@@ -420,8 +432,14 @@ class SqlStore(Store):
     # -- follow-ups -----------------------------------------------------------------------
 
     def followups(self) -> dict[Key, FollowUp]:
-        with self.transaction() as cur:
-            return {f.key: f for f in followup_sql.current_followups(self, cur)}
+        try:
+            with self.transaction() as cur:
+                return {f.key: f for f in followup_sql.current_followups(self, cur)}
+        except self.driver_error as exc:
+            # A store a syncbot before follow-ups made, not migrated yet.
+            raise StoreError(
+                f"the store cannot read follow-ups ({exc}): run `syncbot migrate`"
+            ) from None
 
     def take_followup(
         self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
