@@ -289,7 +289,7 @@ def test_people_get_empty_columns_to_type_in_and_the_default_tab_goes(
     writer.write(inventory=numbers(range(3)), changes=[], run=run_result(1))
     worksheet = inventory(box)
     # Five empty columns wait right of syncbot's; a person types in the last of them.
-    worksheet.update([["Notes", "", "", "", "Far"]], "T1:X1")
+    worksheet.update([["Notes", "", "", "", "Far"]], "U1:Y1")
 
     writer.write(inventory=numbers(range(3)), changes=[], run=run_result(2))
 
@@ -297,7 +297,7 @@ def test_people_get_empty_columns_to_type_in_and_the_default_tab_goes(
     assert [tab.title for tab in workbook.tabs()] == ["Inventory", "Summary", "Changes", "Sync log"]
     sheet = workbook.sheet_by_title("Inventory")
     assert sheet is not None
-    assert sheet.col_count == 24 + 5
+    assert sheet.col_count == 25 + 5
 
 
 def test_changes_rows_carry_the_run_they_belong_to(box: SheetsSandbox) -> None:

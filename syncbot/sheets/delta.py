@@ -22,6 +22,7 @@ from typing import Any
 
 from syncbot.costs import CostRules
 from syncbot.errors import SheetError
+from syncbot.followups import FollowUpAction, FollowUpBook
 from syncbot.models import Key, PhoneNumber
 from syncbot.sheets import ops
 from syncbot.sheets.existing import OldInventory, Value, column_letter, display, row_key
@@ -32,7 +33,7 @@ from syncbot.sheets.layout import (
     Cell,
     inventory_cells,
 )
-from syncbot.sheets.summary import SummaryTally
+from syncbot.sheets.summary import FollowUpTally, SummaryTally
 from syncbot.sheets.summary_costs import CostTally
 
 # Empty columns kept right of the last used one, so people can type a new column's header.
@@ -51,19 +52,39 @@ class Desired:
     keys: list[Key] = field(default_factory=list)
     cells: list[list[Cell]] = field(default_factory=list)
     summary: SummaryTally = field(default_factory=SummaryTally)
+    # What people did on follow-ups since the previous write, for ``Changes``.
+    actions: Sequence[FollowUpAction] = ()
+    # Managed headers syncbot never wrote to this sheet: a column found there under one of
+    # these names is people's, and syncbot inserts its own.
+    fresh_columns: frozenset[str] = frozenset()
 
 
-def desired(inventory: Iterable[PhoneNumber], costs: CostRules, *, now: dt.datetime) -> Desired:
+def desired(
+    inventory: Iterable[PhoneNumber],
+    costs: CostRules,
+    *,
+    now: dt.datetime,
+    followups: FollowUpBook | None = None,
+    fresh_columns: frozenset[str] = frozenset(),
+) -> Desired:
     """Walk the inventory once (it may be a stream): its rows and the Summary's counts (and
-    money, when ``costs`` has rules; ``now`` tells which numbers have been idle long)."""
-    want = Desired()
+    money, when ``costs`` has rules; ``now`` tells which numbers have been idle long; and who
+    is on the unassigned ones, with ``followups``)."""
+    want = Desired(fresh_columns=fresh_columns)
     if costs.configured:
         want.summary.costs = CostTally(costs.currency, now)
+    if followups is not None:
+        want.summary.followups = FollowUpTally()
+        want.actions = followups.actions
     for number in inventory:
         price = costs.monthly(number)
         want.keys.append(number.key)
-        want.cells.append(inventory_cells(number, price))
+        state = followups.state(number) if followups is not None else None
+        text = followups.text(number) if followups is not None else ""
+        want.cells.append(inventory_cells(number, price, text))
         want.summary.add(number, price)
+        if state is not None and want.summary.followups is not None:
+            want.summary.followups.add(number, state, price)
     return want
 
 
@@ -114,10 +135,12 @@ class _Columns:
         return moved
 
 
-def _columns(old: OldInventory) -> _Columns:
+def _columns(old: OldInventory, fresh: frozenset[str]) -> _Columns:
     found: dict[str, int] = {}
     for position, name in enumerate(old.header):
-        found.setdefault(name, position)
+        # A column named like a managed one syncbot never wrote here is people's own.
+        if name not in fresh:
+            found.setdefault(name, position)
     missing_keys = [INVENTORY_HEADER[c] for c in KEY_COLUMNS if INVENTORY_HEADER[c] not in found]
     if missing_keys:
         raise SheetError(
@@ -158,7 +181,7 @@ def plan_delta(
 ) -> Delta:
     tab = old.tab
     sheet_id = tab.sheet_id
-    columns = _columns(old)
+    columns = _columns(old, want.fresh_columns)
     managed = columns.managed
     key_cols = (managed[KEY_COLUMNS[0]], managed[KEY_COLUMNS[1]], managed[KEY_COLUMNS[2]])
     header = columns.remap(list(old.header))

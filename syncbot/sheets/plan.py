@@ -128,7 +128,9 @@ def plan_write(
     if state.logged != run_identity(run):
         present = set(want.keys)
         removed = delta.removed if delta else []
-        lines = change_lines(removed, present, changes, run_id=run.run_id, now=now)
+        lines = change_lines(
+            removed, present, changes, run_id=run.run_id, now=now, actions=want.actions
+        )
         planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
         planner.prepend(
             layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT

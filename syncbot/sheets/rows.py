@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Container, Sequence
 
+from syncbot.followups import FollowUpAction
 from syncbot.models import Change, ChangeKind, Key, iso
 from syncbot.sheets import layout
 
@@ -18,6 +19,7 @@ def change_lines(
     *,
     run_id: int | None,
     now: dt.datetime,
+    actions: Sequence[FollowUpAction] = (),
 ) -> list[list[str]]:
     """This run's Changes rows, led by those that keep what people wrote on a deleted row.
 
@@ -39,7 +41,10 @@ def change_lines(
         with_notes.append(layout.dropped_row(now, run_id, key, reason, notes))
     rest = [c for c in changes if id(c) not in used]
     room = max(CHANGES_PER_RUN - len(with_notes), 0)
-    lines = with_notes + [layout.change_row(c, run_id=run_id) for c in rest[:room]]
+    # What people did on follow-ups since the previous write: few, and each one kept.
+    lines = with_notes + [layout.followup_row(a, run_id=run_id) for a in actions]
+    room = max(room - len(actions), 0)
+    lines += [layout.change_row(c, run_id=run_id) for c in rest[:room]]
     if len(rest) > room:
         # A first sync of thousands of numbers would bury the tab; the store keeps them all.
         note = f"{len(rest) - room} more changes of this run: run `syncbot query changes`"

@@ -24,6 +24,7 @@ from gspread.exceptions import APIError
 from requests import RequestException
 
 from syncbot.errors import ConfigError, SheetError
+from syncbot.followups import FollowUpBook
 from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
@@ -94,6 +95,11 @@ class SheetWriter:
     def url(self) -> str:
         return _SHEETS_URL + self._key
 
+    @property
+    def key(self) -> str:
+        """The spreadsheet's key (``GOOGLE_SHEET_ID``, from its URL when given one)."""
+        return self._key
+
     def check_access(self) -> str:
         """The spreadsheet's title, proving the service account may open it."""
         with self._errors():
@@ -103,14 +109,29 @@ class SheetWriter:
         return str(metadata["properties"]["title"])
 
     def write(
-        self, *, inventory: Iterable[PhoneNumber], changes: Sequence[Change], run: RunResult
+        self,
+        *,
+        inventory: Iterable[PhoneNumber],
+        changes: Sequence[Change],
+        run: RunResult,
+        followups: FollowUpBook | None = None,
+        fresh_columns: frozenset[str] = frozenset(),
     ) -> SheetResult:
         """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
 
-        ``inventory`` is walked once, in syncbot's order; it may be a stream.
+        ``inventory`` is walked once, in syncbot's order; it may be a stream. ``followups``
+        fills the Follow-up column, the Summary's table of them and ``Changes`` with what
+        people did; ``fresh_columns`` are managed headers never written to this sheet before
+        (``Store.sheet_columns``): a column of people's under such a name stays theirs.
         """
         first_call = self._http.calls
-        want = desired(inventory, self._costs, now=run.started_at)
+        want = desired(
+            inventory,
+            self._costs,
+            now=run.started_at,
+            followups=followups,
+            fresh_columns=fresh_columns,
+        )
         people: dict[Key, dict[int, Value]] = {}
         sent: list[Call] = []
         policy = self._http.policy

@@ -114,4 +114,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX followup_actions_at ON followup_actions (at)",
     ),
+    (
+        # The managed Inventory columns syncbot has written to each spreadsheet: a column
+        # added to the layout later (Follow-up) that people already had of their own, under
+        # the same name, stays theirs (syncbot/sheets/layout.py LATER_HEADERS).
+        """CREATE TABLE sheet_columns (
+            spreadsheet TEXT NOT NULL,
+            header TEXT NOT NULL,
+            PRIMARY KEY (spreadsheet, header)
+        )""",
+    ),
 )

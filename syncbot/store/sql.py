@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
@@ -473,6 +473,30 @@ class SqlStore(Store):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         key: Key | None = None,
+        after_id: int | None = None,
     ) -> list[FollowUpAction]:
         with self.transaction() as cur:
-            return followup_sql.read_actions(self, cur, since=since, until=until, key=key)
+            return followup_sql.read_actions(
+                self, cur, since=since, until=until, key=key, after_id=after_id
+            )
+
+    # -- the sheet's columns --------------------------------------------------------------
+
+    def sheet_columns(self, spreadsheet: str) -> frozenset[str]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("SELECT header FROM sheet_columns WHERE spreadsheet = ?"), (spreadsheet,)
+            )
+            return frozenset(r[0] for r in cur.fetchall())
+
+    def add_sheet_columns(self, spreadsheet: str, headers: Iterable[str]) -> None:
+        with self.transaction(write=True) as cur:
+            cur.execute(
+                self.sql("SELECT header FROM sheet_columns WHERE spreadsheet = ?"), (spreadsheet,)
+            )
+            known = {r[0] for r in cur.fetchall()}
+            new = [(spreadsheet, header) for header in headers if header not in known]
+            if new:
+                cur.executemany(
+                    self.sql("INSERT INTO sheet_columns (spreadsheet, header) VALUES (?, ?)"), new
+                )
