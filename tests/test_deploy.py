@@ -7,7 +7,6 @@ import json
 import re
 import socket
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -181,13 +180,6 @@ def test_app_json_provisions_postgresql_and_scheduler_and_builds_with_python() -
     assert manifest["formation"] == {"web": {"quantity": 1}, "worker": {"quantity": 0}}
     # The schema is created by the release phase, which also runs for Heroku Button deploys.
     assert procfile()["release"] == "syncbot migrate"
-
-
-def test_python_version_pins_the_runtime_pyproject_requires() -> None:
-    pinned = (ROOT / ".python-version").read_text().strip()
-    assert pinned == "3.11"
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert requires == ">=3.11,<3.12"
 
 
 def test_the_heroku_build_installs_syncbot_with_the_locked_dependencies() -> None:
