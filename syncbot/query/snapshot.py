@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
 import phonenumbers
@@ -31,7 +31,7 @@ CountedField = Literal["source_key", "status", "country", "type"]
 class Snapshot:
     """The latest committed sync: inventory, run, source health and the run's changes."""
 
-    __slots__ = ("_changes", "_inventory", "run", "states")
+    __slots__ = ("_changes", "_inventory", "_unassigned", "run", "states")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Snapshot:
         log = ChangeLog(changes)
         self._inventory = Inventory(log.link(_batches(numbers)), self.states)
         self._changes = log
+        self._unassigned: dict[Key, int] | None = None
 
     @property
     def run_id(self) -> int | None:
@@ -153,24 +154,29 @@ class Snapshot:
             for row in positions(selected)
         }
 
-    def key_bits(self, keys: Collection[Key], *, within: int) -> int:
-        """The rows among ``within`` whose key is one of ``keys``.
-
-        Follow-ups are few and change between syncs, so they are matched per question on the
-        rows in question rather than indexed with the snapshot.
-        """
-        if not keys or not within:
+    def key_bits(self, keys: Iterable[Key], *, within: int) -> int:
+        """The unassigned rows among ``within`` whose key is one of ``keys`` (follow-ups:
+        few, and changing between syncs, so matched per question through ``unassigned_rows``)."""
+        if not within:
             return 0
-        inventory = self._inventory
-        wanted = {(source, account) for source, account, _ in keys}
-        ids = {number_id for _, _, number_id in keys}
+        rows = self.unassigned_rows()
         found = 0
-        for row in positions(within):
-            if inventory.number_ids[row] in ids and inventory.sources[row] in wanted:
-                key = (*inventory.sources[row], inventory.number_ids[row])
-                if key in keys:
-                    found |= 1 << row
-        return found
+        for key in keys:
+            row = rows.get(key)
+            if row is not None:
+                found |= 1 << row
+        return found & within
+
+    def unassigned_rows(self) -> dict[Key, int]:
+        """Each unassigned number's row by key, made on first use (the numbers follow-ups
+        can name; the Slack app makes it while loading, off the event loop)."""
+        if self._unassigned is None:
+            inventory = self._inventory
+            self._unassigned = {
+                (*inventory.sources[row], inventory.number_ids[row] or ""): row
+                for row in positions(self.status_bits("unassigned"))
+            }
+        return self._unassigned
 
     def earliest_unassigned(self, selected: int) -> dt.datetime | None:
         """The earliest ``unassigned_since`` among the ``selected`` numbers."""
