@@ -294,6 +294,8 @@ class RunResult:
     # The newest follow-up action (``FollowUpAction.action_id``) this run's sheet write put in
     # Changes: the next write starts after it. None until a write has.
     followup_actions_through: int | None = None
+    # Whether the sheet started failing or recovered in this run.
+    sheet_health: Health | None = None
 
     def settle(self) -> None:
         """Derive the run's status from its parts."""
@@ -363,3 +365,30 @@ class SourceState:
     @property
     def stale(self) -> bool:
         return self.status != "ok"
+
+
+SheetHealth = Literal["ok", "failing", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetState:
+    """The latest known health of the sheet, kept like a source's (``SourceState``)."""
+
+    status: Literal["ok", "failed"]
+    last_ok_at: dt.datetime | None
+    last_attempt_at: dt.datetime
+    error: str | None
+
+    @property
+    def health(self) -> SheetHealth:
+        return "ok" if self.status == "ok" else "failing"
+
+
+def sheet_health(state: SheetState | None, *, configured: bool) -> dict[str, Any]:
+    """The sheet's health as ``query status --json`` and ``/healthz`` give it: ``off`` when no
+    sheet is configured, ``ok`` until a write has failed."""
+    if not configured:
+        return {"status": "off", "error": None, "last_ok_at": None}
+    if state is None:
+        return {"status": "ok", "error": None, "last_ok_at": None}
+    return {"status": state.health, "error": state.error, "last_ok_at": iso(state.last_ok_at)}

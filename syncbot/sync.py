@@ -30,6 +30,7 @@ from syncbot.models import (
     PhoneNumber,
     RunResult,
     SheetResult,
+    SheetState,
     SourceResult,
     SourceState,
     iso,
@@ -82,12 +83,14 @@ class SyncOptions:
     allow_removals: bool = False
 
 
-def _sheet_writer(settings: Settings) -> SheetWrite | None:
+def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
     if not settings.sheet_configured:
         return None
     from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread loads only when a sheet is set
 
     writer = SheetWriter(settings)
+    # The event loop's clock is time.monotonic(), which the writer's thread reads.
+    writer.limit(deadline.at, seconds=deadline.seconds)
 
     def write(
         inventory: Sequence[PhoneNumber], changes: Sequence[Change], run: RunResult, store: Store
@@ -201,12 +204,26 @@ def health_changes(
     previous = {state.key: state.status for state in before}
     out: dict[str, Health] = {}
     for state in after:
-        was = previous.get(state.key)
-        if state.status == "failed" and was != "failed":
-            out[state.key] = "failing"
-        elif state.status == "ok" and was == "failed":
-            out[state.key] = "recovered"
+        change = _health_change(previous.get(state.key), state.status)
+        if change is not None:
+            out[state.key] = change
     return out
+
+
+def sheet_health_change(before: SheetState | None, result: SheetResult) -> Health | None:
+    """Whether this run's sheet write started a failure or ended one (a first write that
+    fails counts as starting to fail), from the state stored before it."""
+    if result.status == "skipped":
+        return None
+    return _health_change(before.status if before else None, result.status)
+
+
+def _health_change(was: str | None, now: str) -> Health | None:
+    if now == "failed" and was != "failed":
+        return "failing"
+    if now == "ok" and was == "failed":
+        return "recovered"
+    return None
 
 
 async def run_sync(
@@ -220,7 +237,11 @@ async def run_sync(
     """Run one sync. Never raises for a provider or sheet failure: the result says it."""
     options = options or SyncOptions()
     accounts = configured_accounts(settings)
-    writer = None if options.dry_run else _sheet_writer(settings)
+    # One deadline for the whole run: the listing, then the commit and the sheet write get
+    # what is left of it.
+    seconds = settings.sync_deadline_seconds
+    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
+    writer = None if options.dry_run else _sheet_writer(settings, deadline)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -241,6 +262,7 @@ async def run_sync(
             accounts=accounts,
             settings=settings,
             options=options,
+            deadline=deadline,
             progress=progress,
         )
         # The worker's memory goes back before the commit and the sheet write need theirs.
@@ -257,7 +279,9 @@ async def run_sync(
             tallies = await asyncio.to_thread(store.tallies, idle_since=idle_since)
             result.monthly_cost = costs.overview_of(tallies)
         if writer is not None and result.run_id is not None:
+            sheet_before = await asyncio.to_thread(store.sheet_state)
             await _write_sheet(writer, store, result)
+            result.sheet_health = sheet_health_change(sheet_before, result.sheet)
             result.duration = time.perf_counter() - started
         if result.run_id is not None and (writer is not None or costs.configured):
             await asyncio.to_thread(store.update_run, result.run_id, result)
@@ -306,10 +330,9 @@ async def _collect(
     accounts: Sequence[Account],
     settings: Settings,
     options: SyncOptions,
+    deadline: Deadline,
     progress: ProgressHook | None,
 ) -> None:
-    seconds = settings.sync_deadline_seconds
-    deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
     parse = PhoneParser()
     providers = [provider_for(a) for a in accounts]
     for provider in providers:

@@ -84,5 +84,5 @@ async def test_slack_answers_changes_over_a_window(
         await app.wait_for_run(2)
         latest = await app.command("changes")
         day = await app.command("changes 24h")
-    assert latest.texts[0] == "*1 change* matches “changes”."
-    assert day.texts[0].startswith("*41 changes* match “changes 24h” (showing 1 to 20)")
+    assert latest.texts[0] == "*1 change* matches `changes`."
+    assert day.texts[0].startswith("*41 changes* match `changes 24h` (showing 1 to 20)")

@@ -217,13 +217,13 @@ async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -
     assert re.search(
         r"^First sync: 60 numbers, \d+ unassigned \(\d+\.\d\d USD a month\)$", out, re.M
     )
-    unassigned = re.search(r"^(\d+) numbers match “unassigned”\.$", out, re.M)
+    unassigned = re.search(r"^(\d+) numbers match `unassigned`\.$", out, re.M)
     assert unassigned
     assert f"💰 {unassigned[1]} numbers unassigned: " in out
     assert "[Share in channel]" in out
     link = next(line for line in out.splitlines() if line.startswith(BUILDER))
     blocks = json.loads(urllib.parse.unquote(link.removeprefix(BUILDER)))["blocks"]
-    assert blocks[0]["text"]["text"].startswith(f"*{unassigned[1]} numbers* match “unassigned”")
+    assert blocks[0]["text"]["text"].startswith(f"*{unassigned[1]} numbers* match `unassigned`")
     assert blocks[-1]["elements"][-1]["action_id"] == "numbers_share"
 
 

@@ -66,7 +66,7 @@ async def test_stats_in_slack_is_titled_by_what_it_counts(snapshot: Snapshot) ->
     found = answer(parse("stats"), snapshot, now=now, interval_seconds=900)
     assert message_texts(answer_message(found, now=now))[0] == "*40 numbers* in the latest sync"
     found = answer(parse("stats country:GB"), snapshot, now=now, interval_seconds=900)
-    assert " match “stats country:GB”" in message_texts(answer_message(found, now=now))[0]
+    assert " match `stats country:GB`" in message_texts(answer_message(found, now=now))[0]
 
 
 async def test_a_sync_reports_its_measured_duration(

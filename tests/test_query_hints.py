@@ -35,7 +35,7 @@ def test_a_filter_value_no_number_has_says_so_and_lists_the_values_closest_first
     found = ask(snapshot, text)
     assert found.numbers == []
     (hint,) = found.warnings
-    assert hint.startswith(f"{text} matches no number of the latest sync; its ")
+    assert hint.startswith(f"`{text}` matches no number of the latest sync; its ")
     assert hint.split(": ", 1)[1].startswith(closest + ", ")
 
 

@@ -349,7 +349,7 @@ async def test_a_list_longer_than_20_shows_20_the_total_and_a_link_to_the_sheet(
     async with running_app(sandbox, sqlite_store, GOOGLE_SHEET_ID=SHEET_ID) as app:
         reply = await app.command(EVERYTHING)
         assert len(reply.phones) == 20
-        assert reply.texts[0] == f"*40 numbers* match “{EVERYTHING}” (showing 1 to 20)."
+        assert reply.texts[0] == f"*40 numbers* match `{EVERYTHING}` (showing 1 to 20)."
         sheet = f"<https://docs.google.com/spreadsheets/d/{SHEET_ID}|the Google Sheet>"
         assert f"Showing 1 to 20 of 40. The full list is in {sheet}." in reply.texts
         assert list(buttons(reply.json)) == ["numbers_page_next", "numbers_share"]

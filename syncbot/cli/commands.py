@@ -111,6 +111,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         lock=lock,
         followups=followups,
         asker=args.user,
+        sheet_configured=settings.sheet_configured,
     )
     if args.json:
         print_json(found.to_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 from dataclasses import dataclass
 
 import aiohttp
@@ -12,12 +13,13 @@ from syncbot.cli.commands import store_label
 from syncbot.errors import ConfigError, NoStoreError, SyncbotError
 from syncbot.http import HttpClient, RequestStats, RetryPolicy
 from syncbot.logs import terminal
-from syncbot.models import utc_now
+from syncbot.models import SheetState, ago, iso, utc_now
 from syncbot.providers import provider_for
 from syncbot.runlock import held_lock
 from syncbot.settings import ORGAPI_PLACEHOLDER_URL, Account, Settings, load_settings
 from syncbot.slack import check_slack
 from syncbot.store import open_store
+from syncbot.store.schema import MIGRATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ def _store_checks(settings: Settings, label: str) -> list[Check]:
         version = store.schema_version()
         latest = store.latest_run() if version else None
         held = held_lock(store.run_lock_since(), deadline_seconds=settings.sync_deadline_seconds)
+        sheet = store.sheet_state() if version == len(MIGRATIONS) else None
     except SyncbotError as exc:
         return [Check(False, "store", exc.message)]
     finally:
@@ -81,10 +84,25 @@ def _store_checks(settings: Settings, label: str) -> list[Check]:
         ]
     last = f"latest run {latest.run_id} ({latest.status})" if latest else "no sync yet"
     checks = [Check(True, "store", f"{label}: schema version {version}, {last}")]
+    now = utc_now()
     if held is not None:
-        now = utc_now()
         checks.append(Check(not held.stuck(now), "run lock", held.describe(now)))
+    if sheet is not None and settings.sheet_configured:
+        checks.append(_sheet_health(sheet, now))
     return checks
+
+
+def _sheet_health(state: SheetState, now: dt.datetime) -> Check:
+    """How the latest syncs' sheet writes went, as the store recorded them."""
+    if state.status == "ok":
+        return Check(True, "sheet health", f"written by the latest sync ({iso(state.last_ok_at)})")
+    since = f"last written {iso(state.last_ok_at)}" if state.last_ok_at else "never written"
+    return Check(
+        False,
+        "sheet health",
+        f"the sync {ago(now - state.last_attempt_at)} ago could not write the sheet: "
+        f"{state.error}; it is {since}",
+    )
 
 
 def _sheet_checks(settings: Settings) -> list[Check]:

@@ -209,4 +209,15 @@ def status_text(answer: Answer) -> str:
         for s in answer.states
     ]
     lines.append(table(("SOURCE", "HEALTH", "LAST OK", "ERROR"), rows))
+    lines += ["", _sheet_line(answer)]
     return "\n".join(lines)
+
+
+def _sheet_line(answer: Answer) -> str:
+    health = answer.sheet_health()
+    if health["status"] == "off":
+        return "Sheet: off (GOOGLE_SHEET_ID is not set)"
+    last = health["last_ok_at"] or "never"
+    if health["status"] == "failing":
+        return f"Sheet: FAILING: {health['error']} (last written {last})"
+    return f"Sheet: ok (last written {last})"

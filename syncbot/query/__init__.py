@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncbot.query.engine import Answer, answer, counted, warnings_for
-from syncbot.query.grammar import USAGE, Query, parse
+from syncbot.query.grammar import USAGE, Query, parse, quoted
 from syncbot.query.snapshot import Snapshot, load_snapshot
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "counted",
     "load_snapshot",
     "parse",
+    "quoted",
     "warnings_for",
 ]

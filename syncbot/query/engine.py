@@ -16,7 +16,17 @@ from typing import Any
 from syncbot.costs import IDLE_DAYS, Cost, CostOverview, CostRules
 from syncbot.errors import QueryError
 from syncbot.followups import FollowUp, FollowUpCounts, FollowUpState, cell_text
-from syncbot.models import Change, Key, PhoneNumber, RunRecord, SourceState, ago, iso
+from syncbot.models import (
+    Change,
+    Key,
+    PhoneNumber,
+    RunRecord,
+    SheetState,
+    SourceState,
+    ago,
+    iso,
+    sheet_health,
+)
 from syncbot.query.grammar import Query
 from syncbot.query.hints import unknown_values
 from syncbot.query.snapshot import Snapshot
@@ -40,6 +50,9 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     run: RunRecord | None = None
     states: list[SourceState] = field(default_factory=list)
+    # The sheet's health; None when no sheet is configured.
+    sheet: SheetState | None = None
+    sheet_configured: bool = False
     costs: CostRules = field(default_factory=CostRules)
     # What the listed numbers cost a month (lists), or the overview (stats); None without rules.
     cost: Cost | None = None
@@ -100,6 +113,10 @@ class Answer:
             "stale_sources": self.stale_sources,
         }
 
+    def sheet_health(self) -> dict[str, Any]:
+        """``{"status": "ok"|"failing"|"off", "error", "last_ok_at"}``."""
+        return sheet_health(self.sheet, configured=self.sheet_configured)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"query": self.query.text, "action": self.query.action}
         if self.query.action == "stats":
@@ -120,6 +137,7 @@ class Answer:
                     }
                     for s in self.states
                 },
+                "sheet": self.sheet_health(),
             }
         else:
             out |= {
@@ -307,6 +325,7 @@ def answer(
     lock: HeldLock | None = None,
     followups: Mapping[Key, FollowUp] | None = None,
     asker: str | None = None,
+    sheet_configured: bool = False,
 ) -> Answer:
     """Run ``query`` over ``snapshot``. ``help`` and ``sync`` need no data and get none.
 
@@ -314,9 +333,10 @@ def answer(
     ``changes 24h``; the snapshot itself keeps only the latest sync's. With ``costs``
     (``NUMBER_COSTS``) a list says what its numbers cost a month and ``stats`` what all, the
     unassigned and the long idle numbers cost. ``lock``, when a sync holds the run lock, leads
-    the warnings once it has held it too long. ``followups`` (``Store.followups``, read for
-    this question: people act between syncs) say who is on each unassigned number; ``asker``
-    is the Slack user whose follow-ups ``mine`` means.
+    the warnings once it has held it too long. ``sheet_configured`` (``GOOGLE_SHEET_ID`` set)
+    tells a sheet that is off from one that has not been written yet. ``followups``
+    (``Store.followups``, read for this question: people act between syncs) say who is on
+    each unassigned number; ``asker`` is the Slack user whose follow-ups ``mine`` means.
     """
     costs = costs or CostRules()
     followups = followups or {}
@@ -326,6 +346,8 @@ def answer(
         warnings=warnings_for(snapshot, now=now, interval_seconds=interval_seconds),
         run=snapshot.run,
         states=list(snapshot.states),
+        sheet=snapshot.sheet if sheet_configured else None,
+        sheet_configured=sheet_configured,
         costs=costs,
         followups=followups,
         today=today,

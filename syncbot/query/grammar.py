@@ -89,6 +89,13 @@ class Query:
         )
 
 
+def quoted(text: str) -> str:
+    """What someone typed, quoted as inline code: Slack turns no link, mention or formatting
+    inside it into anything but text. A backtick of theirs, which would end the quote, becomes
+    a look-alike (and ``&``, ``<``, ``>`` are still escaped where mrkdwn is written)."""
+    return "`" + text.replace("`", "\u02cb") + "`"
+
+
 def _suggest(word: str) -> str:
     close = difflib.get_close_matches(word.lower(), VOCABULARY, n=1, cutoff=0.6)
     return f' Did you mean "{close[0]}"?' if close else ""

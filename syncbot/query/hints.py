@@ -10,6 +10,8 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 
+from syncbot.query.grammar import quoted
+
 _PLURALS = {
     "source": "sources",
     "account": "accounts",
@@ -57,5 +59,7 @@ def unknown_values(
                 listing = f"its {_PLURALS[key]}: {', '.join(ranked[:SHOWN])}"
                 if len(ranked) > SHOWN:
                     listing += f" and {len(ranked) - SHOWN} more"
-            out.append(f"{key}:{asked} matches no number of the latest sync; {listing}.")
+            out.append(
+                f"{quoted(f'{key}:{asked}')} matches no number of the latest sync; {listing}."
+            )
     return out

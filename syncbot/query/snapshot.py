@@ -7,6 +7,7 @@ milliseconds. Records are made only for what an answer shows.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections import Counter
@@ -16,7 +17,15 @@ from typing import Literal
 import phonenumbers
 
 from syncbot.costs import Tally
-from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunRecord, SourceState
+from syncbot.models import (
+    Change,
+    ChangeKind,
+    Key,
+    PhoneNumber,
+    RunRecord,
+    SheetState,
+    SourceState,
+)
 from syncbot.query.bitmaps import all_rows, positions
 from syncbot.query.changelog import ChangeLog
 from syncbot.query.inventory import Inventory, number_batch
@@ -29,9 +38,9 @@ CountedField = Literal["source_key", "status", "country", "type"]
 
 
 class Snapshot:
-    """The latest committed sync: inventory, run, source health and the run's changes."""
+    """The latest committed sync: inventory, run, source and sheet health, the run's changes."""
 
-    __slots__ = ("_changes", "_inventory", "_unassigned", "run", "states")
+    __slots__ = ("_changes", "_inventory", "_unassigned", "run", "sheet", "states")
 
     def __init__(
         self,
@@ -40,14 +49,23 @@ class Snapshot:
         run: RunRecord | None = None,
         states: Iterable[SourceState] = (),
         changes: Iterable[Change] = (),
+        sheet: SheetState | None = None,
     ) -> None:
         """``numbers`` in inventory order, as records or as the store's batches."""
         self.run = run
         self.states = list(states)
+        self.sheet = sheet
         log = ChangeLog(changes)
         self._inventory = Inventory(log.link(_batches(numbers)), self.states)
         self._changes = log
         self._unassigned: dict[Key, int] | None = None
+
+    def with_outcome(self, run: RunRecord, sheet: SheetState | None) -> Snapshot:
+        """The same sync with its run's final record and the sheet's health, as stored once
+        the sheet was written: the numbers and changes are shared, not loaded again."""
+        outcome = copy.copy(self)
+        outcome.run, outcome.sheet = run, sheet
+        return outcome
 
     @property
     def run_id(self) -> int | None:
@@ -283,6 +301,7 @@ def load_snapshot(store: Store) -> Snapshot:
             run=run,
             states=store.source_states(),
             changes=store.iter_changes(run.run_id) if run else (),
+            sheet=store.sheet_state(),
         )
         latest = store.latest_run()
         if (latest.run_id if latest else None) == snapshot.run_id:

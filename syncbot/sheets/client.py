@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import FileType, HTTPClient, ParamsType
 from requests import ConnectTimeout, RequestException, Response
 
-from syncbot.errors import ConfigError
+from syncbot.errors import ConfigError, SheetError
 from syncbot.http import parse_retry_after
 
 GOOGLE_SHEETS_API = "https://sheets.googleapis.com"
@@ -60,6 +61,10 @@ class RetryPolicy:
         if isinstance(exc, RequestException) and not isinstance(exc, ConnectTimeout):
             return False
         return self.backoff(exc)
+
+
+class DeadlinePassed(SheetError):
+    """The run's deadline (``SYNC_DEADLINE_SECONDS``) came before the sheet write was done."""
 
 
 class _OffGoogleCredentials(service_account.Credentials):
@@ -106,6 +111,59 @@ class SheetsHTTPClient(HTTPClient):
         self.policy = policy
         self.calls = 0
         self.timeout = TIMEOUT
+        # The run's deadline (``time.monotonic()``) and how many seconds it allowed in all,
+        # once ``limit`` is called: no call, retry or wait outlasts it.
+        self.deadline: float | None = None
+        self.deadline_seconds = 0.0
+        # Set when a call's retries ended because the next one could only come past the deadline.
+        self._out_of_time = False
+
+    def limit(self, deadline: float | None, *, seconds: float) -> None:
+        """Bound every later call by ``deadline`` (``time.monotonic()``; ``None``: no bound),
+        the end of a run that allowed ``seconds`` (``SYNC_DEADLINE_SECONDS``)."""
+        self.deadline, self.deadline_seconds = deadline, seconds
+
+    def _left(self) -> float:
+        """Seconds left before the deadline; ``DeadlinePassed`` when there are none."""
+        if self.deadline is None:
+            return float("inf")
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._deadline_passed()
+        return left
+
+    def _deadline_passed(self) -> DeadlinePassed:
+        return DeadlinePassed(
+            f"The sheet was not written within SYNC_DEADLINE_SECONDS "
+            f"({self.deadline_seconds:g} s for the whole run): Google Sheets did not answer, or "
+            "asked to be called again, within the time left, so the write was stopped and the "
+            "run lock released. Calls that had gone through stay; the next sync brings the "
+            "sheet up to date."
+        )
+
+    def _backoff(
+        self, decide: Callable[[Exception], bool | float]
+    ) -> Callable[[Exception], bool | float]:
+        """``decide`` within the time left: a backoff that could end past the deadline waits
+        half the time left instead, so a last attempt still has the rest; a ``Retry-After``
+        past it ends the retries (``_out_of_time``), as calling sooner would only be refused."""
+
+        def on(exc: Exception) -> bool | float:
+            if isinstance(exc, DeadlinePassed):
+                return False
+            wait = decide(exc)
+            if wait is False or self.deadline is None:
+                return wait
+            left = self.deadline - time.monotonic()
+            longest = self.policy.wait_max + self.policy.wait_initial if wait is True else wait
+            if longest < left:
+                return wait
+            if wait is True:
+                return max(0.0, left / 2)
+            self._out_of_time = True
+            return False
+
+        return on
 
     def request(  # noqa: PLR0917 - gspread calls it positionally
         self,
@@ -138,8 +196,27 @@ class SheetsHTTPClient(HTTPClient):
             # on a large batchUpdate that is a fifth of the bytes.
             data, json = compact_json(json), None
             headers = {**(headers or {}), "Content-Type": "application/json"}
+        self._out_of_time = False
+        try:
+            return self._attempts(method, endpoint, params, data, files, headers, write=write)
+        except (APIError, RequestException, TransportError) as exc:
+            if self._out_of_time:
+                raise self._deadline_passed() from exc
+            raise
+
+    def _attempts(  # noqa: PLR0917 - as ``_request``
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None,
+        data: bytes | None,
+        files: FileType,
+        headers: MutableMapping[str, str] | None,
+        *,
+        write: bool,
+    ) -> Response:
         for attempt in stamina.retry_context(
-            on=self.policy.backoff_write if write else self.policy.backoff,
+            on=self._backoff(self.policy.backoff_write if write else self.policy.backoff),
             attempts=self.policy.attempts,
             timeout=None,
             wait_initial=self.policy.wait_initial,
@@ -147,10 +224,19 @@ class SheetsHTTPClient(HTTPClient):
             wait_jitter=self.policy.wait_initial,
         ):
             with attempt:
+                left = self._left()
+                connect, read = TIMEOUT
+                self.timeout = (min(connect, left), min(read, left))
                 self.calls += 1
-                response = super().request(
-                    method, endpoint, params=params, data=data, files=files, headers=headers
-                )
+                try:
+                    response = super().request(
+                        method, endpoint, params=params, data=data, files=files, headers=headers
+                    )
+                except (RequestException, TransportError):
+                    # A call cut short by the deadline fails as the deadline, not as a network
+                    # error that the writer would answer by reading and writing again.
+                    self._left()
+                    raise
         return response
 
     def post_serialized(

@@ -100,6 +100,12 @@ class SheetWriter:
         """The spreadsheet's key (``GOOGLE_SHEET_ID``, from its URL when given one)."""
         return self._key
 
+    def limit(self, deadline: float | None, *, seconds: float) -> None:
+        """End every later call, retry and wait by ``deadline`` (``time.monotonic()``): the
+        run's, whose ``SYNC_DEADLINE_SECONDS`` allowed ``seconds`` in all. A write still going
+        then fails with ``DeadlinePassed``."""
+        self._http.limit(deadline, seconds=seconds)
+
     def check_access(self) -> str:
         """The spreadsheet's title, proving the service account may open it."""
         with self._errors():

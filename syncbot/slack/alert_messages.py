@@ -114,8 +114,9 @@ def first_sync(result: RunResult) -> str | None:
 
 
 def health_message(result: RunResult, *, sheet: str | None = None) -> Message | None:
-    """The channel alert when sources started failing or recovered; ``None`` when none did."""
-    if not result.health:
+    """The channel alert when sources or the sheet started failing or recovered; ``None`` when
+    none did."""
+    if not result.health and result.sheet_health is None:
         return None
     lines = []
     for key, health in result.health.items():
@@ -130,12 +131,24 @@ def health_message(result: RunResult, *, sheet: str | None = None) -> Message | 
         else:
             count = f": {counted(source.count, 'number')} listed" if source else ""
             lines.append(f":white_check_mark: *{name} recovered*{count}.")
-    failing = [k for k, h in result.health.items() if h == "failing"]
-    recovered = [k for k, h in result.health.items() if h == "recovered"]
+    if result.sheet_health == "failing":
+        error = escape(plain(result.sheet.error or "failed", 500))
+        lines.append(
+            f":warning: *The sheet is failing*: {error}. The store has this sync; the sheet "
+            "shows the last one written."
+        )
+    elif result.sheet_health == "recovered":
+        lines.append(":white_check_mark: *The sheet recovered*: it shows this sync.")
+    changed = {**result.health}
+    if result.sheet_health is not None:
+        changed["the sheet"] = result.sheet_health
+    failing = [k for k, h in changed.items() if h == "failing"]
+    recovered = [k for k, h in changed.items() if h == "recovered"]
     parts = [f"{', '.join(failing)} failing"] if failing else []
     parts += [f"{', '.join(recovered)} recovered"] if recovered else []
-    head = f"Source health changed in sync run {result.run_id}"
-    footer = "`/numbers status` shows every source's health."
+    what = "Source health" if result.health else "Sheet health"
+    head = f"{what} changed in sync run {result.run_id}"
+    footer = "`/numbers status` shows every source's health and the sheet's."
     if sheet:
         footer += f" <{sheet}|Open the sheet>."
     blocks = [

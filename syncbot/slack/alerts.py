@@ -1,8 +1,8 @@
 """After-sync alerts to ``SLACK_ALERT_CHANNEL``: one message when a sync changed numbers people
 act on (they became unassigned, were removed or added), and one titled as a health alert when a
-source started failing or recovered. Assignments alone, and a source that keeps failing run after
-run, stay quiet: health changes come from the states kept in the store, so a failure is told once
-whichever process runs each sync.
+source or the sheet started failing or recovered. Assignments alone, and a source or sheet that
+keeps failing run after run, stay quiet: health changes come from the states kept in the store,
+so a failure is told once whichever process runs each sync.
 """
 
 from __future__ import annotations

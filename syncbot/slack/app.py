@@ -27,8 +27,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
 from syncbot.logs import event
-from syncbot.models import ago, iso
-from syncbot.query import Query, answer, parse
+from syncbot.models import ago
+from syncbot.query import Query, answer, parse, quoted
 from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
 from syncbot.slack.alerts import alert_hook
@@ -38,8 +38,11 @@ from syncbot.slack.blocks import (
     SHARE_ACTION,
     Message,
     answer_message,
+    escape,
     notice,
+    plain,
     read_page_value,
+    shareable,
     shared,
     sheet_url,
     unescape,
@@ -47,6 +50,7 @@ from syncbot.slack.blocks import (
 )
 from syncbot.slack.config import require_settings
 from syncbot.slack.errors import on_error
+from syncbot.slack.health import health_report
 from syncbot.slack.middleware import (
     MAX_BODY_BYTES,
     READ_TIMEOUT_SECONDS,
@@ -116,6 +120,7 @@ class Runtime:
             lock=self.held_lock(),
             followups=followups,
             asker=asker,
+            sheet_configured=self.settings.sheet_configured,
         )
         return answer_message(
             found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
@@ -184,6 +189,16 @@ def _share_button(runtime: Runtime) -> Listener:
         message = await runtime.answer(parse(text), offset=offset, asker=context.user_id)
         respond = _respond_of(context)
         await ack()
+        if not shareable(message):
+            # It matched something when it was asked; since then a sync has changed that.
+            runtime.background.reply(
+                respond,
+                notice(
+                    f"Nothing to share: {escape(quoted(plain(text, 200)))} matches nothing in "
+                    "the latest sync any more."
+                ),
+            )
+            return
         runtime.background.reply(respond, shared(message, context.user_id))
         event(log, logging.INFO, "answer shared in channel", user=context.user_id)
 
@@ -248,7 +263,7 @@ async def _events(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid request signature"}, status=401)
     signature = request.headers["X-Slack-Signature"]
     timestamp = request.headers["X-Slack-Request-Timestamp"]
-    if not request.app[REPLAYS].first_time(signature, timestamp, now=runtime.clock()):
+    if not await request.app[REPLAYS].first_time(signature, timestamp, now=runtime.clock()):
         if "X-Slack-Retry-Num" in request.headers:
             # Slack delivering again what it thinks failed: acknowledged, as SkipRetries does.
             return web.Response(headers={"X-Slack-No-Retry": "1"})
@@ -268,52 +283,15 @@ async def _socket_mode(runtime: Runtime) -> dict[str, Any]:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    """200 with the latest sync's age, each source's health and, in Socket Mode, whether Slack
-    is connected; 503 until there is a sync."""
     runtime = request.app[RUNTIME]
-    socket = await _socket_mode(runtime)
-    snapshot = runtime.snapshot.current
-    if snapshot is None:
-        return web.json_response(
-            {"status": "starting", "detail": "loading the latest sync", **socket}, status=503
-        )
-    run = snapshot.run
-    if run is None:
-        return web.json_response(
-            {"status": "no_sync", "detail": "no sync has run yet: run `syncbot sync`", **socket},
-            status=503,
-        )
-    interval = runtime.settings.sync_interval_seconds
-    age = int((runtime.now() - run.finished_at).total_seconds())
-    late = age > 2 * interval
-    stale = any(state.stale for state in snapshot.states)
-    lock = runtime.held_lock()
-    stuck = lock is not None and lock.stuck(runtime.now())
-    disconnected = bool(socket) and not socket["socket_mode"]["connected"]
-    # Source errors are left out: this endpoint is public, and `/numbers status` shows them.
-    body = {
-        "status": "degraded" if late or stale or stuck or disconnected else "ok",
-        "latest_sync": {
-            "run_id": run.run_id,
-            "status": run.status,
-            "finished_at": iso(run.finished_at),
-            "age_seconds": age,
-            "late": late,
-        },
-        "interval_seconds": interval,
-        "run_lock": None if lock is None else lock.to_dict(runtime.now()),
-        "sources": {
-            state.key: {
-                "status": state.status,
-                "stale": state.stale,
-                "last_ok_at": iso(state.last_ok_at),
-                "last_attempt_at": iso(state.last_attempt_at),
-            }
-            for state in snapshot.states
-        },
-        **socket,
-    }
-    return web.json_response(body)
+    status, body = health_report(
+        runtime.snapshot.current,
+        settings=runtime.settings,
+        now=runtime.now(),
+        lock=runtime.held_lock(),
+        socket=await _socket_mode(runtime),
+    )
+    return web.json_response(body, status=status)
 
 
 async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
@@ -347,6 +325,7 @@ async def _lifecycle(web_app: web.Application) -> AsyncIterator[None]:
         await poller
         await runtime.syncs.close()
         await runtime.background.close()
+        await web_app[REPLAYS].close()
 
 
 def create_web_app(
@@ -377,7 +356,7 @@ def create_web_app(
         handler_args={"keepalive_timeout": read_timeout, "lingering_time": read_timeout},
     )
     web_app[RUNTIME] = runtime
-    web_app[REPLAYS] = ReplayGuard()
+    web_app[REPLAYS] = ReplayGuard(store)
     web_app[READ_TIMEOUT] = read_timeout
     web_app[BOLT] = build_app(runtime)
     web_app.router.add_post("/slack/events", _events)

@@ -25,7 +25,7 @@ from syncbot.models import (
     iso,
 )
 from syncbot.normalize import international
-from syncbot.query import USAGE, Answer, counted
+from syncbot.query import USAGE, Answer, counted, quoted
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -175,17 +175,22 @@ def _button(action_id: str, label: str, value: str) -> Block:
     }
 
 
-def _actions(buttons: list[Block], query_text: str, offset: int) -> list[Block]:
-    """The answer's buttons, ending with **Share in channel** (which re-runs the same page)."""
-    share = page_value(query_text, offset)
+def _actions(
+    buttons: list[Block], query_text: str, offset: int, *, shareable: bool = True
+) -> list[Block]:
+    """The answer's buttons, ending with **Share in channel** (which re-runs the same page)
+    when the answer is ``shareable``: one that matched nothing tells the channel nothing."""
+    share = page_value(query_text, offset) if shareable else None
     if share is not None:
         buttons = [*buttons, _button(SHARE_ACTION, "Share in channel", share)]
     return [{"type": "actions", "elements": buttons}] if buttons else []
 
 
-def _pager(query_text: str, offset: int, total: int, sheet: str | None) -> list[Block]:
+def _pager(
+    query_text: str, offset: int, total: int, sheet: str | None, *, shareable: bool
+) -> list[Block]:
     if total <= PAGE_SIZE:
-        return _actions([], query_text, offset)
+        return _actions([], query_text, offset, shareable=shareable)
     end = min(offset + PAGE_SIZE, total)
     text = f"Showing {offset + 1:,} to {end:,} of {total:,}."
     if sheet:
@@ -198,7 +203,23 @@ def _pager(query_text: str, offset: int, total: int, sheet: str | None) -> list[
         value = page_value(query_text, target)
         if shown and value is not None:
             buttons.append(_button(action_id, label, value))
-    return [context(text), *_actions(buttons, query_text, offset)]
+    return [context(text), *_actions(buttons, query_text, offset, shareable=shareable)]
+
+
+def _asked(found: Answer) -> str:
+    """The query as the asker typed it, quoted as code: a shared answer posts it under the
+    bot's name, where a link or a mention in it must stay text."""
+    return escape(quoted(plain(found.query.text, 200)))
+
+
+def shareable(message: Message) -> bool:
+    """Whether the answer carries a **Share in channel** button."""
+    return any(
+        element.get("action_id") == SHARE_ACTION
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    )
 
 
 def shared(message: Message, user_id: str | None) -> Message:
@@ -264,15 +285,15 @@ def _listing(
     sheet: str | None,
 ) -> Message:
     """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
-    asked = escape(plain(found.query.text, 200))
+    asked = _asked(found)
     if total == 0:
-        summary = f"No {noun}s match “{asked}”."
+        summary = f"No {noun}s match {asked}."
     elif total > PAGE_SIZE:
         end = min(offset + PAGE_SIZE, total)
-        summary = f"*{counted(total, noun)}* match “{asked}” (showing {offset + 1:,} to {end:,})."
+        summary = f"*{counted(total, noun)}* match {asked} (showing {offset + 1:,} to {end:,})."
     else:
         verb = "matches" if total == 1 else "match"
-        summary = f"*{counted(total, noun)}* {verb} “{asked}”."
+        summary = f"*{counted(total, noun)}* {verb} {asked}."
     money = [f":moneybag: {escape(line)}" for line in found.cost_lines()]
     blocks = [*_warnings(found), section("\n".join([summary, *money]))]
     if found.followup_counts is not None:
@@ -280,14 +301,14 @@ def _listing(
         blocks.append(context(who))
     blocks += [section(line) for line in page[:PAGE_SIZE]]
     blocks.append(context(_sync_line(found.run, now)))
-    blocks += _pager(found.query.text, offset, total, sheet)
+    blocks += _pager(found.query.text, offset, total, sheet, shareable=total > 0)
     return ephemeral(blocks, " ".join([summary.replace("*", ""), *found.cost_lines()]))
 
 
 def _stats(found: Answer, now: dt.datetime) -> Message:
     summary = f"*{counted(len(found.numbers), 'number')}*"
     if found.query.has_filters:
-        summary += f" match “{escape(plain(found.query.text, 200))}”"
+        summary += f" match {_asked(found)}"
     else:
         summary += " in the latest sync"
     blocks = [*_warnings(found), section(summary)]
@@ -305,7 +326,7 @@ def _stats(found: Answer, now: dt.datetime) -> Message:
         lines = "\n".join(escape(line) for line in found.followup_lines())
         blocks.append(section(f"*Follow-ups*\n{lines}"))
     blocks.append(context(_sync_line(found.run, now)))
-    blocks += _actions([], found.query.text, 0)
+    blocks += _actions([], found.query.text, 0, shareable=len(found.numbers) > 0)
     return ephemeral(blocks, summary.replace("*", ""))
 
 
@@ -319,6 +340,21 @@ def _source_line(state: SourceState, now: dt.datetime) -> str:
     return line + f"; its numbers are from {_when(state.last_ok_at, now)}"
 
 
+def _sheet_line(found: Answer, now: dt.datetime) -> str:
+    state = found.sheet
+    if not found.sheet_configured:
+        return ":heavy_minus_sign: *Sheet*: off (GOOGLE_SHEET_ID is not set)"
+    if state is None:
+        return ":hourglass: *Sheet*: not written yet"
+    if state.status == "ok":
+        return f":white_check_mark: *Sheet*: ok, written {_when(state.last_ok_at, now)}"
+    error = escape(plain(state.error or "failed", 500))
+    return (
+        f":warning: *Sheet*: failing at {_when(state.last_attempt_at, now)}: {error}; it shows "
+        f"the sync of {_when(state.last_ok_at, now)}"
+    )
+
+
 def _status(found: Answer, now: dt.datetime) -> Message:
     run = found.run
     if run is None:
@@ -326,15 +362,14 @@ def _status(found: Answer, now: dt.datetime) -> Message:
         head += "run `/numbers sync`."
     else:
         result = run.result
-        sheet = (result.get("sheet") or {}).get("status", "skipped")
         head = (
             f"*Latest sync*: run {run.run_id}, {run.status}, finished {_when(run.finished_at, now)}"
-            f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned"
-            f"; sheet {escape(str(sheet))}."
+            f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned."
         )
     lines = [_source_line(s, now) for s in found.states]
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
+    lines.append(_sheet_line(found, now))
     blocks = [*_warnings(found), section(head), *packed(lines, max_sections=40)]
     blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, head.replace("*", ""))

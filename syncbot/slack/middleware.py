@@ -21,8 +21,10 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.slack.blocks import notice
+from syncbot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +79,62 @@ class ReplayGuard:
     (a proxy's log, a leaked HAR file) cannot be sent again while its timestamp still passes.
 
     Only validly signed requests are remembered, each until its timestamp leaves the window, so
-    the memory it takes follows Slack's traffic, never a caller's.
+    the memory it takes follows Slack's traffic, never a caller's. With a store they are
+    remembered there too, where every web dyno sees them, and a restart does not forget them.
+    A store that does not answer within ``store_seconds`` (a PostgreSQL outage, SQLite busy
+    with a sync's commit) is not allowed to take the 3 s Slack gives an answer: the request is
+    checked against this process's memory alone, and a warning logged.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None, *, store_seconds: float = 2.0) -> None:
         self._seen: set[str] = set()
         self._expiry: list[tuple[float, str]] = []
+        self._store = store
+        self._store_seconds = store_seconds
+        # Store calls still running in their threads (given up on, or not yet done): ``close``
+        # waits for them before the store is closed under them.
+        self._pending: set[asyncio.Future[bool]] = set()
 
-    def first_time(self, signature: str, timestamp: str, *, now: float) -> bool:
+    async def first_time(self, signature: str, timestamp: str, *, now: float) -> bool:
         """Whether this signed request is new; remembers it either way."""
         while self._expiry and self._expiry[0][0] < now:
             self._seen.discard(heapq.heappop(self._expiry)[1])
         if signature in self._seen:
             return False
         self._seen.add(signature)
-        heapq.heappush(self._expiry, (int(timestamp) + MAX_CLOCK_SKEW_SECONDS, signature))
+        expires_at = int(timestamp) + MAX_CLOCK_SKEW_SECONDS
+        heapq.heappush(self._expiry, (expires_at, signature))
+        if self._store is None:
+            return True
+        return await self._first_in_store(signature, now=int(now), expires_at=expires_at)
+
+    async def _first_in_store(self, signature: str, *, now: int, expires_at: int) -> bool:
+        store = self._store
+        assert store is not None
+        call = asyncio.ensure_future(
+            asyncio.to_thread(store.first_request, signature, now=now, expires_at=expires_at)
+        )
+        self._pending.add(call)
+        call.add_done_callback(self._pending.discard)
+        try:
+            async with asyncio.timeout(self._store_seconds):
+                return await asyncio.shield(call)
+        except TimeoutError:
+            reason = f"no answer within {self._store_seconds:g} s"
+        except SyncbotError as exc:
+            reason = exc.message
+        event(
+            log,
+            logging.WARNING,
+            "replay check fell back to this process's memory: the store did not answer",
+            reason=reason,
+        )
         return True
+
+    async def close(self) -> None:
+        """Wait for store calls still running."""
+        if self._pending:
+            await asyncio.wait(set(self._pending))
 
 
 async def read_body(request: web.Request, *, seconds: float) -> bytes | web.Response:

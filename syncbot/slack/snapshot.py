@@ -4,7 +4,9 @@ Slack allows 3 s for an answer and loading a 500,000-number snapshot takes secon
 never load it from the store (nor call a provider, nor the sheet); only ``changes 7d`` reads the
 store's history, one indexed query. A poller asks the store for the latest
 run id (one indexed row) every few seconds; when a newer run appears it loads that run in a
-worker thread while requests keep getting the previous copy, then swaps the reference.
+worker thread while requests keep getting the previous copy, then swaps the reference. The same
+run's final outcome (stored once the sheet is written) and the sheet's health replace the
+copy's run record without loading its numbers again.
 """
 
 from __future__ import annotations
@@ -65,7 +67,14 @@ class LiveSnapshot:
         async with self._refreshing:
             latest = await asyncio.to_thread(self._store.latest_run)
             latest_id = latest.run_id if latest else None
-            if self._current is not None and self._current.run_id == latest_id:
+            current = self._current
+            if current is not None and current.run_id == latest_id:
+                if latest is not None:
+                    # The run is committed before its sheet is written: its final status and
+                    # the sheet's health are stored after, under the same run id.
+                    sheet = await asyncio.to_thread(self._store.sheet_state)
+                    if latest != current.run or sheet != current.sheet:
+                        self._current = current.with_outcome(latest, sheet)
                 return
             started = asyncio.get_running_loop().time()
             loaded = _EMPTY

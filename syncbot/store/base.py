@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 
 from syncbot.costs import Tally
 from syncbot.followups import ActionResult, FollowUp, FollowUpAction, FollowUpRef, Person
-from syncbot.models import Change, Key, PhoneNumber, RunRecord, RunResult, SourceState, Status
+from syncbot.models import (
+    Change,
+    Key,
+    PhoneNumber,
+    RunRecord,
+    RunResult,
+    SheetState,
+    SourceState,
+    Status,
+)
 
 if TYPE_CHECKING:
     from syncbot.store.staging import Staging
@@ -84,6 +93,10 @@ class Store(ABC):
     def source_states(self) -> list[SourceState]: ...
 
     @abstractmethod
+    def sheet_state(self) -> SheetState | None:
+        """The sheet's health as of its latest write; None before the first."""
+
+    @abstractmethod
     def latest_run(self) -> RunRecord | None: ...
 
     @abstractmethod
@@ -127,7 +140,13 @@ class Store(ABC):
 
     @abstractmethod
     def update_run(self, run_id: int, result: RunResult) -> None:
-        """Record what happened after the commit (the sheet write) in the run's result."""
+        """Record what happened after the commit (the sheet write) in the run's result, and
+        the sheet's health when the run wrote it (ok or failed)."""
+
+    @abstractmethod
+    def first_request(self, signature: str, *, now: int, expires_at: int) -> bool:
+        """Remember a signed request until ``expires_at`` (epoch seconds); False when it was
+        remembered already, by this process or any other on the same store."""
 
     # -- follow-ups (syncbot/followups.py) ---------------------------------------------------
 

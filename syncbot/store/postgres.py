@@ -87,6 +87,18 @@ class PostgresStore(SqlStore):
             except psycopg.OperationalError as exc:
                 raise StoreError(f"{self._where}: {redact(str(exc), self._url)}") from None
 
+    @contextmanager
+    def statements(self) -> Iterator[Cursor]:
+        with self._mutex:
+            if self._conn.closed:
+                self._conn = self._connect()
+            try:
+                # The connection is in autocommit mode: each statement is its own transaction.
+                with self._conn.cursor() as cur:
+                    yield cur
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"{self._where}: {redact(str(exc), self._url)}") from None
+
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
 

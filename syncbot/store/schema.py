@@ -115,6 +115,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX followup_actions_at ON followup_actions (at)",
     ),
     (
+        # The sheet's health, kept as each source's is (source_states), so that whichever
+        # process writes the sheet tells a failure once and its end once, and `status`,
+        # `doctor` and /healthz show it. One row: syncbot writes one spreadsheet.
+        """CREATE TABLE sheet_state (
+            id INTEGER PRIMARY KEY,
+            status TEXT NOT NULL,
+            last_ok_at {ts},
+            last_attempt_at {ts} NOT NULL,
+            error TEXT
+        )""",
+        # Signed Slack requests seen within the replay window, shared by every web dyno (and
+        # kept across restarts), each until its timestamp leaves the window (epoch seconds).
+        """CREATE TABLE seen_requests (
+            signature TEXT PRIMARY KEY,
+            expires_at {bigint} NOT NULL
+        )""",
+        "CREATE INDEX seen_requests_expiry ON seen_requests (expires_at)",
+    ),
+    (
         # The managed Inventory columns syncbot has written to each spreadsheet: a column
         # added to the layout later (Follow-up) that people already had of their own, under
         # the same name, stays theirs (syncbot/sheets/layout.py LATER_HEADERS).

@@ -30,6 +30,7 @@ from syncbot.models import (
     PhoneNumber,
     RunRecord,
     RunResult,
+    SheetState,
     SourceState,
     utc_now,
 )
@@ -41,6 +42,9 @@ from syncbot.store.staging import Staging, apply_run, digests, prepare, stage
 
 
 class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
     def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
     def fetchone(self) -> Any: ...
@@ -96,6 +100,12 @@ class SqlStore(Store):
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Cursor]:
         """A cursor inside one transaction, committed on success and rolled back on error."""
+
+    @abstractmethod
+    @contextmanager
+    def statements(self) -> Iterator[Cursor]:
+        """A cursor whose statements each commit on their own, outside any transaction: no
+        wait for a run's commit (PostgreSQL's write transactions queue behind it)."""
 
     @abstractmethod
     def sql(self, statement: str) -> str:
@@ -182,6 +192,16 @@ class SqlStore(Store):
         ]
         # In Python for one order on every backend, as in load_numbers.
         return sorted(states, key=lambda state: (state.source, state.account))
+
+    def sheet_state(self) -> SheetState | None:
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT status, last_ok_at, last_attempt_at, error FROM sheet_state WHERE id = 1"
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return SheetState(row[0], self.from_db_time(row[1]), self._time(row[2]), row[3])
 
     def _time(self, value: Any) -> dt.datetime:
         parsed = self.from_db_time(value)
@@ -428,6 +448,38 @@ class SqlStore(Store):
                 self.sql("UPDATE runs SET status = ?, result = ? WHERE run_id = ?"),
                 (result.status, json.dumps(result.to_dict()), run_id),
             )
+            if result.sheet.status != "skipped":
+                self._record_sheet(cur, result)
+
+    def _record_sheet(self, cur: Cursor, result: RunResult) -> None:
+        at = self.to_db_time(result.finished_at or result.started_at)
+        ok = result.sheet.status == "ok"
+        error = None if ok else result.sheet.error
+        # Both backends (SQLite since 3.24) take this upsert.
+        cur.execute(
+            self.sql(
+                "INSERT INTO sheet_state (id, status, last_ok_at, last_attempt_at, error) "
+                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                "last_ok_at = COALESCE(excluded.last_ok_at, sheet_state.last_ok_at), "
+                "last_attempt_at = excluded.last_attempt_at, error = excluded.error"
+            ),
+            ("ok" if ok else "failed", at if ok else None, at, error),
+        )
+
+    def first_request(self, signature: str, *, now: int, expires_at: int) -> bool:
+        try:
+            with self.statements() as cur:
+                cur.execute(self.sql("DELETE FROM seen_requests WHERE expires_at < ?"), (now,))
+                cur.execute(
+                    self.sql(
+                        "INSERT INTO seen_requests (signature, expires_at) VALUES (?, ?) "
+                        "ON CONFLICT (signature) DO NOTHING"
+                    ),
+                    (signature, expires_at),
+                )
+                return bool(cur.rowcount == 1)
+        except self.driver_error as exc:
+            raise StoreError(f"the store could not check a request for replay ({exc})") from None
 
     # -- follow-ups -----------------------------------------------------------------------
 

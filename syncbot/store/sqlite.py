@@ -96,6 +96,15 @@ class SqliteStore(SqlStore):
             finally:
                 cur.close()
 
+    @contextmanager
+    def statements(self) -> Iterator[Cursor]:
+        with self._mutex:
+            cur = self._conn.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
     def sql(self, statement: str) -> str:
         return statement
 
