@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,18 @@ from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.settings import Settings, settings_from
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the processes the tests start stop on SIGINT, as they do under a terminal's Ctrl-C.
+
+    A shell without job control starts a background command (`make test &`, a CI runner's
+    job) with SIGINT ignored, and every process it starts inherits that: `syncbot sandbox`
+    would then never see the SIGINT a test sends it. A Python handler is not inherited across
+    exec, so installing Python's own here hands the children the default disposition.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # Real backoff, shrunk so a test with a few retries takes milliseconds.
 FAST = RetryPolicy(

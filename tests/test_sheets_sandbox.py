@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gspread
 import pytest
 import requests
@@ -32,7 +34,7 @@ def test_user_entered_parses_formulas_and_numbers_while_raw_keeps_text(
     user = [grid.get(0, c) for c in range(5)]
     raw = [grid.get(1, c) for c in range(5)]
     assert [(c.formula, c.value) for c in user if c] == [
-        ("=1+1", None),
+        ("=1+1", 2.0),
         (None, 15551234567.0),
         (None, True),
         (None, "0012"),
@@ -40,6 +42,9 @@ def test_user_entered_parses_formulas_and_numbers_while_raw_keeps_text(
     ]
     assert [c.value for c in raw if c] == typed
     assert worksheet.get("A1:E1", value_render_option=ValueRenderOption.unformatted) == [
+        [2, 15551234567, True, "0012", 1234.5]
+    ]
+    assert worksheet.get("A1:E1", value_render_option=ValueRenderOption.formula) == [
         ["=1+1", 15551234567, True, "0012", 1234.5]
     ]
 
@@ -316,3 +321,54 @@ def test_a_request_field_google_does_not_know_is_refused_with_googles_message(
 
 def test_every_request_the_fake_carries_out_has_its_fields_checked() -> None:
     assert set(HANDLERS) == set(schema.FIELDS["Request"])
+
+
+def test_inserted_columns_take_the_width_of_the_neighbour_inherit_from_before_names(
+    sheet: gspread.Spreadsheet,
+) -> None:
+    """Google's insertDimension extends the neighbour's dimension properties (its width)."""
+    wide = {"properties": {"pixelSize": 150}, "fields": "pixelSize"}
+    column_b = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}
+    sheet.batch_update({"requests": [{"updateDimensionProperties": {**wide, "range": column_b}}]})
+    for start, inherit in ((2, True), (1, False)):
+        where = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": start, "endIndex": start + 1}
+        sheet.batch_update(
+            {"requests": [{"insertDimension": {"range": where, "inheritFromBefore": inherit}}]}
+        )
+
+    answer = sheet.fetch_sheet_metadata({"fields": "sheets.data.columnMetadata", "ranges": "A1:E1"})
+
+    widths = [c["pixelSize"] for c in answer["sheets"][0]["data"][0]["columnMetadata"]]
+    assert widths == [100, 150, 150, 150, 100]
+
+
+def test_update_conditional_format_rule_answers_the_rule_it_replaced_or_the_index_it_moved(
+    sheet: gspread.Spreadsheet,
+) -> None:
+    def rule(formula: str) -> dict[str, Any]:
+        condition = {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": formula}]}
+        return {
+            "ranges": [{"sheetId": 0, "startRowIndex": 0, "endRowIndex": 5}],
+            "booleanRule": {"condition": condition, "format": {"textFormat": {"bold": True}}},
+        }
+
+    for formula in ("=A1>1", "=A1>2"):
+        sheet.batch_update({"requests": [{"addConditionalFormatRule": {"rule": rule(formula)}}]})
+    replaced = {"sheetId": 0, "index": 1, "rule": rule("=A1>3")}
+    moved = {"sheetId": 0, "index": 1, "newIndex": 0}
+
+    answer = sheet.batch_update(
+        {
+            "requests": [
+                {"updateConditionalFormatRule": replaced},
+                {"updateConditionalFormatRule": moved},
+            ]
+        }
+    )
+
+    first, second = (r["updateConditionalFormatRule"] for r in answer["replies"])
+    assert first["oldRule"]["booleanRule"]["condition"]["values"] == [{"userEnteredValue": "=A1>1"}]
+    assert first["newIndex"] == 1
+    assert first["newRule"]["booleanRule"]["condition"]["values"] == [{"userEnteredValue": "=A1>3"}]
+    # Moved to index 0: proto3 JSON leaves the zero out.
+    assert second == {"newRule": first["newRule"], "oldIndex": 1}

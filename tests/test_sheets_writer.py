@@ -167,7 +167,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     assert result.status == "ok"
     rows = rows_by_number(box)
     assert set(rows) == {d.number_id, c.number_id, b.number_id}
-    assert rows[b.number_id][20:] == ["VIP customer", "=2+2"]
+    assert rows[b.number_id][20:] == ["VIP customer", "4"]
     assert rows[c.number_id][20:] == ["", "12.5"]
     assert rows[d.number_id][20:] == []
     header = box.fake.values(box.spreadsheet_id, "Inventory")[0]
@@ -175,7 +175,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
     assert sheet is not None
     b_row = [row[6] for row in box.fake.values(box.spreadsheet_id, "Inventory")].index(b.number_id)
-    assert sheet.get(b_row, 21) == Cell(formula="=2+2")
+    assert sheet.get(b_row, 21) == Cell(4.0, formula="=2+2")
     changes = box.fake.values(box.spreadsheet_id, "Changes")
     (removed,) = [row for row in changes if row[5] == a.number_id]
     assert removed[2] == "removed"
@@ -202,7 +202,7 @@ def test_peoples_cells_keep_their_kind_through_a_large_sync_split_over_calls(
     assert [sheet.get(1, c) for c in (20, 21, 22)] == [
         Cell("0012"),
         Cell(7.0),
-        Cell(formula="=1+2"),
+        Cell(3.0, formula="=1+2"),
     ]
 
 

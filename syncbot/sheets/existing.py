@@ -3,7 +3,7 @@
 Pure functions over the JSON of ``spreadsheets.get`` and ``values.batchGet``; the writer does
 the calls. The Inventory is read whole with ``valueRenderOption=FORMULA``, so that a changed
 cell is found by comparing what the sheet holds with what it should hold, and a formula
-people typed is kept as a formula.
+people typed is kept as a formula; a date people typed comes as the text they see.
 """
 
 from __future__ import annotations

@@ -49,7 +49,12 @@ log = logging.getLogger(__name__)
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
-_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {"valueRenderOption": "FORMULA"}
+# FORMULA tells people's formulas, numbers and text apart; a date people typed is a serial
+# number to Google, so it comes as the text they see (2024-03-01), for Changes and repairs.
+_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {
+    "valueRenderOption": "FORMULA",
+    "dateTimeRenderOption": "FORMATTED_STRING",
+}
 
 
 class _Unconfirmed(Exception):

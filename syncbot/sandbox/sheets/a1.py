@@ -101,8 +101,11 @@ def parse_cells(cells: str) -> A1:
     start_col = column_index(c0) if c0 else 0
     end_row = int(r1) if r1 else None
     end_col = column_index(c1) + 1 if c1 else None
-    if (r0 and int(r0) < 1) or (end_row is not None and end_row < start_row + 1):
+    if (r0 and int(r0) < 1) or (r1 and int(r1) < 1):
         raise ValueError(cells)
-    if end_col is not None and end_col < start_col + 1:
-        raise ValueError(cells)
+    # Google reads a range given corner last (D4:A1) as the same cells (A1:D4).
+    if end_row is not None and end_row < start_row + 1 and r0:
+        start_row, end_row = end_row - 1, start_row + 1
+    if end_col is not None and end_col < start_col + 1 and c0:
+        start_col, end_col = end_col - 1, start_col + 1
     return A1(None, start_row, start_col, end_row, end_col)

@@ -20,7 +20,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from syncbot.sandbox._server import ThreadedServer
-from syncbot.sandbox.sheets import routes, schema, values
+from syncbot.sandbox.sheets import metadata, routes, schema, values
 from syncbot.sandbox.sheets.auth import (
     GOOGLE_TOKEN_AUDIENCE,
     TOKEN_LIFETIME,
@@ -376,7 +376,7 @@ class FakeSheets:
             raise ApiError(403, "The caller does not have permission")
         params = {key: query[key] for key in query}
         if route == "spreadsheets.get":
-            return values.spreadsheet(
+            return metadata.spreadsheet(
                 workbook,
                 ranges=query.getall("ranges", []),
                 grid_data=query.get("includeGridData", "").lower() == "true",

@@ -1,9 +1,10 @@
 """``spreadsheets.batchUpdate``: every request applied to a copy, committed only if all pass.
 
 Implemented: addSheet, deleteSheet, updateSheetProperties, appendDimension, insertDimension,
-deleteDimension, updateDimensionProperties (column sizes), updateCells, repeatCell, copyPaste,
-setBasicFilter, clearBasicFilter, add/update/deleteConditionalFormatRule, and the chart
-requests of ``charts`` (addChart, updateChartSpec, deleteEmbeddedObject).
+deleteDimension, updateDimensionProperties (column sizes), updateCells, repeatCell, the moves
+of ``moves`` (copyPaste, cutPaste, sortRange), setBasicFilter, clearBasicFilter,
+add/update/deleteConditionalFormatRule, and the chart requests of ``charts`` (addChart,
+updateChartSpec, deleteEmbeddedObject).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from syncbot.sandbox.sheets import charts, fields
-from syncbot.sandbox.sheets.cells import cell_from, cell_tree, pasted, value_cell
+from syncbot.sandbox.sheets import charts, fields, moves
+from syncbot.sandbox.sheets.cells import cell_from, cell_tree, value_cell
 from syncbot.sandbox.sheets.grid import (
     MAX_COLUMNS,
     ApiError,
-    Cell,
     Sheet,
     Workbook,
+    corners,
     invalid,
 )
 
@@ -58,18 +59,6 @@ def apply_batch(
         replies.append(reply or {})
     work.version += 1
     return work, replies
-
-
-def grid(workbook: Workbook, spec: Mapping[str, Any]) -> tuple[Sheet, int, int, int, int]:
-    """A GridRange's tab and bounded corners; missing indices reach the grid's edges."""
-    sheet = workbook.sheet_by_id(spec.get("sheetId", 0))
-    row0, col0 = int(spec.get("startRowIndex", 0)), int(spec.get("startColumnIndex", 0))
-    row1 = int(spec.get("endRowIndex", sheet.row_count))
-    col1 = int(spec.get("endColumnIndex", sheet.col_count))
-    if min(row0, col0) < 0 or row1 < row0 or col1 < col0:
-        raise invalid(f"Invalid range: {dict(spec)}")
-    sheet.check_inside(row1, col1, f"{sheet.title} rows {row0}-{row1}, columns {col0}-{col1}")
-    return sheet, row0, col0, row1, col1
 
 
 def _dimension(workbook: Workbook, spec: Mapping[str, Any]) -> tuple[Sheet, str, int, int]:
@@ -118,6 +107,7 @@ def add_sheet(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
         frozen_rows=int(gp.get("frozenRowCount", 0)),
         frozen_cols=int(gp.get("frozenColumnCount", 0)),
     )
+    sheet.keep(props)
     if sheet.row_count < 1 or not 1 <= sheet.col_count <= MAX_COLUMNS:
         raise invalid("Invalid gridProperties: rowCount and columnCount must be at least 1.")
     _check_frozen(sheet)
@@ -160,6 +150,7 @@ def update_sheet_properties(workbook: Workbook, args: dict[str, Any]) -> None:
     sheet.frozen_cols = int(gp.get("frozenColumnCount", 0))
     _check_frozen(sheet)
     sheet.hidden = bool(props.get("hidden", False))
+    sheet.keep(props)
     _check_visible(workbook)
     index = int(props.get("index", sheet.index))
     if index != sheet.index:
@@ -233,7 +224,7 @@ def update_cells(workbook: Workbook, args: dict[str, Any]) -> None:
         sheet.check_inside(row1, col1, f"{sheet.title} from row {row0 + 1}")
         clear_rest = False
     else:
-        sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
+        sheet, row0, col0, row1, col1 = corners(workbook, args["range"])
         if len(rows) > row1 - row0:
             raise invalid(f"{len(rows)} rows of data do not fit a range of {row1 - row0} rows.")
         clear_rest = True
@@ -251,73 +242,24 @@ def update_cells(workbook: Workbook, args: dict[str, Any]) -> None:
 
 def repeat_cell(workbook: Workbook, args: dict[str, Any]) -> None:
     tree = cell_tree(args.get("fields"))
-    sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
+    sheet, row0, col0, row1, col1 = corners(workbook, args["range"])
     for r in range(row0, row1):
         for c in range(col0, col1):
             sheet.put(r, c, cell_from(sheet.get(r, c), args.get("cell", {}), tree))
 
 
-def copy_paste(workbook: Workbook, args: dict[str, Any]) -> None:
-    """Paste the source at the destination's corner, tiled when the destination is a multiple."""
-    source, s_row0, s_col0, s_row1, s_col1 = grid(workbook, args["source"])
-    target, d_row0, d_col0, d_row1, d_col1 = grid(workbook, args["destination"])
-    paste = args.get("pasteType", "PASTE_NORMAL")
-    if args.get("pasteOrientation", "NORMAL") != "NORMAL":
-        raise invalid("Only pasteOrientation NORMAL is implemented by the sandbox.")
-    height, width = s_row1 - s_row0, s_col1 - s_col0
-    tiles_down = max((d_row1 - d_row0) // height, 1) if height else 0
-    tiles_across = max((d_col1 - d_col0) // width, 1) if width else 0
-    target.check_inside(d_row0 + height * tiles_down, d_col0 + width * tiles_across, target.title)
-    block = [[source.get(r, c) for c in range(s_col0, s_col1)] for r in range(s_row0, s_row1)]
-    for down in range(tiles_down):
-        for across in range(tiles_across):
-            for i, line in enumerate(block):
-                for j, cell in enumerate(line):
-                    r, c = d_row0 + down * height + i, d_col0 + across * width + j
-                    target.put(r, c, pasted(target.get(r, c), cell, paste))
-
-
-def sort_range(workbook: Workbook, args: dict[str, Any]) -> None:
-    """Sort the range's rows; each cell moves with its value, format and note. Blanks go
-    last whatever the order, numbers before text before booleans, text case-insensitively."""
-    sheet, row0, col0, row1, col1 = grid(workbook, args["range"])
-    specs = args.get("sortSpecs") or []
-    if not specs:
-        raise invalid("At least one sortSpec is required.")
-    block = [[sheet.get(r, c) for c in range(col0, col1)] for r in range(row0, row1)]
-    for spec in reversed(specs):
-        column = int(spec.get("dimensionIndex", 0))
-        if not col0 <= column < col1:
-            raise invalid(f"sortSpec dimensionIndex {column} is outside the range")
-        order = spec.get("sortOrder", "ASCENDING")
-        if order not in {"ASCENDING", "DESCENDING"}:
-            raise invalid(f"Invalid sortOrder: {order}")
-        filled = [line for line in block if _sort_value(line[column - col0]) is not None]
-        blank = [line for line in block if _sort_value(line[column - col0]) is None]
-        filled.sort(
-            key=lambda line: _sort_value(line[column - col0]) or (0, 0),
-            reverse=order == "DESCENDING",
-        )
-        block = filled + blank
-    for i, line in enumerate(block):
-        for j, cell in enumerate(line):
-            sheet.put(row0 + i, col0 + j, cell)
-
-
-def _sort_value(cell: Cell | None) -> tuple[int, Any] | None:
-    if cell is None or not cell.has_value:
-        return None
-    value = cell.formula if cell.formula is not None else cell.value
-    if isinstance(value, bool):
-        return (2, value)
-    if isinstance(value, float):
-        return (0, value)
-    return (1, str(value).lower())
-
-
 def set_basic_filter(workbook: Workbook, args: dict[str, Any]) -> None:
+    """The filter is kept over explicit rows and columns: one set over a whole tab reads back
+    with the tab's size at that moment, as Google's does."""
     spec = copy.deepcopy(args["filter"])
-    sheet, *_ = grid(workbook, spec.setdefault("range", {}))
+    sheet, row0, col0, row1, col1 = corners(workbook, spec.get("range", {}))
+    spec["range"] = {
+        "sheetId": sheet.sheet_id,
+        "startRowIndex": row0,
+        "endRowIndex": row1,
+        "startColumnIndex": col0,
+        "endColumnIndex": col1,
+    }
     sheet.basic_filter = spec
 
 
@@ -331,7 +273,7 @@ def _rule_sheet(workbook: Workbook, rule: Mapping[str, Any]) -> Sheet:
         raise invalid("A conditional format rule needs at least one range.")
     if ("booleanRule" in rule) == ("gradientRule" in rule):
         raise invalid("Exactly one of booleanRule or gradientRule must be set.")
-    sheets = {grid(workbook, r)[0].sheet_id for r in ranges}
+    sheets = {corners(workbook, r)[0].sheet_id for r in ranges}
     if len(sheets) != 1:
         raise invalid("All ranges of a conditional format rule must be on the same sheet.")
     return workbook.sheet_by_id(sheets.pop())
@@ -346,19 +288,35 @@ def add_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> Non
     sheet.conditional_formats.insert(index, rule)
 
 
-def update_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> None:
+def update_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the rule at ``index`` (the reply names the old rule) or move it to
+    ``newIndex`` (the reply names its old index), as UpdateConditionalFormatRuleResponse."""
     sheet = workbook.sheet_by_id(args.get("sheetId", 0))
     index = int(args.get("index", 0))
     if not 0 <= index < len(sheet.conditional_formats):
         raise invalid(f"No conditional format on sheet {sheet.sheet_id} at index {index}")
+    reply: dict[str, Any]
     if "rule" in args:
         rule = copy.deepcopy(args["rule"])
         if _rule_sheet(workbook, rule) is not sheet:
             raise invalid("A rule cannot be moved to another sheet by updateConditionalFormatRule.")
+        reply = {"oldRule": sheet.conditional_formats[index]}
         sheet.conditional_formats[index] = rule
+        new_index = index
     else:
+        new_index = int(args["newIndex"])
+        if not 0 <= new_index < len(sheet.conditional_formats):
+            raise invalid(f"Invalid newIndex {new_index}")
         rule = sheet.conditional_formats.pop(index)
-        sheet.conditional_formats.insert(int(args["newIndex"]), rule)
+        sheet.conditional_formats.insert(new_index, rule)
+        reply = {"oldIndex": index}
+    # proto3 leaves a zero index out, as Google's JSON does.
+    reply = {
+        "newRule": copy.deepcopy(rule),
+        **({"newIndex": new_index} if new_index else {}),
+        **reply,
+    }
+    return {"updateConditionalFormatRule": reply}
 
 
 def delete_conditional_format_rule(workbook: Workbook, args: dict[str, Any]) -> dict[str, Any]:
@@ -379,8 +337,9 @@ HANDLERS: dict[str, Handler] = {
     "updateDimensionProperties": update_dimension_properties,
     "updateCells": update_cells,
     "repeatCell": repeat_cell,
-    "copyPaste": copy_paste,
-    "sortRange": sort_range,
+    "copyPaste": moves.copy_paste,
+    "cutPaste": moves.cut_paste,
+    "sortRange": moves.sort_range,
     "setBasicFilter": set_basic_filter,
     "clearBasicFilter": clear_basic_filter,
     "addConditionalFormatRule": add_conditional_format_rule,

@@ -9,6 +9,7 @@ from typing import Any
 
 from syncbot.sandbox.sheets import fields
 from syncbot.sandbox.sheets.grid import Cell, check_text, invalid
+from syncbot.sandbox.sheets.typed import evaluate
 
 _CELL_FIELDS = ("userEnteredValue", "userEnteredFormat", "note")
 
@@ -31,6 +32,7 @@ def cell_from(old: Cell | None, data: Mapping[str, Any], tree: fields.Tree) -> C
         elif "formulaValue" in entered:
             formula = str(entered["formulaValue"])
             check_text(formula)
+            value = evaluate(formula)
     if "userEnteredFormat" in tree or "*" in tree:
         sub = tree.get("userEnteredFormat", {})
         new_fmt = copy.deepcopy(dict(fmt or {}))
@@ -71,8 +73,10 @@ def pasted(old: Cell | None, new: Cell | None, paste: str) -> Cell | None:
     if paste == "PASTE_NORMAL":
         return new
     if paste in {"PASTE_VALUES", "PASTE_FORMULA"}:
-        # PASTE_VALUES would paste a formula's result; the sandbox does not evaluate formulas.
         value, formula = (new.value, new.formula) if new else (None, None)
+        if paste == "PASTE_VALUES" and value is not None:
+            # A formula's result, when the sandbox could compute it.
+            formula = None
         fmt, note = (old.fmt, old.note) if old else (None, None)
         if value is None and formula is None and fmt is None and note is None:
             return None

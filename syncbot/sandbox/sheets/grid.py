@@ -8,165 +8,68 @@ copies row lists, not cells.
 from __future__ import annotations
 
 import copy
-import re
+import math
+import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from syncbot.sandbox.sheets import a1
+from syncbot.sandbox.sheets.errors import ApiError, invalid
+from syncbot.sandbox.sheets.typed import (
+    CHAR_LIMIT,
+    Cell,
+    check_text,
+    format_value,
+    json_number,
+    parse_raw,
+    parse_user_entered,
+)
+
+__all__ = [
+    "CHAR_LIMIT",
+    "ApiError",
+    "Cell",
+    "check_text",
+    "format_value",
+    "invalid",
+    "parse_raw",
+    "parse_user_entered",
+]
 
 CELL_LIMIT = 10_000_000
-CHAR_LIMIT = 50_000
 MAX_COLUMNS = 18_278
 DEFAULT_ROWS, DEFAULT_COLS = 1000, 26
 
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ABORTED",
-    413: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_MODELLED = {"sheetId", "title", "index", "sheetType", "gridProperties", "hidden"}
+_MODELLED_GRID = {"rowCount", "columnCount", "frozenRowCount", "frozenColumnCount"}
 
 
-class ApiError(Exception):
-    """An answer in Google's error shape: ``{"error": {"code", "message", "status"}}``."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def body(self) -> dict[str, Any]:
-        status = STATUS.get(self.code, "UNKNOWN")
-        return {"error": {"code": self.code, "message": self.message, "status": status}}
-
-
-def invalid(message: str) -> ApiError:
-    return ApiError(400, message)
+def _color_style(style: Any) -> dict[str, Any]:
+    """A ColorStyle as Google keeps it: 8 bits a channel, zero channels left out."""
+    if not isinstance(style, Mapping):
+        return {}
+    if style.get("themeColor"):
+        return {"themeColor": style["themeColor"]}
+    rgb = style.get("rgbColor") or {}
+    channels = {
+        name: _channel(float(rgb[name]))
+        for name in ("red", "green", "blue", "alpha")
+        if rgb.get(name) and (name != "alpha" or float(rgb[name]) != 1)
+    }
+    return {"rgbColor": channels} if rgb else {}
 
 
-Value = str | float | bool
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One cell: a constant or a formula (never evaluated), with its format and note."""
-
-    value: Value | None = None
-    formula: str | None = None
-    fmt: Mapping[str, Any] | None = None
-    note: str | None = None
-
-    @property
-    def has_value(self) -> bool:
-        return self.value is not None or self.formula is not None
-
-    def user_entered(self) -> dict[str, Any] | None:
-        if self.formula is not None:
-            return {"formulaValue": self.formula}
-        if isinstance(self.value, bool):
-            return {"boolValue": self.value}
-        if isinstance(self.value, float):
-            return {"numberValue": _json_number(self.value)}
-        if isinstance(self.value, str):
-            return {"stringValue": self.value}
-        return None
-
-    def shown(self) -> str:
-        """The text a person sees in the cell (a formula shows as its text: never evaluated)."""
-        if self.formula is not None:
-            return self.formula
-        return "" if self.value is None else format_value(self.value, self.fmt)
-
-    def rendered(self, option: str) -> Value | int | None:
-        """The cell as values.get shows it for ``valueRenderOption``.
-
-        Formulas are not evaluated: every rendering shows the formula's text.
-        """
-        if self.formula is not None:
-            return self.formula
-        if self.value is None or isinstance(self.value, str):
-            return self.value
-        if option == "FORMATTED_VALUE":
-            return format_value(self.value, self.fmt)
-        if isinstance(self.value, float):
-            return _json_number(self.value)
-        return self.value
-
-
-def _json_number(value: float) -> float | int:
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
-# The number formats the fake renders: thousands separators and a fixed count of decimals.
-_GROUPED_FORMAT = re.compile(r"^#,##0(?:\.(0+))?$")
-
-
-def format_value(value: Value, fmt: Mapping[str, Any] | None = None) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        pattern = ((fmt or {}).get("numberFormat") or {}).get("pattern", "")
-        grouped = _GROUPED_FORMAT.match(pattern)
-        if grouped:
-            return f"{value:,.{len(grouped.group(1) or '')}f}"
-        return str(_json_number(value))
-    return value
-
-
-def check_text(text: str) -> None:
-    if len(text) > CHAR_LIMIT:
-        raise invalid(
-            f"Your input contains more than the maximum of {CHAR_LIMIT} characters in a single "
-            "cell."
-        )
-
-
-def parse_user_entered(value: object) -> Cell | None:
-    """A value as if typed by a person (``valueInputOption=USER_ENTERED``)."""
-    if not isinstance(value, str) or value == "":
-        return parse_raw(value)
-    check_text(value)
-    return Cell(formula=value) if value.startswith("=") and len(value) > 1 else Cell(_typed(value))
-
-
-def _typed(value: str) -> Value:
-    """What Sheets makes of typed text: a leading ' forces text; numbers and booleans parse."""
-    text = value.strip()
-    parsed: Value = value
-    if value.startswith("'"):
-        parsed = value[1:]
-    elif text.upper() in {"TRUE", "FALSE"}:
-        parsed = text.upper() == "TRUE"
-    elif _NUMBER.match(text) or _GROUPED.match(text):
-        parsed = float(text.replace(",", ""))
-    elif text.endswith("%") and _NUMBER.match(text[:-1]):
-        parsed = float(text[:-1]) / 100
-    return parsed
-
-
-def parse_raw(value: object) -> Cell | None:
-    """A value stored as given (``valueInputOption=RAW``): text stays text."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return Cell(value=value)
-    if isinstance(value, int | float):
-        return Cell(value=float(value))
-    if isinstance(value, str):
-        check_text(value)
-        return Cell(value=value)
-    raise invalid(f"Invalid values: {value!r} is not a string, number or boolean")
+def _channel(value: float) -> float | int:
+    """``value`` cut to 1/255 and shown as Google shows a float32: 0.5 -> 0.49803922."""
+    # Google truncates to 8 bits (0.5 is 127/255), whatever float noise the client sent.
+    stored = struct.pack("f", math.floor(value * 255 + 1e-6) / 255)
+    for digits in range(1, 10):
+        short = float(f"{struct.unpack('f', stored)[0]:.{digits}g}")
+        if struct.pack("f", short) == stored:
+            return json_number(short)
+    return json_number(float(struct.unpack("f", stored)[0]))
 
 
 def _shift(index: int | None, start: int, delta: int, *, is_end: bool) -> int | None:
@@ -207,6 +110,9 @@ class Sheet:
     col_sizes: dict[int, dict[str, Any]] = field(default_factory=dict)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     basic_filter: dict[str, Any] | None = None
+    # The SheetProperties the fake keeps without acting on them (tabColorStyle, rightToLeft,
+    # gridProperties.hideGridlines, ...), as spreadsheets.get reports them.
+    kept: dict[str, Any] = field(default_factory=dict)
 
     def clone(self) -> Sheet:
         return replace(
@@ -215,6 +121,7 @@ class Sheet:
             col_sizes=copy.deepcopy(self.col_sizes),
             conditional_formats=copy.deepcopy(self.conditional_formats),
             basic_filter=copy.deepcopy(self.basic_filter),
+            kept=copy.deepcopy(self.kept),
         )
 
     @property
@@ -261,7 +168,31 @@ class Sheet:
         }
         if self.hidden:
             props["hidden"] = True
+        for key, value in self.kept.items():
+            if key == "gridProperties":
+                grid.update(value)
+            else:
+                props[key] = copy.deepcopy(value)
         return props
+
+    def keep(self, props: Mapping[str, Any]) -> None:
+        """Keep the properties of ``props`` that the fake does not model, colours as Google
+        stores them; what is empty (a colour set to null) is dropped."""
+        kept = {k: v for k, v in props.items() if k not in _MODELLED}
+        grid = {
+            k: v
+            for k, v in (props.get("gridProperties") or {}).items()
+            if k not in _MODELLED_GRID and v not in (None, False)
+        }
+        if grid:
+            kept["gridProperties"] = grid
+        style = _color_style(kept.pop("tabColorStyle", None))
+        kept.pop("tabColor", None)
+        if style:
+            kept["tabColorStyle"] = style
+            if "rgbColor" in style:
+                kept["tabColor"] = style["rgbColor"]
+        self.kept = {k: v for k, v in kept.items() if v not in (None, {}, False)}
 
     def values(self) -> list[list[str]]:
         """What a person reading the tab sees, trailing empty cells and rows dropped."""
@@ -282,7 +213,7 @@ class Sheet:
     ) -> None:
         """Insert ``count`` empty rows or columns at ``start``; with ``inherit_from`` (the
         index, before the insertion, of the row or column next to them) they take its
-        formats, as Google's insertDimension does."""
+        formats and a column its width, as Google's insertDimension does."""
         if dimension == "ROWS":
             model = self.get_row(inherit_from)
             blank = [Cell(fmt=c.fmt) if c is not None and c.fmt else None for c in model]
@@ -304,9 +235,14 @@ class Sheet:
                     line.extend([None] * (start - len(line)))
                     line[start:start] = [fill] * count
             self.col_count += count
+            size = self.col_sizes.get(inherit_from) if inherit_from is not None else None
             self.col_sizes = {
                 (i + count if i >= start else i): v for i, v in self.col_sizes.items()
             }
+            # The neighbour's dimension properties (its width) extend to the new columns.
+            if size is not None:
+                for column in range(start, start + count):
+                    self.col_sizes[column] = copy.deepcopy(size)
         self._shift_ranges(dimension, start, count)
 
     def delete(self, dimension: str, start: int, end: int) -> None:
@@ -416,3 +352,15 @@ class Workbook:
 
     def tabs(self) -> Iterator[Sheet]:
         return iter(sorted(self.sheets, key=lambda sheet: sheet.index))
+
+
+def corners(workbook: Workbook, spec: Mapping[str, Any]) -> tuple[Sheet, int, int, int, int]:
+    """A GridRange's tab and bounded corners; missing indices reach the grid's edges."""
+    sheet = workbook.sheet_by_id(spec.get("sheetId", 0))
+    row0, col0 = int(spec.get("startRowIndex", 0)), int(spec.get("startColumnIndex", 0))
+    row1 = int(spec.get("endRowIndex", sheet.row_count))
+    col1 = int(spec.get("endColumnIndex", sheet.col_count))
+    if min(row0, col0) < 0 or row1 < row0 or col1 < col0:
+        raise invalid(f"Invalid range: {dict(spec)}")
+    sheet.check_inside(row1, col1, f"{sheet.title} rows {row0}-{row1}, columns {col0}-{col1}")
+    return sheet, row0, col0, row1, col1

@@ -34,6 +34,7 @@ FIELDS: dict[str, dict[str, str | list[str] | None]] = {
         "updateCells": "UpdateCellsRequest",
         "repeatCell": "RepeatCellRequest",
         "copyPaste": "CopyPasteRequest",
+        "cutPaste": "CutPasteRequest",
         "sortRange": "SortRangeRequest",
         "setBasicFilter": "SetBasicFilterRequest",
         "clearBasicFilter": "ClearBasicFilterRequest",
@@ -215,6 +216,11 @@ FIELDS: dict[str, dict[str, str | list[str] | None]] = {
         "destination": "GridRange",
         "pasteType": None,
         "pasteOrientation": None,
+    },
+    "CutPasteRequest": {
+        "source": "GridRange",
+        "destination": "GridCoordinate",
+        "pasteType": None,
     },
     "SortRangeRequest": {"range": "GridRange", "sortSpecs": ["SortSpec"]},
     "SortSpec": {

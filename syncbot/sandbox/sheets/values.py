@@ -7,11 +7,13 @@ USER_ENTERED parses formulas, numbers and booleans.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from syncbot.sandbox.sheets import a1, charts, fields
+from syncbot.sandbox.sheets import a1, schema
 from syncbot.sandbox.sheets.grid import (
+    ApiError,
     Cell,
     Sheet,
     Workbook,
@@ -21,73 +23,7 @@ from syncbot.sandbox.sheets.grid import (
 )
 
 _RENDER = {"FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA"}
-
-
-def spreadsheet(
-    workbook: Workbook, *, ranges: Sequence[str], grid_data: bool, mask: str | None
-) -> dict[str, Any]:
-    """``spreadsheets.get``: every tab (or those ``ranges`` name), with cells on request."""
-    wanted: dict[int, list[a1.A1]] = {}
-    for text in ranges:
-        sheet, found = workbook.resolve(text)
-        wanted.setdefault(sheet.sheet_id, []).append(found)
-    sheets = []
-    for sheet in workbook.tabs():
-        if ranges and sheet.sheet_id not in wanted:
-            continue
-        entry: dict[str, Any] = {"properties": sheet.properties()}
-        if sheet.conditional_formats:
-            entry["conditionalFormats"] = sheet.conditional_formats
-        if sheet.basic_filter is not None:
-            entry["basicFilter"] = sheet.basic_filter
-        floating = charts.on_sheet(workbook, sheet.sheet_id)
-        if floating:
-            entry["charts"] = floating
-        if grid_data:
-            entry["data"] = [
-                _grid_data(sheet, r) for r in wanted.get(sheet.sheet_id, [a1.A1(sheet.title)])
-            ]
-        sheets.append(entry)
-    body = {
-        "spreadsheetId": workbook.spreadsheet_id,
-        "properties": {"title": workbook.title, "locale": "en_US", "timeZone": "Etc/GMT"},
-        "sheets": sheets,
-        "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{workbook.spreadsheet_id}/edit",
-    }
-    return fields.select(body, fields.parse(mask)) if mask else body
-
-
-def _grid_data(sheet: Sheet, found: a1.A1) -> dict[str, Any]:
-    row0, col0, row1, col1 = found.clamp(sheet.row_count, sheet.col_count)
-    row_data = []
-    for r in range(row0, min(row1, len(sheet.rows))):
-        row_data.append({"values": [_cell_data(sheet.get(r, c)) for c in range(col0, col1)]})
-    while row_data and not any(row_data[-1]["values"]):
-        row_data.pop()
-    for row in row_data:
-        while row["values"] and not row["values"][-1]:
-            row["values"].pop()
-    data: dict[str, Any] = {"rowData": row_data}
-    if row0:
-        data["startRow"] = row0
-    if col0:
-        data["startColumn"] = col0
-    return data
-
-
-def _cell_data(cell: Cell | None) -> dict[str, Any]:
-    if cell is None:
-        return {}
-    out: dict[str, Any] = {}
-    entered = cell.user_entered()
-    if entered is not None:
-        out["userEnteredValue"] = entered
-        out["formattedValue"] = cell.shown()
-    if cell.fmt:
-        out["userEnteredFormat"] = cell.fmt
-    if cell.note:
-        out["note"] = cell.note
-    return out
+_DATES = {"SERIAL_NUMBER", "FORMATTED_STRING"}
 
 
 def get(workbook: Workbook, text: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -98,10 +34,13 @@ def get(workbook: Workbook, text: str, params: Mapping[str, str]) -> dict[str, A
     render = params.get("valueRenderOption", "FORMATTED_VALUE")
     if render not in _RENDER:
         raise invalid(f"Invalid valueRenderOption: {render}")
+    dates = params.get("dateTimeRenderOption", "SERIAL_NUMBER")
+    if dates not in _DATES:
+        raise invalid(f"Invalid dateTimeRenderOption: {dates}")
     rows: list[list[Any]] = []
     for r in range(row0, min(row1, len(sheet.rows))):
         line = [
-            _render(sheet.get(r, c), render)
+            _render(sheet.get(r, c), render, dates)
             for c in range(col0, min(col1, col0 + len(sheet.rows[r])))
         ]
         while line and line[-1] == "":
@@ -126,10 +65,10 @@ def _trim(line: list[Any]) -> list[Any]:
     return line
 
 
-def _render(cell: Cell | None, render: str) -> Any:
+def _render(cell: Cell | None, render: str, dates: str) -> Any:
     if cell is None:
         return ""
-    value = cell.rendered(render)
+    value = cell.rendered(render, dates)
     return "" if value is None else value
 
 
@@ -156,7 +95,8 @@ def _write(
     values: Sequence[Sequence[object]],
     option: str | None,
     major: str = "ROWS",
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], set[tuple[str, int, int]]]:
+    """Write ``values`` at ``text``: the reply, and the cells written (nulls are not)."""
     parse = _parser(option)
     sheet, found = workbook.resolve(text)
     values = _by_rows(values, major)
@@ -171,40 +111,70 @@ def _write(
         raise invalid(f"Requested writing within range [{bounds}], but tried writing beyond it.")
     label = a1.format_range(sheet.title, found.row0, found.col0, row1, col1)
     sheet.check_inside(row1, col1, label)
+    written: set[tuple[str, int, int]] = set()
     for i, row in enumerate(values):
         for j, value in enumerate(row):
             if value is None:
                 continue  # null leaves the cell as it is; "" clears it
-            old = sheet.get(found.row0 + i, found.col0 + j)
-            new = parse(value)
-            # A value write keeps the cell's format and note, as Google's does.
-            if old is not None and (old.fmt is not None or old.note is not None):
-                new = (
-                    Cell(new.value, new.formula, old.fmt, old.note)
-                    if new
-                    else Cell(fmt=old.fmt, note=old.note)
-                )
-            sheet.put(found.row0 + i, found.col0 + j, new)
-    return {
+            r, c = found.row0 + i, found.col0 + j
+            sheet.put(r, c, _kept(sheet.get(r, c), parse(value)))
+            written.add((sheet.title, r, c))
+    # Google counts the cells written, not the nulls that leave a cell as it is.
+    reply = {
         "spreadsheetId": workbook.spreadsheet_id,
         "updatedRange": label,
-        "updatedRows": height,
-        "updatedColumns": width,
-        "updatedCells": sum(len(row) for row in values),
+        "updatedRows": len({(t, r) for t, r, _ in written}),
+        "updatedColumns": len({(t, c) for t, _, c in written}),
+        "updatedCells": len(written),
     }
+    return reply, written
+
+
+def _kept(old: Cell | None, new: Cell | None) -> Cell | None:
+    """A value write keeps the cell's format and note, as Google's does; the number format
+    typing gives (a date, ``2,000,000.01``) applies where the cell has none."""
+    if old is None or (old.fmt is None and old.note is None):
+        return new
+    fmt = old.fmt
+    if new is not None and new.fmt and "numberFormat" not in (old.fmt or {}):
+        fmt = {**(old.fmt or {}), **new.fmt}
+    if new is None:
+        return Cell(fmt=fmt, note=old.note)
+    return Cell(new.value, new.formula, fmt, old.note)
+
+
+def _values(body: Mapping[str, Any], where: str) -> list[list[object]]:
+    """A ValueRange's values, refused as Google refuses what is not a list of lists."""
+    values = body.get("values")
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise _not_a_list(f"{where}.values", values)
+    for index, row in enumerate(values):
+        if not isinstance(row, list):
+            raise _not_a_list(f"{where}.values[{index}]", row)
+    return values
+
+
+def _not_a_list(field: str, value: object) -> ApiError:
+    message = (
+        f"Invalid value at '{field}' (type.googleapis.com/google.protobuf.ListValue), "
+        f"{json.dumps(value, ensure_ascii=False)}"
+    )
+    return ApiError(400, message, field=field)
+
+
+def _major(body: Mapping[str, Any]) -> str:
+    return body.get("majorDimension") or "ROWS"
 
 
 def update(
     workbook: Workbook, text: str, params: Mapping[str, str], body: Mapping[str, Any]
 ) -> tuple[Workbook, dict[str, Any]]:
+    schema.check(body, "ValueRange")
     work = workbook.clone()
-    reply = _write(
-        work,
-        text,
-        body.get("values", []),
-        params.get("valueInputOption"),
-        body.get("majorDimension", "ROWS"),
-    )
+    values = _values(body, "data")
+    reply, _ = _write(work, text, values, params.get("valueInputOption"), _major(body))
     work.version += 1
     return work, reply
 
@@ -212,19 +182,19 @@ def update(
 def batch_update(workbook: Workbook, body: Mapping[str, Any]) -> tuple[Workbook, dict[str, Any]]:
     work = workbook.clone()
     option = body.get("valueInputOption")
-    replies = [
-        _write(
-            work, item["range"], item.get("values", []), option, item.get("majorDimension", "ROWS")
-        )
-        for item in body.get("data", [])
-    ]
+    replies, written = [], set()
+    for index, item in enumerate(body.get("data", [])):
+        values = _values(item, f"data[{index}]")
+        reply, cells = _write(work, item["range"], values, option, _major(item))
+        replies.append(reply)
+        written |= cells
     work.version += 1
     return work, {
         "spreadsheetId": workbook.spreadsheet_id,
-        "totalUpdatedRows": sum(r["updatedRows"] for r in replies),
-        "totalUpdatedColumns": sum(r["updatedColumns"] for r in replies),
-        "totalUpdatedCells": sum(r["updatedCells"] for r in replies),
-        "totalUpdatedSheets": len({r["updatedRange"].rpartition("!")[0] for r in replies}),
+        "totalUpdatedRows": len({(t, r) for t, r, _ in written}),
+        "totalUpdatedColumns": len({(t, c) for t, _, c in written}),
+        "totalUpdatedCells": len(written),
+        "totalUpdatedSheets": len({t for t, _, _ in written}),
         "responses": replies,
     }
 
@@ -239,36 +209,71 @@ def _by_rows(values: Sequence[Sequence[object]], major: str) -> Sequence[Sequenc
 def append(
     workbook: Workbook, text: str, params: Mapping[str, str], body: Mapping[str, Any]
 ) -> tuple[Workbook, dict[str, Any]]:
-    """Write after the last row holding data in the range's columns, growing the grid to fit."""
+    """Write after the table Google finds in the range, from the table's first column (at the
+    range's corner when there is no table), growing the grid to fit."""
+    schema.check(body, "ValueRange")
     work = workbook.clone()
     sheet, found = work.resolve(text)
-    values = _by_rows(body.get("values", []), body.get("majorDimension", "ROWS"))
+    values = _by_rows(_values(body, "data"), _major(body))
     _parser(params.get("valueInputOption"))
-    col1 = found.col1 if found.col1 is not None else sheet.col_count
-    last = -1
-    for r in range(found.row0, len(sheet.rows)):
-        if any(cell is not None and cell.has_value for cell in sheet.rows[r][found.col0 : col1]):
-            last = r
-    start = max(last + 1, found.row0)
+    table = _table(sheet, found)
+    start, col0 = (table[2], table[1]) if table else (found.row0, found.col0)
     height = len(values)
     width = max((len(row) for row in values), default=0)
     if params.get("insertDataOption") == "INSERT_ROWS" and start < sheet.row_count:
         sheet.insert("ROWS", start, height)
     elif start + height > sheet.row_count:
         sheet.insert("ROWS", sheet.row_count, start + height - sheet.row_count)
-    if found.col0 + width > sheet.col_count:
-        sheet.insert("COLUMNS", sheet.col_count, found.col0 + width - sheet.col_count)
+    if col0 + width > sheet.col_count:
+        sheet.insert("COLUMNS", sheet.col_count, col0 + width - sheet.col_count)
     work.check_cells()
-    table = a1.format_range(
-        sheet.title, found.row0, found.col0, max(last + 1, found.row0 + 1), col1
-    )
-    target = a1.format_range(sheet.title, start, found.col0, start + height, found.col0 + width)
-    updates = _write(work, target, values, params.get("valueInputOption"))
+    target = a1.format_range(sheet.title, start, col0, start + height, col0 + width)
+    updates, _ = _write(work, target, values, params.get("valueInputOption"))
     work.version += 1
-    reply = {"spreadsheetId": workbook.spreadsheet_id, "updates": updates}
-    if last >= 0:
-        reply["tableRange"] = table
+    reply: dict[str, Any] = {"spreadsheetId": workbook.spreadsheet_id}
+    if table:
+        reply["tableRange"] = a1.format_range(sheet.title, *table)
+    reply["updates"] = updates
     return work, reply
+
+
+def _table(sheet: Sheet, found: a1.A1) -> tuple[int, int, int, int] | None:
+    """The table values.append finds in a range (corners, ends exclusive), as Google's
+    recorded answers show it. From one cell: the filled cells from it rightwards, and the rows
+    below while they hold data there. From a range: the run of filled cells that ends its
+    last filled row, and the filled rows above it."""
+    if found.single_cell:
+        row, col = found.row0, found.col0
+        if not _filled(sheet.get(row, col)):
+            return None
+        end = col
+        while _filled(sheet.get(row, end + 1)):
+            end += 1
+        bottom = row
+        while any(_filled(sheet.get(bottom + 1, c)) for c in range(col, end + 1)):
+            bottom += 1
+        return row, col, bottom + 1, end + 1
+    row0, col0, row1, col1 = found.clamp(sheet.row_count, sheet.col_count)
+    filled = [
+        (r, c)
+        for r in range(row0, min(row1, len(sheet.rows)))
+        for c in range(col0, min(col1, len(sheet.rows[r])))
+        if _filled(sheet.get(r, c))
+    ]
+    if not filled:
+        return None
+    last, end = max(filled)
+    start = end
+    while start > col0 and _filled(sheet.get(last, start - 1)):
+        start -= 1
+    top = last
+    while top > row0 and any(_filled(sheet.get(top - 1, c)) for c in range(start, end + 1)):
+        top -= 1
+    return top, start, last + 1, end + 1
+
+
+def _filled(cell: Cell | None) -> bool:
+    return cell is not None and cell.has_value
 
 
 def clear(workbook: Workbook, ranges: Sequence[str]) -> tuple[Workbook, list[str]]:
