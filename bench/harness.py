@@ -2,7 +2,8 @@
 instead, with the same servers and data.
 
     python -m bench [--numbers 100000] [--latency-ms 20] [--sources orgapi,dialnexa]
-                    [--runs 1] [--quick] [--no-sheet] [--profile DIR]
+                    [--runs 1] [--quick] [--no-sheet] [--no-peers] [--profile DIR]
+                    [--database-url URL] [--baseline REV]
 
 Starts the sandbox provider APIs and the fake Sheets API on loopback in this process, then per
 run: a first ``syncbot sync`` into a fresh store and sheet, an unchanged re-run (the steady
@@ -10,7 +11,9 @@ state), the naive baseline (``bench/naive_sync.py``) and dlt's ``rest_api`` (``b
 skipped when dlt is not installed), each as a child process so that its wall time, CPU time and
 peak RSS are its own. ``--no-sheet`` syncs into the store alone, as the memory targets assume.
 Prints one JSON object, then a table; with several runs, medians. ``--profile DIR`` profiles a
-first and a steady-state sync instead (``bench/profile_sync.py``).
+first and a steady-state sync instead (``bench/profile_sync.py``). ``--database-url`` adds the
+same syncs into PostgreSQL, ``--baseline REV`` the syncbot of git revision REV on each store
+(``bench/stores.py``).
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ from typing import Any
 from bench._proc import ROOT, Measured, clean_env, measure
 from bench.critical_path import critical_path, timeline
 from bench.servers import INVENTORY_TAB, SOURCES, Recorded, Servers, bench_dataset
+from bench.stores import store_pairs
+from bench.stores import table as stores_table
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 
 DEFAULT_NUMBERS = 100_000
 QUICK_NUMBERS = 1_000
 DLT_MISSING = "skipped: dlt not installed"
 NAIVE_SKIPPED = "skipped: it writes a sheet, and this run has none"
+PEERS_SKIPPED = "skipped: --no-peers"
 # The figures the targets are set for (the issue's, at DEFAULT_NUMBERS and 20 ms).
 MAX_WALL_OVER_PATH = 1.25
 MAX_SHEETS_CALLS = 6
@@ -93,6 +99,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="sheet",
         action="store_false",
         help="sync into the store alone, without the fake Google Sheet",
+    )
+    parser.add_argument(
+        "--no-peers",
+        dest="peers",
+        action="store_false",
+        help="measure syncbot alone, without the naive script and dlt",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="also sync into PostgreSQL: a server URL; each first + unchanged pair gets a "
+        "fresh database there",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the syncbot of git revision REV, on each store, as the baseline",
     )
     parser.add_argument(
         "--quick",
@@ -199,7 +222,7 @@ def _sync_env(
 
 
 def _one_run(
-    servers: Servers, sources: Sequence[str], *, dlt: bool, sheet: bool, label: str
+    servers: Servers, sources: Sequence[str], *, dlt: bool, sheet: bool, peers: bool, label: str
 ) -> Figures:
     provider_env = servers.provider_env(sources)
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
@@ -212,16 +235,47 @@ def _one_run(
         _progress(f"{label}: syncbot, steady state")
         steady = _syncbot(servers, env, db, sheet=sheet)
         steady["sheet_rows"] = servers.data_rows(tab, INVENTORY_TAB) if tab else None
-    peers: Figures = {}
-    if sheet:
+    measured: Figures = {}
+    if sheet and peers:
         _progress(f"{label}: naive baseline")
-        peers["naive"] = _naive(servers, provider_env)
-    if dlt:
+        measured["naive"] = _naive(servers, provider_env)
+    if dlt and peers:
         _progress(f"{label}: dlt rest_api")
-        peers["dlt"] = _dlt(servers, provider_env)
-    for figures in peers.values():
+        measured["dlt"] = _dlt(servers, provider_env)
+    for figures in measured.values():
         figures["syncbot_wall_over_theirs"] = first["wall_s"] / figures["wall_s"]
-    return {"syncbot_first": first, "syncbot_steady": steady, "peers": peers}
+    return {"syncbot_first": first, "syncbot_steady": steady, "peers": measured}
+
+
+def _stores(
+    servers: Servers,
+    sources: Sequence[str],
+    measured: Figures,
+    *,
+    sheet: bool,
+    database_url: str | None,
+    baseline: str | None,
+) -> Figures:
+    """The same syncs into PostgreSQL, and with the baseline revision; today's SQLite pair
+    is the one measured already."""
+    provider_env = servers.provider_env(sources)
+
+    def sync(env: Mapping[str, str], cwd: Path) -> Figures:
+        store = env["DATABASE_URL"].split(":", 1)[0]
+        version = f" @ {baseline}" if "PYTHONPATH" in env else ""
+        _progress(f"{store}{version}: syncbot")
+        return _syncbot(servers, {**provider_env, **env}, cwd / "syncbot.db", sheet=sheet)
+
+    def pair_env() -> dict[str, str]:
+        return servers.sheet_env(servers.new_sheet()) if sheet else {}
+
+    return store_pairs(
+        sync,
+        pair_env,
+        measured={"first": measured["syncbot_first"], "steady": measured["syncbot_steady"]},
+        database_url=database_url,
+        baseline=baseline,
+    )
 
 
 def revision() -> str | None:
@@ -299,24 +353,47 @@ def targets(first: Figures, steady: Figures, dlt: Figures | None) -> Figures:
 
 
 def run_bench(
-    *, numbers: int, latency_ms: float, sources: Sequence[str], runs: int, dlt: bool, sheet: bool
+    *,
+    numbers: int,
+    latency_ms: float,
+    sources: Sequence[str],
+    runs: int,
+    dlt: bool,
+    sheet: bool,
+    peers: bool = True,
+    database_url: str | None = None,
+    baseline: str | None = None,
 ) -> Figures:
     """Measure ``runs`` times and return the report: medians, peers and targets."""
     measured_revision = revision()
     _progress(f"generating {numbers:,} numbers")
     with Servers(bench_dataset(numbers, sources), latency_ms=latency_ms) as servers:
         measured = [
-            _one_run(servers, sources, dlt=dlt, sheet=sheet, label=f"run {i}/{runs}")
+            _one_run(servers, sources, dlt=dlt, sheet=sheet, peers=peers, label=f"run {i}/{runs}")
             for i in range(1, runs + 1)
         ]
+        medians = _median(measured)
+        stores = (
+            _stores(
+                servers,
+                sources,
+                medians,
+                sheet=sheet,
+                database_url=database_url,
+                baseline=baseline,
+            )
+            if database_url or baseline
+            else None
+        )
         expected = servers.expected
-    medians = _median(measured)
-    peers = medians["peers"]
+    others = medians["peers"]
     if not sheet:
-        peers["naive"] = NAIVE_SKIPPED
+        others["naive"] = NAIVE_SKIPPED
     if not dlt:
-        peers["dlt"] = DLT_MISSING
-    return {
+        others["dlt"] = DLT_MISSING
+    if not peers:
+        others["naive"] = others["dlt"] = PEERS_SKIPPED
+    report: Figures = {
         "numbers": numbers,
         "expected_numbers": expected,
         "latency_ms": latency_ms,
@@ -326,11 +403,16 @@ def run_bench(
         "revision": measured_revision,
         "syncbot_first": medians["syncbot_first"],
         "syncbot_steady": medians["syncbot_steady"],
-        "peers": peers,
+        "peers": others,
         "targets": targets(
-            medians["syncbot_first"], medians["syncbot_steady"], peers["dlt"] if dlt else None
+            medians["syncbot_first"],
+            medians["syncbot_steady"],
+            others["dlt"] if dlt and peers else None,
         ),
     }
+    if stores is not None:
+        report["stores"] = stores
+    return report
 
 
 def profile(
@@ -423,6 +505,8 @@ def table(report: Figures) -> str:
             f"sheets {spent['sheets_s']:.2f} s, exit {spent['exit_s']:.2f} s",
         ]
     lines += ["", _peers_table(report), "", _targets_table(report)]
+    if "stores" in report:
+        lines += ["", stores_table(report["stores"])]
     return "\n".join(lines)
 
 
@@ -523,6 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs=args.runs,
             dlt=importlib.util.find_spec("dlt") is not None,
             sheet=args.sheet,
+            peers=args.peers,
+            database_url=args.database_url,
+            baseline=args.baseline,
         )
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

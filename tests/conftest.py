@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
 FAST = RetryPolicy(
     attempts=4, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01, request_timeout=1.0
 )
+
+
+def pytest_report_header() -> str:
+    # Which SQLite the store tests ran on (tests/test_old_sqlite.py reads it back).
+    return f"SQLite {sqlite3.sqlite_version}"
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from bench._proc import ROOT, clean_env
 from bench.critical_path import dialnexa_path, orgapi_path
 from bench.harness import DLT_MISSING, NAIVE_SKIPPED, QUICK_NUMBERS
 from syncbot.sandbox.faults import RecordedRequest
+from tests import pg
 
 PROCESS = {"wall_s", "cpu_s", "peak_rss_mb"}
 SYNCBOT = PROCESS | {
@@ -142,3 +143,21 @@ def test_profile_writes_both_syncs(tmp_path: Path) -> None:
         # Whether run_sync makes the printed top 40 depends on timing; the profile has it.
         profiled = pstats.Stats(str(tmp_path / f"{name}.prof")).stats
         assert any(function == "run_sync" for _, _, function in profiled)
+
+
+def test_database_url_and_baseline_add_postgresql_and_the_baseline_revision_beside_sqlite() -> None:
+    report, table = _report("--no-sheet", "--no-peers", "--database-url", pg.ADMIN_URL,
+                            "--baseline", "HEAD")  # fmt: skip
+
+    stores = report["stores"]
+    assert list(stores) == ["sqlite", "postgresql", "sqlite @ HEAD", "postgresql @ HEAD"]
+    for store, pair in stores.items():
+        for run in ("first", "steady"):
+            assert pair[run]["listed"] == QUICK_NUMBERS, (store, run)
+            assert set(pair[run]) >= PROCESS
+            assert ("server_cpu_s" in pair[run]) == store.startswith("postgresql")
+    assert stores["sqlite"]["first"] == report["syncbot_first"]
+    assert "postgresql @ HEAD" in table
+    with pg.connect(pg.ADMIN_URL) as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'syncbot_bench_%'")
+        assert left.fetchall() == []

@@ -101,13 +101,21 @@ async def test_forget_with_yes_takes_the_rows_out_of_the_sheet_into_changes(
     assert any(row[0] == "2" and row[sources] == "forgot orgapi/default" for row in log[1:])
 
 
+def _as_a_background_job() -> None:
+    # What a non-interactive shell does to `command &`: SIGINT ignored, inherited over exec.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 async def test_the_sandbox_points_syncs_at_a_store_of_its_own(tmp_path: Path) -> None:
+    """Its settings point syncs at a store of its own, and SIGINT stops it even when started as
+    a background job (which ignores SIGINT)."""
     sandbox = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "syncbot", "sandbox", "--numbers", "10"),
         *("--orgapi-port", "0", "--dialnexa-port", "0"),
         env=clean_env(tmp_path),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
+        preexec_fn=_as_a_background_job,
     )
     assert sandbox.stdout is not None
     exports: dict[str, str] = {}

@@ -83,6 +83,8 @@ async def test_a_failing_sheet_shows_in_status_and_doctor_and_alerts_once_per_tr
         assert recovered["status"] == "ok"
         assert recovered["error"] is None
         assert recovered["last_ok_at"] is not None
+        _, out, _ = await syncbot("query", "status", env=env, cwd=tmp_path)
+        assert f"Sheet: ok (last written {recovered['last_ok_at']})" in out
         sheet_alerts = [text for text in alerts(slack) if "Sheet health" in text]
         assert sheet_alerts == [
             "Sheet health changed in sync run 2: the sheet failing",
@@ -96,6 +98,8 @@ async def test_status_says_the_sheet_is_off_when_none_is_configured(
     env = clean_env(tmp_path, **sandbox.env())
     await syncbot("sync", env=env, cwd=tmp_path)
     assert await status(env, tmp_path) == {"status": "off", "error": None, "last_ok_at": None}
+    _, out, _ = await syncbot("query", "status", env=env, cwd=tmp_path)
+    assert "Sheet: off (GOOGLE_SHEET_ID is not set)" in out
 
 
 async def test_the_slack_app_sees_the_sheet_fail_after_it_loaded_the_same_run(

@@ -139,6 +139,16 @@ def test_cells_over_50000_characters_are_refused(sheet: gspread.Spreadsheet) -> 
         sheet.sheet1.update([["x" * 50_001]], "A1")
 
 
+def test_the_cell_limit_counts_utf16_units_so_25001_emoji_are_refused(
+    sheet: gspread.Spreadsheet,
+) -> None:
+    emoji = "\N{GRINNING FACE}"
+    sheet.sheet1.update([[emoji * 25_000]], "A1")
+
+    with pytest.raises(APIError, match="maximum of 50000 characters"):
+        sheet.sheet1.update([[emoji * 25_001]], "A1")
+
+
 def test_a_sheet_shared_with_someone_else_answers_403(
     fake: FakeSheets, key: dict[str, str]
 ) -> None:

@@ -268,6 +268,25 @@ def test_cell_text_over_50000_characters_is_cut_with_a_visible_marker(box: Sheet
     assert "cut by syncbot" in label
 
 
+def test_a_label_of_30000_emoji_is_cut_to_50000_utf16_units_without_splitting_one(
+    box: SheetsSandbox,
+) -> None:
+    """30,000 emoji are 30,000 characters but 60,000 UTF-16 units: cut by units, so the cell
+    fits Google's limit whichever way it counts, and no emoji is split into a lone surrogate."""
+    emoji = "\N{GRINNING FACE}"
+
+    writer_for(box).write(
+        inventory=[phone_number(1, label=emoji * 30_000)], changes=[], run=run_result()
+    )
+
+    label = box.fake.values(box.spreadsheet_id, "Inventory")[1][3]
+    kept, marker = label.split(" …[cut by syncbot: ")
+    assert len(label.encode("utf-16-le")) // 2 <= 50_000
+    assert kept == emoji * len(kept)
+    assert len(kept) > 24_900
+    assert marker == f"{30_000 - len(kept)} more characters]"
+
+
 def test_call_count_is_the_same_for_100_and_10000_numbers_when_each_fits_one_request(
     fake: FakeSheets, key: dict[str, str]
 ) -> None:

@@ -224,6 +224,34 @@ def test_a_new_store_reads_as_empty(store: SqlStore) -> None:
 # -- what a run stores ---------------------------------------------------------------------
 
 
+def test_a_number_staged_twice_keeps_its_first_row_in_one_batch_and_across_batches(
+    store: SqlStore,
+) -> None:
+    """A listing that shifts between pages repeats numbers; the first listing of each stays.
+    (PostgreSQL stages by COPY, which cannot skip a key: such a batch goes in row by row.)"""
+    staging = store.staging()
+    try:
+        staging.add(number("pn_1", label="first"), 1)
+        staging.add(number("pn_1", label="second"), 2)
+        staging.add(number("pn_2", label="first"), 3)
+        staging.flush()
+        staging.keep("orgapi", "default", "pn_3", 4)
+        staging.add(number("pn_2", label="second"), 5)
+        staging.add(number("pn_4", label="first"), 6)
+        staging.settle()
+        assert staging.count("orgapi", "default") == 4
+    finally:
+        staging.close()
+    with store.transaction() as cur:
+        cur.execute("SELECT number_id, label, digest FROM staged ORDER BY number_id")
+        assert cur.fetchall() == [
+            ("pn_1", "first", 1),
+            ("pn_2", "first", 3),
+            ("pn_3", None, 4),
+            ("pn_4", "first", 6),
+        ]
+
+
 def test_commit_then_load_round_trips_every_field(store: SqlStore) -> None:
     full = number(
         "pn_full",

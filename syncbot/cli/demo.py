@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,6 +233,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("# then run `syncbot sync` in another terminal. Ctrl-C stops the sandbox.")
         sys.stdout.flush()
 
+    # A shell starting it in the background (`syncbot sandbox &` in a script) makes it ignore
+    # SIGINT, and Python then raises no KeyboardInterrupt: Ctrl-C and `kill -INT` stop it anyway.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(

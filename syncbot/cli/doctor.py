@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass
 
 import aiohttp
@@ -20,6 +21,7 @@ from syncbot.settings import ORGAPI_PLACEHOLDER_URL, Account, Settings, load_set
 from syncbot.slack import check_slack
 from syncbot.store import open_store
 from syncbot.store.schema import MIGRATIONS
+from syncbot.store.sqlite import OLDEST, library_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,28 @@ async def _probe(account: Account) -> Check:
     return Check(True, account.key, f"{total} at {account.base_url}; key accepted")
 
 
+def _sqlite_check(url: str) -> Check | None:
+    """The SQLite library's version, when the store is SQLite: older ones lack syntax it uses."""
+    if url.split(":", 1)[0] != "sqlite":
+        return None
+    problem = library_problem()
+    oldest = ".".join(map(str, OLDEST))
+    detail = problem or f"library version {sqlite3.sqlite_version} ({oldest} or later needed)"
+    return Check(problem is None, "SQLite", detail)
+
+
 def _store_checks(settings: Settings, label: str) -> list[Check]:
+    url = settings.database_url.get_secret_value()
+    library = _sqlite_check(url)
+    if library is not None and not library.ok:
+        return [library]
+    checks = [] if library is None else [library]
+    return checks + _store_state(url, label, settings)
+
+
+def _store_state(url: str, label: str, settings: Settings) -> list[Check]:
     try:
-        store = open_store(settings.database_url.get_secret_value(), create=False)
+        store = open_store(url, create=False)
     except NoStoreError:
         return [Check(True, "store", f"{label}: no store yet; the first `syncbot sync` creates it")]
     except SyncbotError as exc:

@@ -217,7 +217,7 @@ def _sheet_line(answer: Answer) -> str:
     health = answer.sheet_health()
     if health["status"] == "off":
         return "Sheet: off (GOOGLE_SHEET_ID is not set)"
-    last = health["last_ok_at"] or "never"
+    last = health["last_ok_at"]
     if health["status"] == "failing":
-        return f"Sheet: FAILING: {health['error']} (last written {last})"
-    return f"Sheet: ok (last written {last})"
+        return f"Sheet: FAILING: {health['error']} (last written {last or 'never'})"
+    return f"Sheet: ok (last written {last})" if last else "Sheet: not written yet"

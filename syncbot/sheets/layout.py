@@ -88,20 +88,31 @@ SYNC_LOG_HEADER: tuple[str, ...] = (
 SYNC_LOG_WIDTHS = (50, 160, 160, 70, 70, 90, 60, 60, 90, 90, 80, 600, 110)
 
 
-# Google's limit on one cell; longer provider text is cut and says so.
+# Google's limit on one cell, counted here in UTF-16 code units: its documentation does not say
+# whether it counts characters or units (as JavaScript does), and an emoji is one character but
+# two units, so this holds either way. Longer provider text is cut and says so.
 MAX_CELL_CHARS = 50_000
 
 Cell = str | int | float
 Row = list[Cell]
 
 
+def utf16_len(text: str) -> int:
+    """``text``'s length in UTF-16 code units: characters past U+FFFF take two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
-    """``text`` shortened to ``limit`` characters, ending with a marker that says how much went."""
-    if len(text) <= limit:
+    """``text`` shortened to ``limit`` UTF-16 units, ending with a marker that says how many
+    characters went."""
+    # Every character takes one or two units, so only text over half the limit can be over it.
+    if len(text) * 2 <= limit or utf16_len(text) <= limit:
         return text
     # The marker's own length depends on the count it shows, so size it for the worst case.
-    room = limit - len(_marker(len(text)))
-    return text[:room] + _marker(len(text) - room)
+    room = limit - utf16_len(_marker(len(text)))
+    # Dropping an incomplete trailing pair keeps the cut from splitting an emoji in two.
+    kept = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", "ignore")
+    return kept + _marker(len(text) - len(kept))
 
 
 def _marker(dropped: int) -> str:
@@ -131,7 +142,7 @@ def _when(value: dt.datetime) -> str:
 def inventory_cells(n: PhoneNumber, monthly: float | None, followup: str = "") -> Row:
     """``inventory_row`` with text over Google's cell limit cut."""
     texts = _texts(n, followup)
-    if max(map(len, texts)) > MAX_CELL_CHARS:
+    if max(map(len, texts)) * 2 > MAX_CELL_CHARS:
         texts = [cut(text) for text in texts]
     return _with_cost(texts, monthly)
 

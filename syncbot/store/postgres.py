@@ -17,8 +17,18 @@ from psycopg.conninfo import conninfo_to_dict
 from syncbot.errors import StoreError
 from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
+from syncbot.store.staging import columns, stage
 from syncbot.store.urls import redact, store_label
 
+# The staging table's columns that are not TEXT (staging.py creates it), for a binary COPY.
+_STAGED_TYPES = {
+    "digest": "int8",
+    "fresh": "bool",
+    "valid": "bool",
+    "inbound": "bool",
+    "outbound": "bool",
+    "created_at": "timestamptz",
+}
 # Advisory lock keys: fixed numbers derived from names, so every syncbot agrees on them.
 RUN_LOCK_KEY = zlib.crc32(b"syncbot:run")
 MIGRATE_LOCK_KEY = zlib.crc32(b"syncbot:migrate")
@@ -102,6 +112,10 @@ class PostgresStore(SqlStore):
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
 
+    def insert_id(self, cur: Cursor, statement: str, params: Sequence[Any], *, key: str) -> int:
+        cur.execute(f"{self.sql(statement)} RETURNING {key}", params)
+        return int(cur.fetchone()[0])
+
     def to_db_time(self, value: dt.datetime | None) -> Any:
         return value
 
@@ -118,6 +132,32 @@ class PostgresStore(SqlStore):
             named.execute(statement, params)
             while batch := named.fetchmany(STREAM_BATCH):
                 yield batch
+
+    def stage_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        # COPY: at 100,000 rows a fifth of the wall time of INSERTs and a thirtieth of their
+        # CPU. It cannot skip a key staged before, so a batch with one (a number listed twice,
+        # as a listing shifted between pages) is undone to its savepoint and inserted row by
+        # row instead, keeping the number's first row as SQLite does.
+        with self.transaction() as cur:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as copying:
+                    shapes: dict[tuple[str, ...], list[Sequence[Any]]] = {}
+                    for row in rows:
+                        shapes.setdefault(columns(row), []).append(row)
+                    for names, shape in shapes.items():
+                        self._copy(copying, names, shape)
+            except psycopg.errors.UniqueViolation:
+                stage(self, cur, rows)
+
+    @staticmethod
+    def _copy(
+        cur: psycopg.Cursor[Any], names: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        statement = f"COPY staged ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+        with cur.copy(statement) as copy:
+            copy.set_types([_STAGED_TYPES.get(name, "text") for name in names])
+            for row in rows:
+                copy.write_row(row)
 
     def binary(self, column: str) -> str:
         # "C" compares bytes, and UTF-8 bytes order as code points do.

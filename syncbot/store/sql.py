@@ -112,6 +112,14 @@ class SqlStore(Store):
         """Translate ``?`` placeholders into the driver's."""
 
     @abstractmethod
+    def insert_id(self, cur: Cursor, statement: str, params: Sequence[Any], *, key: str) -> int:
+        """Run an INSERT of one row (``?`` placeholders) and return its generated ``key``."""
+
+    def run_migration(self, cur: Cursor, statement: str) -> None:
+        """Run one statement of a migration, its types filled in."""
+        cur.execute(statement.format(**self.types))
+
+    @abstractmethod
     def to_db_time(self, value: dt.datetime | None) -> Any: ...
 
     @abstractmethod
@@ -164,7 +172,7 @@ class SqlStore(Store):
                 )
             for version, statements in enumerate(MIGRATIONS[current:], start=current + 1):
                 for statement in statements:
-                    cur.execute(statement.format(**self.types))
+                    self.run_migration(cur, statement)
                 cur.execute(self.sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
             return len(MIGRATIONS)
 

@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -20,8 +21,26 @@ from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
 
 MEMORY = ":memory:"
+# Ubuntu 20.04's SQLite, the oldest syncbot's SQL is written and tested for (`make test` runs the
+# store suite on it: tests/old_sqlite.py).
+OLDEST = (3, 31, 0)
+# ALTER TABLE ... DROP COLUMN came in SQLite 3.35; older ones rebuild the table.
+_DROP_COLUMN = re.compile(r"ALTER TABLE (\w+) DROP COLUMN (\w+)")
 # How long to wait on another process's hold of the database before giving up.
 BUSY_SECONDS = 30.0
+
+
+def library_problem() -> str | None:
+    """Why the SQLite library this Python uses cannot hold the store, or None when it can."""
+    if sqlite3.sqlite_version_info >= OLDEST:
+        return None
+    oldest = ".".join(map(str, OLDEST))
+    return (
+        f"this Python's SQLite library is version {sqlite3.sqlite_version}, older than "
+        f"{oldest}, the oldest syncbot's SQL works on: run syncbot on a Python built with SQLite "
+        f"{oldest} or later (Ubuntu 20.04 and Heroku-20 onwards), or set DATABASE_URL to a "
+        "PostgreSQL database"
+    )
 
 
 def sqlite_path(url: str) -> str:
@@ -47,6 +66,8 @@ class SqliteStore(SqlStore):
     }
 
     def __init__(self, path: str) -> None:
+        if problem := library_problem():
+            raise StoreError(problem)
         self.path = path
         try:
             if path != MEMORY:
@@ -107,6 +128,20 @@ class SqliteStore(SqlStore):
 
     def sql(self, statement: str) -> str:
         return statement
+
+    def insert_id(self, cur: Cursor, statement: str, params: Sequence[Any], *, key: str) -> int:
+        # RETURNING needs SQLite 3.35; the key is the rowid (an INTEGER PRIMARY KEY).
+        del key
+        cur.execute(statement, params)
+        cur.execute("SELECT last_insert_rowid()")
+        return int(cur.fetchone()[0])
+
+    def run_migration(self, cur: Cursor, statement: str) -> None:
+        drop = _DROP_COLUMN.fullmatch(statement)
+        if drop and sqlite3.sqlite_version_info < (3, 35, 0):
+            _drop_column(cur, drop[1], drop[2])
+        else:
+            super().run_migration(cur, statement)
 
     def to_db_time(self, value: dt.datetime | None) -> Any:
         return None if value is None else value.astimezone(dt.UTC).isoformat()
@@ -203,3 +238,41 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _drop_column(cur: Cursor, table: str, column: str) -> None:
+    """``ALTER TABLE table DROP COLUMN column`` the way SQLite's documentation says to do it
+    before 3.35: a new table without the column, the rows copied over, the indexes made again.
+    (A table another one references keeps its name through the RENAME.)"""
+    cur.execute(f"PRAGMA table_info({table})")
+    kept = [row for row in cur.fetchall() if row[1] != column]
+    definitions = [
+        f"{name} {kind}{' NOT NULL' if not_null else ''}"
+        f"{'' if default is None else f' DEFAULT {default}'}"
+        for _, name, kind, not_null, default, _ in kept
+    ]
+    key = [row[1] for row in sorted((r for r in kept if r[5]), key=lambda r: r[5])]
+    if key:
+        definitions.append(f"PRIMARY KEY ({', '.join(key)})")
+    cur.execute(f"PRAGMA foreign_key_list({table})")
+    references: dict[int, list[Any]] = {}
+    for row in cur.fetchall():
+        references.setdefault(row[0], []).append(row)
+    for rows in references.values():
+        definitions.append(
+            f"FOREIGN KEY ({', '.join(r[3] for r in rows)}) "
+            f"REFERENCES {rows[0][2]} ({', '.join(r[4] for r in rows)}) "
+            f"ON UPDATE {rows[0][5]} ON DELETE {rows[0][6]}"
+        )
+    cur.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table,),
+    )
+    indexes = [row[0] for row in cur.fetchall()]
+    columns = ", ".join(row[1] for row in kept)
+    cur.execute(f"CREATE TABLE {table}_rebuilt ({', '.join(definitions)})")
+    cur.execute(f"INSERT INTO {table}_rebuilt ({columns}) SELECT {columns} FROM {table}")  # noqa: S608 - the table's own columns
+    cur.execute(f"DROP TABLE {table}")
+    cur.execute(f"ALTER TABLE {table}_rebuilt RENAME TO {table}")
+    for index in indexes:
+        cur.execute(index)

@@ -1,7 +1,8 @@
 """A run's listings staged in the store as they arrive, and the run's diff computed there.
 
 Each page's numbers land in ``staged``, a TEMP table of the store's own connection, in batches
-written by one thread so the event loop never waits for the database. The commit then works
+written by one thread so the event loop never waits for the database (PostgreSQL's store
+writes them by COPY). The commit then works
 out the changes against the previous snapshot (added, removed, assigned, unassigned,
 reassigned), the history fields, the stale rows and the source states with set operations,
 in the transaction that stores them, on SQLite and PostgreSQL alike. No step holds the
@@ -83,6 +84,8 @@ _OK_SOURCE = (
     "AND r.account = n.account AND r.status = 'ok')"
 )
 _GONE = f"NOT EXISTS (SELECT 1 FROM staged s WHERE {_SAME_NUMBER})"
+# Null-safe: `IS DISTINCT FROM` needs SQLite 3.39, and SQLite's `IS NOT` is not PostgreSQL's.
+_AGENT_DIFFERS = "(n.agent_id <> s.agent_id OR (n.agent_id IS NULL) <> (s.agent_id IS NULL))"
 _CHANGE_COLUMNS = (
     "run_id, kind, source, account, number_id, phone_number, agent_before, agent_after, label, at"
 )
@@ -109,7 +112,7 @@ _DIFF = (
     "s.source, s.account, s.number_id, s.phone_number, n.agent_id, s.agent_id, s.label, ? "
     f"FROM staged s JOIN numbers n ON {_SAME_NUMBER} "
     "WHERE s.fresh AND (n.status <> s.status "
-    "OR (s.status = 'assigned' AND n.agent_id IS DISTINCT FROM s.agent_id))",
+    f"OR (s.status = 'assigned' AND {_AGENT_DIFFERS}))",
 )
 # Stored numbers that a source which listed fine no longer lists.
 _REMOVED = (
@@ -165,19 +168,17 @@ def prepare(store: SqlStore, cur: Cursor) -> None:
 def open_run(store: SqlStore, cur: Cursor, result: RunResult) -> int:
     """A new run's row; fills in ``result``'s run id (``close_run`` records the rest)."""
     assert result.finished_at is not None
-    cur.execute(
-        store.sql(
-            "INSERT INTO runs (status, started_at, finished_at, result) "
-            "VALUES (?, ?, ?, ?) RETURNING run_id"
-        ),
+    result.run_id = store.insert_id(
+        cur,
+        "INSERT INTO runs (status, started_at, finished_at, result) VALUES (?, ?, ?, ?)",
         (
             result.status,
             store.to_db_time(result.started_at),
             store.to_db_time(result.finished_at),
             "{}",
         ),
+        key="run_id",
     )
-    result.run_id = int(cur.fetchone()[0])
     return result.run_id
 
 
@@ -302,19 +303,24 @@ class Staging:
         self._writer.shutdown(wait=True, cancel_futures=True)
 
 
+def columns(row: Sequence[Any]) -> tuple[str, ...]:
+    """The staged columns a row fills: a kept row its five, a fresh one all of them (binding
+    the seventeen empty ones of kept rows too made up a third of an unchanged sync's staging)."""
+    return _KEPT_COLUMNS if len(row) == len(_KEPT_COLUMNS) else _STAGED_COLUMNS
+
+
 def stage(store: SqlStore, cur: Cursor, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert staged rows in their order; kept rows bind their five columns only (binding
-    the seventeen empty ones too made up a third of an unchanged sync's staging)."""
+    """Insert staged rows in their order; a number staged before keeps its first row."""
     start = 0
     while start < len(rows):
         width = len(rows[start])
         end = start
         while end < len(rows) and len(rows[end]) == width:
             end += 1
-        columns = _KEPT_COLUMNS if width == len(_KEPT_COLUMNS) else _STAGED_COLUMNS
         cur.executemany(
             store.sql(
-                f"INSERT INTO staged ({', '.join(columns)}) VALUES ({', '.join('?' * width)}) "
+                f"INSERT INTO staged ({', '.join(columns(rows[start]))}) "
+                f"VALUES ({', '.join('?' * width)}) "
                 "ON CONFLICT (source, account, number_id) DO NOTHING"
             ),
             rows[start:end],

@@ -129,7 +129,10 @@ def _format_date(serial: float, pattern: str) -> str:
 
 
 def check_text(text: str) -> None:
-    if len(text) > CHAR_LIMIT:
+    # Counted in UTF-16 code units, the stricter reading of Google's limit (its documentation
+    # says characters; an emoji is one character but two units). Counted here on its own, not
+    # with the writer's helper, so that a fault there cannot hide from this check.
+    if len(text) * 2 > CHAR_LIMIT and len(text.encode("utf-16-le")) // 2 > CHAR_LIMIT:
         raise invalid(
             f"Your input contains more than the maximum of {CHAR_LIMIT} characters in a single "
             "cell."
