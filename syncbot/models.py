@@ -257,9 +257,19 @@ class SheetResult:
     error: str | None = None
     calls: int = 0
     url: str | None = None
+    # Set once the spreadsheet nears Google's cell limit: how many numbers fit.
+    warning: str | None = None
+    # Whether ``warning`` came or went since the previous run (the channel hears of it once).
+    warning_changed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "error": self.error, "calls": self.calls, "url": self.url}
+        return {
+            "status": self.status,
+            "error": self.error,
+            "calls": self.calls,
+            "url": self.url,
+            "warning": self.warning,
+        }
 
 
 RunStatus = Literal["ok", "partial", "failed", "skipped"]

@@ -53,9 +53,12 @@ ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
 # are iterated (Slack alerts hook in here).
 AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
-# What a sheet write takes: the inventory, the run's changes, the run, and the store (for the
-# follow-ups and which managed columns the sheet has had: ``sheet_extras``).
-SheetWrite = Callable[[Sequence[PhoneNumber], Sequence[Change], RunResult, Store], SheetResult]
+# What a sheet write takes: the inventory as a stream, a function giving the run's changes as
+# one, the run, and the store (for the follow-ups and which managed columns the sheet has had:
+# ``sheet_extras``).
+SheetWrite = Callable[
+    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult, Store], SheetResult
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,10 @@ def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
     writer.limit(deadline.at, seconds=deadline.seconds)
 
     def write(
-        inventory: Sequence[PhoneNumber], changes: Sequence[Change], run: RunResult, store: Store
+        inventory: Iterable[PhoneNumber],
+        changes: Callable[[], Iterable[Change]],
+        run: RunResult,
+        store: Store,
     ) -> SheetResult:
         return write_sheet(writer, store, inventory=inventory, changes=changes, run=run)
 
@@ -104,8 +110,8 @@ def write_sheet(
     writer: SheetWriter,
     store: Store,
     *,
-    inventory: Sequence[PhoneNumber],
-    changes: Sequence[Change],
+    inventory: Iterable[PhoneNumber],
+    changes: Callable[[], Iterable[Change]],
     run: RunResult,
 ) -> SheetResult:
     """``writer.write`` with what the store adds (``sheet_extras``); once written, the
@@ -409,12 +415,21 @@ def sheet_extras(store: Store, result: RunResult, *, spreadsheet: str | None = N
     return SheetExtras(book, fresh, through)
 
 
+def _previous_sheet_warning(store: Store, run_id: int) -> str | None:
+    """The cell-limit warning of the run before ``run_id``'s sheet write, if it had one."""
+    for run in store.recent_runs(2):
+        if run.run_id != run_id:
+            warning = (run.result.get("sheet") or {}).get("warning")
+            return None if warning is None else str(warning)
+    return None
+
+
 async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
     assert result.run_id is not None
     run_id = result.run_id
 
     def write() -> SheetResult:
-        return writer(store.load_numbers(), store.changes(run_id), result, store)
+        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result, store)
 
     try:
         result.sheet = await asyncio.to_thread(write)
@@ -425,5 +440,8 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
         result.sheet = SheetResult(status="failed", error=f"unexpected error: {exc}")
     if result.sheet.status == "failed":
         event(log, logging.ERROR, "sheet failed", error=result.sheet.error)
+    elif result.sheet.status == "ok":
+        before = await asyncio.to_thread(_previous_sheet_warning, store, run_id)
+        result.sheet.warning_changed = (before is None) != (result.sheet.warning is None)
     result.finished_at = utc_now()
     result.settle()

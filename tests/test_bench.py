@@ -145,6 +145,30 @@ def test_profile_writes_both_syncs(tmp_path: Path) -> None:
         assert any(function == "run_sync" for _, _, function in profiled)
 
 
+def test_sheet_scale_measures_first_unchanged_and_churned_syncs_of_both_syncbots() -> None:
+    """The baseline here is HEAD itself, extracted with git archive as an older commit is."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "sheet-scale", "--numbers", "400", "--baseline", "HEAD"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout[: done.stdout.rindex("}") + 1])
+    for tree in ("this_tree", "baseline_tree"):
+        syncs = report[tree]
+        assert syncs["first"]["sheet_rows"] == syncs["unchanged"]["sheet_rows"] == 400
+        assert syncs["churn"]["sheet_rows"] == 400
+        assert syncs["unchanged"]["sheets_writes"] == 1
+        assert syncs["churn"]["sheets_writes"] >= 1
+        assert all(s["peak_rss_mb"] > 0 and s["cpu_s"] > 0 for s in syncs.values())
+    assert all(s["sheets_calls"] == 0 for s in report["this_tree_no_sheet"].values())
+    assert "CPU with a sheet / without" in done.stdout
+
+
 def test_database_url_and_baseline_add_postgresql_and_the_baseline_revision_beside_sqlite() -> None:
     report, table = _report("--no-sheet", "--no-peers", "--database-url", pg.ADMIN_URL,
                             "--baseline", "HEAD")  # fmt: skip

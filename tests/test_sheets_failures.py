@@ -175,4 +175,38 @@ def test_the_10_million_cell_limit_is_checked_before_anything_is_written(
         )
 
     assert "Delete unused tabs or columns" in str(caught.value)
+    # 16,000 cells left by the other tab, less syncbot's other tabs, at 24 cells a number.
+    fit = int(str(caught.value).split("about ")[1].split(" numbers")[0].replace(",", ""))
+    assert 600 < fit <= 16_000 // 24
     assert [c.route for c in box.fake.calls(box.spreadsheet_id)] == ["spreadsheets.get"]
+
+
+def test_past_80_percent_of_the_cell_limit_the_summary_and_the_result_say_how_many_numbers_fit(
+    box: SheetsSandbox,
+) -> None:
+    # Someone's tab holds 8,400,000 cells: with the Inventory, past 80% of Google's limit.
+    box.spreadsheet().sheet1.resize(rows=336_000, cols=25)
+    writer = writer_for(box)
+    numbers = [phone_number(i) for i in range(100)]
+
+    result = writer.write(inventory=numbers, changes=[], run=run_result())
+
+    assert result.status == "ok"
+    assert result.warning is not None
+    # 10,000,000 cells less the 8,400,000 and the rest of the workbook, 24 cells a number.
+    fit = int(result.warning.split("about ")[1].split(" numbers")[0].replace(",", ""))
+    assert 60_000 < fit < 1_600_000 // 24 + 100
+    assert "Delete unused tabs or columns" in result.warning
+    summary = box.fake.values(box.spreadsheet_id, "Summary")
+    assert summary[4] == ["Sheet size", result.warning]
+
+
+def test_below_80_percent_of_the_cell_limit_nothing_warns(box: SheetsSandbox) -> None:
+    box.spreadsheet().sheet1.resize(rows=300_000, cols=25)
+
+    result = writer_for(box).write(
+        inventory=[phone_number(i) for i in range(100)], changes=[], run=run_result()
+    )
+
+    assert result.warning is None
+    assert box.fake.values(box.spreadsheet_id, "Summary")[4] == []

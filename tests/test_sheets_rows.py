@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import gspread
+import pytest
 
 from syncbot.models import ChangeKind, PhoneNumber
 from syncbot.sandbox.sheets import Cell, Workbook
@@ -53,19 +54,24 @@ def inventory(box: SheetsSandbox) -> gspread.Worksheet:
 
 def mark(worksheet: gspread.Worksheet, row: int, owner: str) -> None:
     """What a person does to one row: highlight it, note its label, fill in their column."""
-    worksheet.format(f"A{row}:T{row}", PINK)
+    worksheet.format(f"A{row}:U{row}", PINK)
     worksheet.insert_note(f"D{row}", f"ask {owner}")
-    worksheet.update([[owner]], f"T{row}")
+    worksheet.update([[owner]], f"U{row}")
 
 
+# A read of the whole tab at once, and reads of 40 rows at a time (more rows than one window).
+WINDOWS = [pytest.param({}, id="one-read"), pytest.param({"window_rows": 40}, id="windowed")]
+
+
+@pytest.mark.parametrize("window", WINDOWS)
 def test_highlights_notes_and_peoples_values_stay_with_their_numbers_through_inserts_and_deletes(
-    box: SheetsSandbox,
+    box: SheetsSandbox, window: dict[str, int]
 ) -> None:
-    writer = writer_for(box)
+    writer = writer_for(box, **window)
     before = numbers(range(200))
     writer.write(inventory=before, changes=[], run=run_result(1))
     worksheet = inventory(box)
-    worksheet.update([["Owner"]], "T1")
+    worksheet.update([["Owner"]], "U1")
     marked = {n.number_id: f"owner {i}" for i, n in enumerate(before) if i % 5 == 2}
     for i, n in enumerate(before):
         if n.number_id in marked:
@@ -105,10 +111,11 @@ def test_highlights_notes_and_peoples_values_stay_with_their_numbers_through_ins
     )
 
 
+@pytest.mark.parametrize("window", WINDOWS)
 def test_a_tab_people_sorted_keeps_their_order_and_new_numbers_go_below_it(
-    box: SheetsSandbox,
+    box: SheetsSandbox, window: dict[str, int]
 ) -> None:
-    writer = writer_for(box)
+    writer = writer_for(box, **{k: v // 4 for k, v in window.items()})
     writer.write(inventory=numbers(range(30)), changes=[], run=run_result(1))
     # Sorted by Status (assigned first), then by Phone number, descending.
     inventory(box).sort((2, "asc"), (1, "des"))
@@ -256,14 +263,15 @@ def test_a_delta_split_over_calls_never_shows_a_number_twice_or_not_at_all(
     ]
 
 
+@pytest.mark.parametrize("window", WINDOWS)
 def test_rows_a_person_inserts_between_the_read_and_the_write_are_repaired_at_once(
-    box: SheetsSandbox,
+    box: SheetsSandbox, window: dict[str, int]
 ) -> None:
-    writer = writer_for(box)
+    writer = writer_for(box, **{k: v // 4 for k, v in window.items()})
     current = numbers(range(20))
     writer.write(inventory=current, changes=[], run=run_result(1))
     worksheet = inventory(box)
-    worksheet.update([["Owner"], ["ana"], ["bo"]], "T1:T3")
+    worksheet.update([["Owner"], ["ana"], ["bo"]], "U1:U3")
 
     def person_inserts_a_row(workbook: Workbook) -> None:
         sheet = workbook.sheet_by_title("Inventory")

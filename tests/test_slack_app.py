@@ -28,6 +28,7 @@ from syncbot.sandbox.data import HOSTILE_LABELS
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.slack import background
 from syncbot.slack import snapshot as snapshot_module
 from syncbot.slack.app import create_web_app
 from syncbot.slack.middleware import READ_TIMEOUT_SECONDS
@@ -442,6 +443,24 @@ async def test_sync_from_an_admin_acks_at_once_and_reports_through_response_url(
     assert reply.texts == [":arrows_counterclockwise: Sync started. I'll post the outcome here."]
     assert app.fake.replies == []
     listing.set()
+    (outcome,) = await app.fake.wait_for_replies(1)
+    assert outcome.body["text"].startswith(":white_check_mark: Sync ok (run 2,")
+    latest = app.store.latest_run()
+    assert latest is not None
+    assert latest.run_id == 2
+
+
+async def test_a_requested_sync_runs_in_a_process_of_its_own_not_in_the_web_process(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web dyno's memory is the app's alone: a sync (a full sheet, a first sync of
+    400,000 numbers) peaks in a child process that gives its memory back when it ends."""
+
+    async def not_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sync ran in the web process")
+
+    monkeypatch.setattr(background, "run_sync", not_here)
+    await app.command("sync", user_id=ADMIN)
     (outcome,) = await app.fake.wait_for_replies(1)
     assert outcome.body["text"].startswith(":white_check_mark: Sync ok (run 2,")
     latest = app.store.latest_run()

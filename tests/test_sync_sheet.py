@@ -8,10 +8,15 @@ import json
 import multiprocessing
 from pathlib import Path
 
+from syncbot.models import utc_now
+from syncbot.query import answer, parse
+from syncbot.query.snapshot import load_snapshot
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.kit import SheetsSandbox
+from syncbot.sandbox.slack import FakeSlack
 from syncbot.settings import settings_from
 from syncbot.sheets import INVENTORY_HEADER
+from syncbot.slack.blocks import answer_message
 from syncbot.store import SqliteStore
 from syncbot.sync import SyncOptions, run_sync
 from tests.conftest import FAST
@@ -130,3 +135,37 @@ async def test_the_normalizing_worker_is_gone_before_the_sheet_is_written(
     assert result.sheet.status == "ok", result.sheet.error
     assert result.phones_parsed == 40
     assert alive_at_sheet_write == [0]
+
+
+def status_message(tmp_path: Path) -> str:
+    """What `/numbers status` answers from the store of ``tmp_path``."""
+    with SqliteStore(tmp_path / "syncbot.db") as store:
+        found = answer(parse("status"), load_snapshot(store), now=utc_now(), interval_seconds=60)
+    return json.dumps(answer_message(found, now=utc_now()))
+
+
+async def test_a_spreadsheet_nearly_full_is_told_once_in_the_channel_and_in_doctor_and_status(
+    sandbox: Sandbox, box: SheetsSandbox, tmp_path: Path
+) -> None:
+    # People's own tab holds 8,400,000 cells: with syncbot's tabs, past 80% of Google's limit.
+    archive = box.spreadsheet().add_worksheet("Archive", rows=336_000, cols=25)
+    async with FakeSlack() as slack:
+        env = {**sheet_env(sandbox, box, tmp_path), **slack.env(), "SLACK_ALERT_CHANNEL": "C1"}
+        for _ in range(2):
+            code, out, err = await syncbot("sync", "--json", env=env, cwd=tmp_path)
+            assert code == 0, err
+        warning = json.loads(out)["sheet"]["warning"]
+        code, doctor, _ = await syncbot("doctor", env=env, cwd=tmp_path)
+        nearly_full = status_message(tmp_path)
+        archive.resize(rows=10, cols=25)
+        await syncbot("sync", env=env, cwd=tmp_path)
+        texts = [call.args["text"] for call in slack.calls_to("chat.postMessage")]
+    assert "numbers fit in it (40 now)" in warning
+    assert "sheet size: warning: The spreadsheet holds" in doctor, doctor
+    assert "The spreadsheet is nearly full" in nearly_full
+    assert "The spreadsheet is nearly full" not in status_message(tmp_path)
+    told = [text for text in texts if "spreadsheet" in text]
+    assert len(told) == 2
+    assert told[0].startswith("The spreadsheet is nearly full: The spreadsheet holds 8,4")
+    assert "numbers fit in it (40 now)" in told[0]
+    assert told[1] == "The spreadsheet is back under 80% of Google's cell limit."

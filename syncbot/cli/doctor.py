@@ -135,9 +135,14 @@ def _sheet_checks(settings: Settings) -> list[Check]:
         writer = SheetWriter(settings)
         email = writer.service_account_email
         title = writer.check_access()
+        cells, warning = writer.cell_usage()
     except SyncbotError as exc:
         return [Check(False, "sheet", exc.message)]
-    return [Check(True, "sheet", f"can write {title!r} as {email}")]
+    size = f"warning: {warning}" if warning else f"{cells:,} of Google's 10,000,000 cells"
+    return [
+        Check(True, "sheet", f"can write {title!r} as {email}"),
+        Check(True, "sheet size", size),
+    ]
 
 
 def run_checks(settings: Settings, *, store_label: str) -> list[Check]:

@@ -43,11 +43,12 @@ def _write_sheet(settings: Settings, store: Store, result: RunResult) -> None:
 
     assert result.run_id is not None
     try:
+        run_id = result.run_id
         result.sheet = write_sheet(
             SheetWriter(settings),
             store,
-            inventory=store.load_numbers(),
-            changes=store.changes(result.run_id),
+            inventory=store.iter_numbers(),
+            changes=lambda: store.iter_changes(run_id),
             run=result,
         )
     except SyncbotError as exc:

@@ -1,9 +1,10 @@
 """What the spreadsheet holds before a write: its tabs, the Inventory's cells, the newest run.
 
 Pure functions over the JSON of ``spreadsheets.get`` and ``values.batchGet``; the writer does
-the calls. The Inventory is read whole with ``valueRenderOption=FORMULA``, so that a changed
-cell is found by comparing what the sheet holds with what it should hold, and a formula
-people typed is kept as a formula; a date people typed comes as the text they see.
+the calls. The Inventory is read a window of rows at a time with
+``valueRenderOption=FORMULA``, so that a changed cell is found by comparing what the sheet
+holds with what it should hold, and a formula people typed is kept as a formula; a date
+people typed comes as the text they see.
 """
 
 from __future__ import annotations
@@ -85,17 +86,13 @@ def display(value: Value) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class OldInventory:
-    """The Inventory tab as read: row 1 as text, then every row's cells (trailing empty cells
-    dropped, as Google does)."""
+class FirstWindow:
+    """The top of the Inventory tab as read: row 1, then the first window's rows (trailing
+    empty cells dropped, as Google does)."""
 
     tab: Tab
-    header: list[str]
+    header: list[Value]
     rows: list[list[Value]]
-
-    @property
-    def blank(self) -> bool:
-        return not any(self.header) and not any(any(v != "" for v in row) for row in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +101,7 @@ class SheetState:
     ``Sync log`` row's run and start, and whether the default tab is empty."""
 
     tabs: list[Tab]
-    inventory: OldInventory | None
+    inventory: FirstWindow | None
     logged: tuple[str, str] | None
     default_tab_blank: bool
 
@@ -125,10 +122,19 @@ class Reads:
         return [r for r in (self.inventory, self.sync_log, self.default_tab) if r is not None]
 
 
-def reads(tabs: Sequence[Tab], *, inventory: str, sync_log: str) -> Reads:
+def window_range(title: str, start: int, rows: int) -> str:
+    """Whole rows ``[start, start + rows)`` of a tab (0-based, row 1 is 0), every column."""
+    return f"{quote_title(title)}!{start + 1}:{start + rows}"
+
+
+def reads(tabs: Sequence[Tab], *, inventory: str, sync_log: str, window: int) -> Reads:
+    """The first read: row 1 and the first ``window`` data rows of the Inventory, the newest
+    ``Sync log`` row, and whether the default tab is empty."""
     titles = {tab.title for tab in tabs}
+    # Google refuses a range past the tab's last row.
+    rows = next((tab.rows for tab in tabs if tab.title == inventory), 0)
     return Reads(
-        inventory=quote_title(inventory) if inventory in titles else None,
+        inventory=window_range(inventory, 0, min(window + 1, rows)) if rows else None,
         sync_log=f"{quote_title(sync_log)}!A2:B2" if sync_log in titles else None,
         # Only once syncbot's tabs exist: the first write moves it aside, the next deletes it.
         default_tab=(
@@ -144,21 +150,22 @@ def sheet_state(
     old = logged = None
     blank_default = False
     if wanted.inventory is not None:
-        grid = _values(next(answers))
+        grid = values(next(answers))
         tab = next(tab for tab in tabs if tab.title == inventory)
-        header = [display(v) for v in grid[0]] if grid else []
-        old = OldInventory(tab, header, grid[1:])
+        old = FirstWindow(tab, grid[0] if grid else [], grid[1:])
     if wanted.sync_log is not None:
-        newest = _values(next(answers))
+        newest = values(next(answers))
         if newest and len(newest[0]) >= 2:
             logged = (display(newest[0][0]), display(newest[0][1]))
     if wanted.default_tab is not None:
-        blank_default = not _values(next(answers))
+        blank_default = not values(next(answers))
     return SheetState(tabs, old, logged, blank_default)
 
 
-def _values(value_range: Mapping[str, Any]) -> list[list[Value]]:
-    return [list(row) for row in value_range.get("values", [])]
+def values(value_range: Mapping[str, Any]) -> list[list[Value]]:
+    """The rows of a ``ValueRange`` (JSON arrays already, not copied: a window is large)."""
+    rows: list[list[Value]] = value_range.get("values", [])
+    return rows
 
 
 def row_key(row: Sequence[Value], key_cols: Sequence[int]) -> Key:

@@ -139,8 +139,9 @@ def delete_dimension(sheet_id: int, dimension: str, start: int, end: int) -> byt
     return op("deleteDimension", {"range": dimension_range(sheet_id, dimension, start, end)})
 
 
-def append_rows(sheet_id: int, count: int) -> bytes:
-    return op("appendDimension", {"sheetId": sheet_id, "dimension": "ROWS", "length": count})
+def append_rows(sheet_id: int, count: int, *, dimension: str = "ROWS") -> bytes:
+    """Rows (or columns) added after the last, however many there are by then."""
+    return op("appendDimension", {"sheetId": sheet_id, "dimension": dimension, "length": count})
 
 
 def add_sheet(

@@ -14,8 +14,9 @@ appears when the call holding its row lands.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,13 +24,17 @@ from syncbot.errors import SheetError
 from syncbot.models import Change, Key, RunResult
 from syncbot.sheets import charts, layout, ops, upkeep
 from syncbot.sheets.client import compact_json
-from syncbot.sheets.delta import ROOM, Delta, Desired, Unit, plan_delta
-from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, Value, quote_title
+from syncbot.sheets.delta import ROOM, Delta, Unit, plan_delta
+from syncbot.sheets.existing import DEFAULT_TAB, SheetState, Tab, quote_title
+from syncbot.sheets.reading import Desired, Reading
 from syncbot.sheets.rows import change_lines
-from syncbot.sheets.summary import SOURCE_HEADER, SUMMARY_WIDTHS
+from syncbot.sheets.scratch import Scratch, unpack
+from syncbot.sheets.summary import SOURCE_HEADER, SOURCE_TABLE_ROW, SUMMARY_WIDTHS
 from syncbot.sheets.summary_costs import money_format, summary_cell
 
 CELL_LIMIT = 10_000_000
+# Past this share of Google's limit, the Summary, the sync's result and the alerts warn.
+CELL_WARNING = 0.8
 MAX_COLUMNS = 18_278
 # Google recommends at most 2 MB per request.
 MAX_REQUEST_BYTES = 2_000_000
@@ -44,14 +49,22 @@ _WIDTH = len(layout.INVENTORY_HEADER)
 class Call:
     kind: Literal["batchUpdate", "values"]
     body: bytes
+    # The Inventory rows ``[start, end)`` as read that the call deletes: the writer checks
+    # they still hold the numbers planned before it sends the call.
+    deletes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class WritePlan:
-    calls: list[Call]
+    # Made as they are sent: a large write never holds all its bodies at once.
+    calls: Iterator[Call]
     # The Inventory's delta when rows were edited in place: the writer checks it landed.
     delta: Delta | None
     peak_cells: int
+    # The rows deleted that held people's cells, reported in ``Changes`` by this plan.
+    reported: list[Key]
+    # Set once the workbook passes ``CELL_WARNING`` of Google's cell limit.
+    warning: str | None = None
 
 
 def run_identity(run: RunResult) -> tuple[str, str]:
@@ -83,34 +96,44 @@ class _Requests:
 def plan_write(
     *,
     state: SheetState,
+    reading: Reading | None,
     want: Desired,
-    changes: Sequence[Change],
+    scratch: Scratch,
+    changes: Iterable[Change] | None,
     run: RunResult,
     now: dt.datetime,
-    people: dict[Key, dict[int, Value]] | None = None,
+    reported: Sequence[Key] = (),
     budget: int = MAX_REQUEST_BYTES,
 ) -> WritePlan:
+    """The calls that bring the sheet to ``want``; ``changes`` None: this run's ``Changes``
+    rows are in the sheet already (a repair), and only deleted rows not yet ``reported`` get
+    theirs."""
     planner = _Planner(state.tabs, budget)
-    old = state.inventory
     delta = None
-    if old is None or old.blank:
+    if reading is None or reading.blank:
         inventory_id, rows, cols = planner.sized(
             layout.INVENTORY,
-            max(len(want.keys) + 1, 2),
-            max(old.tab.cols if old else 0, _WIDTH + ROOM),
+            max(want.count + 1, 2),
+            max(reading.tab.cols if reading else 0, _WIDTH + ROOM),
             layout.INVENTORY_WIDTHS,
         )
     else:
-        delta = plan_delta(old, want, people=people, unit_budget=budget // 2)
+        delta = plan_delta(reading, unit_budget=budget // 2)
         if delta.cols > MAX_COLUMNS:
             raise SheetError(
                 f"The Inventory would need {delta.cols} columns, over Google's limit of "
                 f"{MAX_COLUMNS}: delete some of the columns added right of the managed ones."
             )
-        inventory_id, rows, cols = old.tab.sheet_id, delta.rows, delta.cols
-        grown = delta.rows * delta.cols - old.tab.cells
+        inventory_id, rows, cols = reading.tab.sheet_id, delta.rows, delta.cols
+        grown = delta.rows * delta.cols - reading.tab.cells
         planner.out.grows.append(_Step(b"", max(grown, 0)))
+        planner.end_cells += min(grown, 0)
+    planner.numbers, planner.row_cells = want.count, cols
+    warning = ceiling_warning(planner.cells_after(), want.count, cols)
     summary = want.summary.rows(run)
+    if warning is not None:
+        # The Summary's blank fifth row, above the table of sources the chart reads.
+        summary[SOURCE_TABLE_ROW - 1] = ["Sheet size", warning]
     costs = want.summary.costs
     money = None if costs is None else money_format(costs.currency)
     summary_id, summary_rows, summary_cols = planner.sized(
@@ -125,16 +148,19 @@ def plan_write(
             fields="userEnteredValue,userEnteredFormat.numberFormat",
         )
     ]
-    if state.logged != run_identity(run):
-        present = set(want.keys)
-        removed = delta.removed if delta else []
-        lines = change_lines(
-            removed, present, changes, run_id=run.run_id, now=now, actions=want.actions
-        )
+    removed = delta.removed if delta else []
+    if state.logged != run_identity(run) and changes is not None:
+        lines = change_lines(removed, changes, run_id=run.run_id, now=now, actions=want.actions)
         planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
         planner.prepend(
             layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT
         )
+    else:
+        # A repair deleted rows the first plan did not: what people wrote in them still goes.
+        done = set(reported)
+        removed = [entry for entry in removed if entry[0] not in done]
+        lines = change_lines(removed, (), run_id=run.run_id, now=now)
+        planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
     tail += charts.chart_requests(
         charts.found(chart for tab in state.tabs for chart in tab.charts),
         history=charts.History(
@@ -157,7 +183,7 @@ def plan_write(
         anchor_col=len(SUMMARY_WIDTHS) + 1,
     )
     current = planner.tabs.get(layout.INVENTORY)
-    moved = delta is not None and bool(delta.units or delta.structure)
+    moved = delta is not None and (delta.has_units or bool(delta.structure))
     tail += upkeep.highlight_rule(
         current.conditional_formats if current else (),
         inventory_id,
@@ -172,7 +198,26 @@ def plan_write(
     default = planner.tabs.get(DEFAULT_TAB)
     if state.default_tab_blank and default is not None:
         planner.out.shrinks.append(_Step(ops.delete_sheet(default.sheet_id), -default.cells))
-    return planner.finish(want, delta, inventory_id, tail)
+    plan = planner.finish(scratch, delta, inventory_id, tail, [key for key, _, _ in removed])
+    return dataclasses.replace(plan, warning=warning)
+
+
+def numbers_that_fit(cells: int, numbers: int, row_cells: int) -> int:
+    """How many numbers the spreadsheet holds at most, each a row of ``row_cells`` cells,
+    when it has ``cells`` cells with ``numbers`` of them."""
+    return numbers + max(CELL_LIMIT - cells, 0) // max(row_cells, 1)
+
+
+def ceiling_warning(cells: int, numbers: int, row_cells: int) -> str | None:
+    """What to say once the spreadsheet passes ``CELL_WARNING`` of Google's cell limit."""
+    if cells < CELL_WARNING * CELL_LIMIT:
+        return None
+    fit = numbers_that_fit(cells, numbers, row_cells)
+    return (
+        f"The spreadsheet holds {cells:,} of Google's {CELL_LIMIT:,} cells "
+        f"({cells / CELL_LIMIT:.0%}): about {fit:,} numbers fit in it ({numbers:,} now). "
+        "Delete unused tabs or columns, or give the Inventory a spreadsheet of its own."
+    )
 
 
 class _Planner:
@@ -185,6 +230,11 @@ class _Planner:
         self._next_id = max((tab.sheet_id for tab in tabs), default=0) + 1
         self._created: dict[str, int] = {}
         self.out = _Requests()
+        # Cells freed that ``out`` does not count (the Inventory shrinking), and what a
+        # number costs: for the warning and the error at Google's limit.
+        self.end_cells = 0
+        self.numbers = 0
+        self.row_cells = 1
 
     def sheet_id(self, title: str) -> int:
         """The id of a tab that exists, or that this write creates."""
@@ -235,7 +285,12 @@ class _Planner:
         self.out.content.append(ops.update_cells(sheet_id, (0, len(data)), (0, cols), data))
 
     def finish(
-        self, want: Desired, delta: Delta | None, inventory_id: int, tail: list[bytes]
+        self,
+        scratch: Scratch,
+        delta: Delta | None,
+        inventory_id: int,
+        tail: list[bytes],
+        reported: list[Key],
     ) -> WritePlan:
         leftovers = [tab for tab in self.tabs.values() if tab.title == STAGING]
         cleanup = [_Step(ops.delete_sheet(tab.sheet_id), -tab.cells) for tab in leftovers]
@@ -244,38 +299,66 @@ class _Planner:
         structure = [s.body for s in steps if s.body]
         if delta is not None:
             first = [*structure, *delta.structure, *self.out.content]
-            return WritePlan(self._pack(first, delta.units, tail), delta, peak)
+            return WritePlan(self._pack(first, delta.units, tail), delta, peak, reported)
         first = [*structure, *self.out.content]
-        rows = [ops.plain_row(list(layout.INVENTORY_HEADER))]
-        rows += [ops.plain_row(cells) for cells in want.cells]
-        direct = ops.update_cells(inventory_id, (0, len(rows)), (0, _WIDTH), rows)
-        whole = [*first, direct, *tail]
-        if ops.body_size(whole) <= self.budget:
-            return WritePlan([Call("batchUpdate", ops.batch_body(whole))], None, peak)
-        calls = [Call("batchUpdate", ops.batch_body([*first, *tail]))]
-        values = [compact_json(list(layout.INVENTORY_HEADER))]
-        values += [compact_json(cells) for cells in want.cells]
-        at = quote_title(layout.INVENTORY)
-        head = len(ops.values_update(at + "!A1000000", []))
-        for start, end in ops.spans(values, self.budget - head):
-            calls.append(Call("values", ops.values_update(f"{at}!A{start + 1}", values[start:end])))
-        return WritePlan(calls, None, peak)
+        return WritePlan(self._fill(scratch, first, inventory_id, tail), None, peak, reported)
 
-    def _pack(self, first: list[bytes], units: Sequence[Unit], tail: list[bytes]) -> list[Call]:
-        calls: list[Call] = []
+    def _fill(
+        self, scratch: Scratch, first: list[bytes], inventory_id: int, tail: list[bytes]
+    ) -> Iterator[Call]:
+        """A first sync into an empty Inventory: in one call when it fits, else the tab is
+        sized by the first call and the rows follow RAW, a request's worth at a time."""
+        header = list(layout.INVENTORY_HEADER)
+        rows = [ops.plain_row(header)]
+        head = ops.update_cells(inventory_id, (0, 1), (0, _WIDTH), [])
+        size = ops.body_size([*first, head, *tail]) + len(rows[0])
+        stream = scratch.wanted_rows()
+        for _, cells in stream:
+            rows.append(ops.plain_row(unpack(cells)))
+            size += len(rows[-1]) + 1
+            if size > self.budget:
+                break
+        else:
+            direct = ops.update_cells(inventory_id, (0, len(rows)), (0, _WIDTH), rows)
+            yield Call("batchUpdate", ops.batch_body([*first, direct, *tail]))
+            return
+        del rows
+        yield Call("batchUpdate", ops.batch_body([*first, *tail]))
+        at = quote_title(layout.INVENTORY)
+        room = self.budget - len(ops.values_update(at + "!A1000000", []))
+        values = [compact_json(header)]
+        size, start = len(values[0]) + 1, 0
+        for _, cells in scratch.wanted_rows():
+            line = compact_json(unpack(cells))
+            if size + len(line) + 1 > room:
+                yield Call("values", ops.values_update(f"{at}!A{start + 1}", values))
+                start += len(values)
+                values, size = [], 0
+            values.append(line)
+            size += len(line) + 1
+        yield Call("values", ops.values_update(f"{at}!A{start + 1}", values))
+
+    def _pack(self, first: list[bytes], units: Iterable[Unit], tail: list[bytes]) -> Iterator[Call]:
         current = list(first)
+        deletes: list[tuple[int, int]] = []
         size = ops.body_size(current)
         for unit in units:
             if current and size + unit.size > self.budget:
-                calls.append(Call("batchUpdate", ops.batch_body(current)))
-                current, size = [], ops.body_size([])
+                yield Call("batchUpdate", ops.batch_body(current), tuple(deletes))
+                current, size, deletes = [], ops.body_size([]), []
             current += unit.requests
             size += unit.size
+            if unit.deletes is not None:
+                deletes.append(unit.deletes)
         if current and size + sum(len(r) + 1 for r in tail) > self.budget:
-            calls.append(Call("batchUpdate", ops.batch_body(current)))
-            current = []
-        calls.append(Call("batchUpdate", ops.batch_body([*current, *tail])))
-        return calls
+            yield Call("batchUpdate", ops.batch_body(current), tuple(deletes))
+            current, deletes = [], []
+        yield Call("batchUpdate", ops.batch_body([*current, *tail]), tuple(deletes))
+
+    def cells_after(self) -> int:
+        """About how many cells the spreadsheet has once the steps planned so far are done."""
+        steps = [*self.out.shrinks, *self.out.creates, *self.out.grows]
+        return self.start_cells + self.end_cells + sum(step.cells for step in steps)
 
     def peak(self, steps: Sequence[_Step]) -> int:
         cells = peak = self.start_cells
@@ -283,9 +366,11 @@ class _Planner:
             cells += step.cells
             peak = max(peak, cells)
         if peak > CELL_LIMIT:
+            fit = numbers_that_fit(peak - self.numbers * self.row_cells, 0, self.row_cells)
             raise SheetError(
                 f"Writing the sheet would need {peak:,} cells at its peak, over Google's limit "
-                f"of {CELL_LIMIT:,} cells per spreadsheet (it holds {self.start_cells:,} now). "
+                f"of {CELL_LIMIT:,} cells per spreadsheet (it holds {self.start_cells:,} now): "
+                f"about {fit:,} numbers fit in it ({self.numbers:,} to write). "
                 "Delete unused tabs or columns, or give the Inventory a spreadsheet of its own."
             )
         return peak

@@ -1,10 +1,18 @@
 """The Google Sheet writer: read what the sheet holds, plan the delta, send it, check it.
 
-An unchanged sync costs two reads (tab metadata; the Inventory, the newest Sync log row) and
-one small batchUpdate (Summary, Sync log). A sync with changes adds one read after its
-writes: the key columns, to catch a row people inserted, deleted or sorted between the read
-and the write, which would have shifted the rows the write addressed; such a write is
-repaired at once from a fresh read. Synchronous: the sync runs it with ``asyncio.to_thread``.
+An unchanged sync costs two reads (tab metadata; the Inventory's first window, the newest
+Sync log row), one read per further window of ``window_rows`` rows, and one small
+batchUpdate (Summary, Sync log). What the rows read and wanted hold goes to the write's
+scratch file, not to memory, so a full workbook writes in a bounded footprint. A sync with
+changes adds one read after its writes: the key columns, to catch a row people inserted,
+deleted or sorted between the read and the write, which would have shifted the rows the
+write addressed; such a write is repaired at once from a fresh read. Synchronous: the sync
+runs it with ``asyncio.to_thread``.
+
+Rows are deleted by index, and a deleted row cannot be repaired: right before each call that
+deletes rows, the key columns of those rows are read again, and if any no longer holds the
+number planned the write is planned again from a fresh read. So a deletion never lands on a
+row people typed or on another number's row.
 
 A write Google may have applied although its answer was lost (a 5xx, a dropped connection)
 is never sent again as it was: the writer reads the sheet again and plans from what it
@@ -15,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import stamina
 from google.auth.exceptions import RefreshError, TransportError
@@ -29,32 +37,25 @@ from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
-from syncbot.sheets.delta import Delta, Desired, desired
+from syncbot.sheets.delta import ROOM, Delta
 from syncbot.sheets.existing import (
     METADATA_FIELDS,
-    SheetState,
-    Value,
-    column_letter,
     parse_tabs,
-    quote_title,
-    reads,
-    row_key,
-    sheet_state,
 )
-from syncbot.sheets.layout import INVENTORY, SYNC_LOG
-from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, plan_write
+from syncbot.sheets.inventory_reads import WINDOW_ROWS, InventoryReads, RowsMoved
+from syncbot.sheets.layout import INVENTORY, INVENTORY_HEADER
+from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, ceiling_warning, plan_write
+from syncbot.sheets.reading import Desired, Reading, desired
+from syncbot.sheets.scratch import Scratch
 
 log = logging.getLogger(__name__)
 
 _SHEETS_URL = "https://docs.google.com/spreadsheets/d/"
 # Reads and writes again when people moved rows under a write; past that, the next sync fixes it.
 REPAIRS = 2
-# FORMULA tells people's formulas, numbers and text apart; a date people typed is a serial
-# number to Google, so it comes as the text they see (2024-03-01), for Changes and repairs.
-_FORMULA: dict[str, str | int | bool | float | list[str] | None] = {
-    "valueRenderOption": "FORMULA",
-    "dateTimeRenderOption": "FORMATTED_STRING",
-}
+
+# A run's changes: a list, or a function giving them anew as a stream (from the store).
+Changes = Sequence[Change] | Callable[[], Iterable[Change]]
 
 
 class _Unconfirmed(Exception):
@@ -63,6 +64,18 @@ class _Unconfirmed(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+@dataclass(slots=True)
+class _Sent:
+    """What a write sent, over its repairs and retries."""
+
+    writes: int = 0
+    bytes: int = 0
+    # Deleted rows whose people's cells went to Changes already.
+    reported: list[Key] = field(default_factory=list)
+    # The last plan's warning that the spreadsheet nears Google's cell limit.
+    warning: str | None = None
 
 
 class SheetWriter:
@@ -76,6 +89,7 @@ class SheetWriter:
         retry_wait_initial: float = 0.5,
         retry_wait_max: float = 30.0,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        window_rows: int = WINDOW_ROWS,
     ) -> None:
         if settings.google_sheet_id is None:
             raise ConfigError(
@@ -91,6 +105,7 @@ class SheetWriter:
         policy = RetryPolicy(retry_attempts, retry_wait_initial, retry_wait_max)
         creds = credentials(info, api_url=self._api_url)
         self._http = SheetsHTTPClient(creds, api_url=self._api_url, policy=policy)
+        self._reads = InventoryReads(self._http, self._key, window=window_rows)
 
     @property
     def service_account_email(self) -> str:
@@ -119,86 +134,107 @@ class SheetWriter:
             )
         return str(metadata["properties"]["title"])
 
+    def cell_usage(self) -> tuple[int, str | None]:
+        """The spreadsheet's cells, and the warning once they pass 80% of Google's limit."""
+        with self._errors():
+            tabs = parse_tabs(
+                self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
+            )
+        cells = sum(tab.cells for tab in tabs)
+        inventory = next((tab for tab in tabs if tab.title == INVENTORY), None)
+        numbers = max(inventory.rows - 1, 0) if inventory else 0
+        width = inventory.cols if inventory else len(INVENTORY_HEADER) + ROOM
+        return cells, ceiling_warning(cells, numbers, width)
+
     def write(
         self,
         *,
         inventory: Iterable[PhoneNumber],
-        changes: Sequence[Change],
+        changes: Changes,
         run: RunResult,
         followups: FollowUpBook | None = None,
         fresh_columns: frozenset[str] = frozenset(),
     ) -> SheetResult:
         """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
 
-        ``inventory`` is walked once, in syncbot's order; it may be a stream. ``followups``
-        fills the Follow-up column, the Summary's table of them and ``Changes`` with what
-        people did; ``fresh_columns`` are managed headers never written to this sheet before
-        (``Store.sheet_columns``): a column of people's under such a name stays theirs.
+        ``inventory`` is walked once, in syncbot's order; it may be a stream. ``changes`` may
+        be a function giving the run's changes as a stream, walked once per plan.
+        ``followups`` fills the Follow-up column, the Summary's table of them and ``Changes``
+        with what people did; ``fresh_columns`` are managed headers never written to this sheet
+        before (``Store.sheet_columns``): a column of people's under such a name stays theirs.
         """
         first_call = self._http.calls
-        want = desired(
-            inventory,
-            self._costs,
-            now=run.started_at,
-            followups=followups,
-            fresh_columns=fresh_columns,
-        )
-        people: dict[Key, dict[int, Value]] = {}
-        sent: list[Call] = []
+        sent = _Sent()
         policy = self._http.policy
-        with self._errors():
-            try:
-                for attempt in stamina.retry_context(
-                    on=_Unconfirmed,
-                    attempts=policy.attempts,
-                    timeout=None,
-                    wait_initial=policy.wait_initial,
-                    wait_max=policy.wait_max,
-                    wait_jitter=policy.wait_initial,
-                ):
-                    with attempt:
-                        self._converge(want, changes, run, people, sent)
-            except _Unconfirmed as exc:
-                raise exc.cause from None
+        with Scratch() as scratch:
+            want = desired(
+                inventory,
+                self._costs,
+                now=run.started_at,
+                scratch=scratch,
+                followups=followups,
+                fresh_columns=fresh_columns,
+            )
+            with self._errors():
+                try:
+                    for attempt in stamina.retry_context(
+                        on=_Unconfirmed,
+                        attempts=policy.attempts,
+                        timeout=None,
+                        wait_initial=policy.wait_initial,
+                        wait_max=policy.wait_max,
+                        wait_jitter=policy.wait_initial,
+                    ):
+                        with attempt:
+                            self._converge(scratch, want, changes, run, sent)
+                except _Unconfirmed as exc:
+                    raise exc.cause from None
         calls = self._http.calls - first_call
         event(
             log,
             logging.INFO,
             "sheet written",
-            rows=len(want.keys),
-            changes=len(changes),
+            rows=want.count,
             calls=calls,
-            writes=len(sent),
-            bytes=sum(len(call.body) for call in sent),
+            writes=sent.writes,
+            bytes=sent.bytes,
         )
-        return SheetResult(status="ok", calls=calls, url=self.url)
+        if sent.warning is not None:
+            event(log, logging.WARNING, "sheet nears the cell limit", warning=sent.warning)
+        return SheetResult(status="ok", calls=calls, url=self.url, warning=sent.warning)
 
     def _converge(
-        self,
-        want: Desired,
-        changes: Sequence[Change],
-        run: RunResult,
-        people: dict[Key, dict[int, Value]],
-        sent: list[Call],
+        self, scratch: Scratch, want: Desired, changes: Changes, run: RunResult, sent: _Sent
     ) -> None:
         """Read, plan, write; check the rows landed where planned, and repair if not."""
         for _ in range(REPAIRS + 1):
+            try:
+                state, reading = self._reads.read(scratch, fresh=want.fresh_columns)
+            except RowsMoved:
+                event(log, logging.WARNING, "sheet rows moved during the read, reading again")
+                continue
             plan = plan_write(
-                state=self._read(),
+                state=state,
+                reading=reading,
                 want=want,
-                changes=changes,
+                scratch=scratch,
+                changes=changes() if callable(changes) else changes,
                 run=run,
                 now=run.finished_at or utc_now(),
-                people=people,
+                reported=sent.reported,
                 budget=self._budget,
             )
-            if plan.delta is not None:
-                # The first read's cells are what people wrote; a repair puts them back.
-                people.update({k: v for k, v in plan.delta.people.items() if k not in people})
-            for call in plan.calls:
-                self._send(call)
-                sent.append(call)
-            if plan.delta is None or not plan.delta.units or self._landed(plan.delta):
+            sent.warning = plan.warning
+            try:
+                self._send_all(plan.calls, reading, plan.delta, sent)
+            except RowsMoved:
+                event(log, logging.WARNING, "sheet rows moved before a deletion, planning again")
+                continue
+            finally:
+                if sent.writes:
+                    sent.reported += plan.reported
+            delta = plan.delta
+            if delta is None or not delta.has_units or self._reads.landed(delta):
                 return
             event(log, logging.WARNING, "sheet rows moved during the write, repairing")
         raise SheetError(
@@ -206,16 +242,20 @@ class SheetWriter:
             "some rows may show another number's values until the next sync rewrites them."
         )
 
-    def _read(self) -> SheetState:
-        tabs = parse_tabs(
-            self._http.fetch_sheet_metadata(self._key, params={"fields": METADATA_FIELDS})
-        )
-        wanted = reads(tabs, inventory=INVENTORY, sync_log=SYNC_LOG)
-        ranges: list[dict[str, Any]] = []
-        if wanted.ranges:
-            answer = self._http.values_batch_get(self._key, wanted.ranges, params=_FORMULA)
-            ranges = answer.get("valueRanges", [])
-        return sheet_state(tabs, wanted, ranges, inventory=INVENTORY)
+    def _send_all(
+        self, calls: Iterator[Call], reading: Reading | None, delta: Delta | None, sent: _Sent
+    ) -> None:
+        first = True
+        for call in calls:
+            if call.deletes and reading is not None and delta is not None:
+                # Before the first call the key columns are where they were read; after it,
+                # where the write put them.
+                at = reading.read_key_cols if first else delta.key_cols
+                self._reads.check_deletes(reading.scratch, call.deletes, at)
+            self._send(call)
+            first = False
+            sent.writes += 1
+            sent.bytes += len(call.body)
 
     def _send(self, call: Call) -> None:
         method = ":batchUpdate" if call.kind == "batchUpdate" else "/values:batchUpdate"
@@ -227,21 +267,6 @@ class SheetWriter:
             raise
         except RequestException as exc:
             raise _Unconfirmed(exc) from exc
-
-    def _landed(self, delta: Delta) -> bool:
-        """Whether every Inventory row holds the number the write meant it for."""
-        low, high = min(delta.key_cols), max(delta.key_cols)
-        span = f"{column_letter(low)}2:{column_letter(high)}"
-        answer = self._http.values_get(
-            self._key, f"{quote_title(INVENTORY)}!{span}", params=_FORMULA
-        )
-        at = [c - low for c in delta.key_cols]
-        found = [row_key(row, at) for row in answer.get("values", [])]
-        expected = list(delta.expected)
-        for keys in (found, expected):
-            while keys and not any(keys[-1]):
-                keys.pop()
-        return found == expected
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -157,3 +157,21 @@ def health_message(result: RunResult, *, sheet: str | None = None) -> Message | 
         context(footer),
     ]
     return {"text": clip(escape(f"{head}: {'; '.join(parts)}")), "blocks": blocks}
+
+
+def sheet_size_message(result: RunResult, *, sheet: str | None = None) -> Message:
+    """The channel alert when the spreadsheet passed 80% of Google's cell limit, or came back
+    under it."""
+    warning = result.sheet.warning
+    if warning is not None:
+        head = "The spreadsheet is nearly full"
+        line = f":warning: *{head}*: {escape(plain(warning, 500))}"
+        text = f"{head}: {warning}"
+    else:
+        text = "The spreadsheet is back under 80% of Google's cell limit."
+        line = f":white_check_mark: *{text}*"
+    footer = f"Sync run {result.run_id}."
+    if sheet:
+        footer += f" <{sheet}|Open the sheet>."
+    blocks = [*packed([line], max_sections=1), context(footer)]
+    return {"text": clip(escape(text)), "blocks": blocks}

@@ -19,7 +19,7 @@ from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.settings import Settings
-from syncbot.slack.alert_messages import alert_message, health_message
+from syncbot.slack.alert_messages import alert_message, health_message, sheet_size_message
 from syncbot.slack.blocks import Message, sheet_url
 from syncbot.sync import AfterRun
 
@@ -48,6 +48,8 @@ class ChangeAlerts:
         health = health_message(result, sheet=self._sheet)
         if health is not None:
             await self._post(health, result)
+        if result.sheet.warning_changed:
+            await self._post(sheet_size_message(result, sheet=self._sheet), result)
         if any(result.changes.get(kind.value) for kind in ALERTING_CHANGES):
             changed = alert_message(result, changes, sheet=self._sheet)
             if changed is not None:

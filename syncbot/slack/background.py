@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 from collections.abc import Awaitable, Callable, Coroutine
+from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import RunResult
 from syncbot.settings import Settings
 from syncbot.slack.blocks import Message, sync_outcome
 from syncbot.slack.errors import user_message
-from syncbot.store import Store
+from syncbot.store import Store, open_store
 from syncbot.sync import AfterRun, run_sync
 
 log = logging.getLogger(__name__)
@@ -109,4 +112,51 @@ class SyncRunner:
         # Normalizing and reconciling 100,000 numbers is seconds of CPU; on the app's loop it
         # would hold up every acknowledgement past Slack's 3 s. On shutdown the thread finishes
         # its run (see ``close``), bounded by the providers' retry policy.
-        return asyncio.run(run_sync(self._settings, self._store, after_run=self._after_run))
+        url = self._store.url
+        if url is None:
+            # A database only this process sees: the sync shares the process.
+            return asyncio.run(run_sync(self._settings, self._store, after_run=self._after_run))
+        return sync_in_child(self._settings, url, alerts=self._after_run is not None)
+
+
+def sync_in_child(settings: Settings, url: str, *, alerts: bool) -> RunResult:
+    """One sync in a process of its own: the web dyno keeps the app's memory only, and a
+    sync's peak (a full sheet, a first sync) is the child's, given back when it ends."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_sync, args=(settings, url, alerts, sender), name="syncbot-sync"
+    )
+    child.start()
+    sender.close()
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        outcome = SyncbotError(
+            f"the sync process ended without a result (exit code {child.exitcode}); "
+            "its log lines say why"
+        )
+    finally:
+        receiver.close()
+        child.join()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert isinstance(outcome, RunResult)
+    return outcome
+
+
+def _child_sync(settings: Settings, url: str, alerts: bool, sender: Connection) -> None:
+    from syncbot.slack.alerts import alert_hook  # noqa: PLC0415 - the child's own imports
+
+    outcome: RunResult | Exception
+    try:
+        store = open_store(url)
+        try:
+            hook = alert_hook(settings) if alerts else None
+            outcome = asyncio.run(run_sync(settings, store, after_run=hook))
+        finally:
+            store.close()
+    except Exception as exc:
+        outcome = exc if isinstance(exc, SyncbotError) else SyncbotError(str(exc))
+    sender.send(outcome)
+    sender.close()

@@ -367,6 +367,11 @@ def _status(found: Answer, now: dt.datetime) -> Message:
             f"; {result.get('total', 0):,} numbers, {result.get('unassigned', 0):,} unassigned."
         )
     lines = [_source_line(s, now) for s in found.states]
+    warning = None if run is None else (run.result.get("sheet") or {}).get("warning")
+    if warning:
+        lines.insert(
+            0, f":warning: *The spreadsheet is nearly full*: {escape(plain(warning, 500))}"
+        )
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
     lines.append(_sheet_line(found, now))

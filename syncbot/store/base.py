@@ -122,6 +122,35 @@ class Store(ABC):
         """The current inventory a batch at a time, in ``load_numbers``' order, read in one
         transaction without holding it all at once."""
 
+    def iter_numbers(self) -> Iterator[PhoneNumber]:
+        """``load_numbers``' records, in its order, a batch at a time (the sheet writer's
+        stream: a full inventory as records would not fit a small dyno)."""
+        states = {s.key: s for s in self.source_states()}
+        for b in self.scan_numbers():
+            for n in range(len(b.number_id)):
+                state = states.get(f"{b.source[n]}/{b.account[n]}")
+                yield PhoneNumber(
+                    b.source[n],
+                    b.account[n],
+                    b.number_id[n],
+                    b.phone_number[n],
+                    b.valid[n],
+                    b.country_code[n],
+                    b.number_type[n],
+                    b.carrier[n],
+                    b.status[n],
+                    b.provider_status[n],
+                    b.agent_id[n],
+                    b.label[n],
+                    b.inbound[n],
+                    b.outbound[n],
+                    b.created_at[n],
+                    b.first_seen_at[n],
+                    state.last_ok_at if state else None,
+                    b.unassigned_since[n],
+                    state.stale if state else False,
+                )
+
     @abstractmethod
     def staging(self) -> Staging:
         """Start a run: where its listings land as they arrive (call under ``run_lock``)."""
@@ -147,6 +176,12 @@ class Store(ABC):
     def first_request(self, signature: str, *, now: int, expires_at: int) -> bool:
         """Remember a signed request until ``expires_at`` (epoch seconds); False when it was
         remembered already, by this process or any other on the same store."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str | None:
+        """A ``DATABASE_URL`` another process opens this database with; None for a database
+        only this process sees (SQLite in memory)."""
 
     # -- follow-ups (syncbot/followups.py) ---------------------------------------------------
 

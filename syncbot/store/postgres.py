@@ -199,6 +199,10 @@ class PostgresStore(SqlStore):
             row = cur.fetchone()
         return None if row is None else self.from_db_time(row[0])
 
+    @property
+    def url(self) -> str | None:
+        return self._url
+
     @contextmanager
     def reader(self) -> Iterator[Store]:
         store = PostgresStore(self._url)

@@ -224,6 +224,10 @@ class SqliteStore(SqlStore):
         finally:
             os.close(fd)
 
+    @property
+    def url(self) -> str | None:
+        return None if self.path == MEMORY else f"sqlite:///{self.path}"
+
     @contextmanager
     def reader(self) -> Iterator[Store]:
         if self.path == MEMORY:

@@ -1,0 +1,207 @@
+"""What a sheet write reads and wants, row by row into its scratch file.
+
+``desired`` walks the inventory once, its rows into the scratch file and its counts into the
+Summary's tally; ``Reading`` takes the Inventory's rows a window at a time, each row's key,
+managed cells and people's cells into the scratch file, after finding where each managed
+column is (retired columns go, missing ones come back). Neither holds more than a window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from syncbot.costs import CostRules
+from syncbot.errors import SheetError
+from syncbot.followups import FollowUpAction, FollowUpBook
+from syncbot.models import Key, PhoneNumber
+from syncbot.sheets import ops
+from syncbot.sheets.client import compact_json
+from syncbot.sheets.existing import Tab, Value, display, row_key
+from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS, RETIRED_HEADERS, inventory_cells
+from syncbot.sheets.scratch import Packed, Scratch, pack
+from syncbot.sheets.summary import FollowUpTally, SummaryTally
+from syncbot.sheets.summary_costs import CostTally
+
+_WIDTH = len(INVENTORY_HEADER)
+
+
+@dataclass(slots=True)
+class Desired:
+    """The Inventory a sync wants: how many numbers (their rows are in the scratch file) and
+    the Summary's counts."""
+
+    count: int = 0
+    summary: SummaryTally = field(default_factory=SummaryTally)
+    # What people did on follow-ups since the previous write, for ``Changes``.
+    actions: Sequence[FollowUpAction] = ()
+    # Managed headers syncbot never wrote to this sheet: a column found there under one of
+    # these names is people's, and syncbot inserts its own.
+    fresh_columns: frozenset[str] = frozenset()
+
+
+def desired(
+    inventory: Iterable[PhoneNumber],
+    costs: CostRules,
+    *,
+    now: dt.datetime,
+    scratch: Scratch,
+    followups: FollowUpBook | None = None,
+    fresh_columns: frozenset[str] = frozenset(),
+) -> Desired:
+    """Walk the inventory once (it may be a stream): its rows into ``scratch``, and the
+    Summary's counts (and money, when ``costs`` has rules; ``now`` tells which numbers have
+    been idle long; and who is on the unassigned ones, with ``followups``)."""
+    want = Desired(fresh_columns=fresh_columns)
+    if costs.configured:
+        want.summary.costs = CostTally(costs.currency, now)
+    tally = None
+    if followups is not None:
+        tally = want.summary.followups = FollowUpTally()
+        want.actions = followups.actions
+
+    def rows() -> Iterator[tuple[Key, Packed]]:
+        for number in inventory:
+            price = costs.monthly(number)
+            want.summary.add(number, price)
+            text = ""
+            if followups is not None and tally is not None:
+                text = followups.text(number)
+                state = followups.state(number)
+                if state is not None:
+                    tally.add(number, state, price)
+            yield number.key, pack(inventory_cells(number, price, text))
+
+    scratch.add_wanted(rows())
+    want.count = scratch.wanted
+    return want
+
+
+@dataclass(slots=True)
+class Columns:
+    """Where each managed column is after retired columns go and missing ones come back."""
+
+    managed: list[int]
+    width: int
+    requests: list[bytes]
+    # What each column was before: its index then, or the header of a column inserted now.
+    origin: list[int | str] | None
+
+    def remap(self, row: list[Value]) -> list[Value]:
+        if self.origin is None:
+            return row
+        moved = [row[o] if isinstance(o, int) and o < len(row) else "" for o in self.origin]
+        while moved and moved[-1] == "":
+            moved.pop()
+        return moved
+
+
+def columns(header: Sequence[str], tab: Tab, fresh: frozenset[str] = frozenset()) -> Columns:
+    found: dict[str, int] = {}
+    for position, name in enumerate(header):
+        # A column named like a managed one syncbot never wrote here is people's own.
+        if name not in fresh:
+            found.setdefault(name, position)
+    missing_keys = [INVENTORY_HEADER[c] for c in KEY_COLUMNS if INVENTORY_HEADER[c] not in found]
+    if missing_keys:
+        raise SheetError(
+            f"The Inventory tab's row 1 has no {', '.join(missing_keys)} column, so syncbot "
+            "cannot tell which row is which number; it left the sheet as it was. Put the "
+            "header back (undo, or type it), or rename the tab so that syncbot starts a new one."
+        )
+    sheet_id = tab.sheet_id
+    origin: list[int | str] = list(range(max(tab.cols, len(header))))
+    requests = []
+    for position in reversed([i for i, n in enumerate(header) if n in RETIRED_HEADERS]):
+        requests.append(ops.delete_dimension(sheet_id, "COLUMNS", position, position + 1))
+        del origin[position]
+    previous: int | str | None = None
+    for name in INVENTORY_HEADER:
+        if name not in found:
+            at = origin.index(previous) + 1 if previous is not None else 0
+            last = at == len(origin)
+            requests.append(ops.insert_dimension(sheet_id, "COLUMNS", at, 1, inherit_before=last))
+            origin.insert(at, name)
+        previous = found.get(name, name)
+    if not requests:
+        return Columns([found[name] for name in INVENTORY_HEADER], len(origin), [], None)
+    managed = [origin.index(found.get(name, name)) for name in INVENTORY_HEADER]
+    return Columns(managed, len(origin), requests, origin)
+
+
+class Reading:
+    """The Inventory as it is read, window by window, into the scratch file."""
+
+    def __init__(
+        self,
+        tab: Tab,
+        header_row: Sequence[Value],
+        scratch: Scratch,
+        *,
+        fresh: frozenset[str] = frozenset(),
+    ) -> None:
+        self.tab = tab
+        self.header = [display(v) for v in header_row]
+        self.scratch = scratch
+        self.rows = 0
+        self.filled = 0
+        self.longest = 0
+        self.columns: Columns | None = None
+        self.problem: SheetError | None = None
+        try:
+            self.columns = columns(self.header, tab, fresh)
+        except SheetError as exc:
+            # A blank tab has no header either: only a tab with rows is refused.
+            self.problem = exc
+        self._key_cols: tuple[int, int, int] = (0, 0, 0)
+        self._theirs: list[int] = []
+        if self.columns is not None:
+            managed = self.columns.managed
+            self._key_cols = (
+                managed[KEY_COLUMNS[0]],
+                managed[KEY_COLUMNS[1]],
+                managed[KEY_COLUMNS[2]],
+            )
+            mine = set(managed)
+            self._theirs = [c for c in range(self.columns.width) if c not in mine]
+        scratch.start_read()
+
+    @property
+    def blank(self) -> bool:
+        return not any(self.header) and not self.filled
+
+    @property
+    def read_key_cols(self) -> tuple[int, ...]:
+        """Where the key columns are in the tab as read, before the write moves columns."""
+        origin = self.columns.origin if self.columns is not None else None
+        if origin is None:
+            return self._key_cols
+        return tuple(int(origin[c]) for c in self._key_cols)
+
+    def add(self, rows: Sequence[list[Value]]) -> None:
+        """The next window's rows, as read (trailing empty rows may be missing)."""
+        columns = self.columns
+        if columns is None:
+            self.filled += sum(any(v != "" for v in row) for row in rows)
+            self.rows += len(rows)
+            return
+        managed, theirs, key_cols = columns.managed, self._theirs, self._key_cols
+        reach = theirs[0] if theirs else _WIDTH
+        out = []
+        for read in rows:
+            row = columns.remap(read)
+            n = len(row)
+            self.longest = max(self.longest, n)
+            filled = any(v != "" for v in row)
+            self.filled += filled
+            key = row_key(row, key_cols)
+            mine = [row[m] if m < n else "" for m in managed]
+            people = None
+            if n > reach and any(key):
+                cells = [[c, row[c]] for c in theirs if c < n and row[c] != ""]
+                if cells:
+                    people = compact_json(cells).decode()
+            out.append((self.rows, key, pack(mine), people, filled))
+            self.rows += 1
+        self.scratch.add_read(out)
