@@ -46,5 +46,5 @@ bench: setup
 # history your own syncs stored.
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache .pytest_cache build *.egg-info \
-	  syncbot-demo.db* syncbot-sandbox.db*
+	  syncbot-demo.db* syncbot-sandbox.db* syncbot-sandbox-key.json
 	@test ! -e syncbot.db || echo "Kept syncbot.db: your store and its history (delete it yourself)."

@@ -47,4 +47,6 @@ class SheetError(SyncbotError):
 
 
 class QueryError(SyncbotError):
-    """A query the grammar does not understand."""
+    """A query the grammar does not understand: a usage error, as a bad option is."""
+
+    exit_code = 2

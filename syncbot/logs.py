@@ -82,3 +82,7 @@ def configure(*, level: int = logging.INFO, stream: TextIO | None = None) -> Non
     # Libraries' chatter at INFO (aiohttp access lines, slack_bolt) is not ours to show.
     for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "urllib3", "google"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 warns of each retry of Google's calls ("Retrying (Retry(total=2...))"), a dozen
+    # lines per outage; syncbot's own message says what failed once retries are spent.
+    quiet_urllib3 = logging.DEBUG if level <= logging.DEBUG else logging.ERROR
+    logging.getLogger("urllib3").setLevel(quiet_urllib3)

@@ -6,13 +6,18 @@ value becomes a ``ConfigError`` that names the variable and shows what a valid o
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
+import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,8 +36,13 @@ from pydantic_settings import (
 
 from syncbot.costs import CostRules, check_currency, parse_rules
 from syncbot.errors import ConfigError
+from syncbot.logs import event
+
+log = logging.getLogger(__name__)
 
 SourceName = Literal["orgapi", "dialnexa"]
+# A variable starting with one of these is meant for syncbot: one that is no setting is a typo.
+SETTING_PREFIXES = ("ORGAPI_", "DIALNEXA_", "GOOGLE_", "SLACK_", "SYNC_", "NUMBER_", "COST_")
 # ORGAPI_BASE_URL's default (CONTRACT section 4) names no real server: it must be set.
 ORGAPI_PLACEHOLDER_URL = "https://api.example.com"
 
@@ -56,7 +66,11 @@ _EXAMPLES: dict[str, str] = {
     "PORT": "3000",
 }
 
-_SHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+# The key in a sheet's path: /spreadsheets/d/<key>, /spreadsheets/u/1/d/<key> (signed into
+# several accounts), /a/<domain>/spreadsheets/d/<key>, Drive's /file/d/<key>; or in its query
+# (?key=, ?id=). A published copy (/d/e/2PACX...) has an id of its own that the API refuses.
+_SHEET_PATH = re.compile(r"/d/([A-Za-z0-9_-]{10,})")
+_PUBLISHED = re.compile(r"/d/e/")
 _SHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
 
@@ -65,6 +79,32 @@ def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError("must be an http:// or https:// URL")
     return value.rstrip("/")
+
+
+def sheet_key(value: str) -> str:
+    """The spreadsheet key in ``value``: a key, or any Google URL that names one."""
+    value = value.strip()
+    if "/" not in value:
+        if not _SHEET_KEY.match(value):
+            raise ValueError("is neither a spreadsheet key nor a Google Sheets URL")
+        return value
+    url = urllib.parse.urlsplit(value if "://" in value else f"https://{value}")
+    if _PUBLISHED.search(url.path):
+        raise ValueError(
+            "is a link to the sheet as published to the web (.../d/e/2PACX.../pubhtml), which "
+            "cannot be written: use the editor's URL, the address bar's while you edit the "
+            "sheet (https://docs.google.com/spreadsheets/d/<key>/edit)"
+        )
+    path = _SHEET_PATH.search(url.path)
+    query = urllib.parse.parse_qs(url.query)
+    found = [path.group(1)] if path else []
+    found += [key for key in query.get("key", []) + query.get("id", []) if _SHEET_KEY.match(key)]
+    if not found:
+        raise ValueError(
+            "is a URL that names no spreadsheet: use the editor's URL, the address bar's while "
+            "you edit the sheet (https://docs.google.com/spreadsheets/d/<key>/edit)"
+        )
+    return found[0]
 
 
 class _Account(BaseModel):
@@ -101,6 +141,22 @@ class Account:
     @property
     def key(self) -> str:
         return f"{self.source}/{self.name}"
+
+    def placeholder_problem(self) -> str | None:
+        """What is wrong when the account's base URL is still ORGAPI_BASE_URL's placeholder,
+        which names no real server: its key must never be sent there."""
+        if self.source != "orgapi" or self.base_url != ORGAPI_PLACEHOLDER_URL:
+            return None
+        where = (
+            "ORGAPI_BASE_URL"
+            if self.name == "default"
+            else (f"ORGAPI_BASE_URL (or base_url of account {self.name!r} in ORGAPI_ACCOUNTS)")
+        )
+        return (
+            f"{where} is still the placeholder {ORGAPI_PLACEHOLDER_URL}, and the orgapi key is "
+            "not sent there: set it to your orgapi API's base URL (syncbot lists "
+            "GET {ORGAPI_BASE_URL}/api/phone-numbers)"
+        )
 
 
 def _split_csv(value: object) -> object:
@@ -214,15 +270,7 @@ class Settings(BaseSettings):
     @field_validator("google_sheet_id")
     @classmethod
     def _sheet_key(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        match = _SHEET_URL.search(value)
-        if match:
-            return match.group(1)
-        if not _SHEET_KEY.match(value):
-            raise ValueError("is neither a spreadsheet key nor a Google Sheets URL")
-        return value
+        return None if value is None else sheet_key(value)
 
     def accounts(self) -> list[Account]:
         """Every configured account of both sources, single-account variables first."""
@@ -341,8 +389,66 @@ def _explain(exc: ValidationError) -> str:
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
-def load_settings(*, env_file: str | Path | None = ".env") -> Settings:
-    """Read the environment (and ``env_file`` when it exists) into validated settings."""
+@dataclass(frozen=True, slots=True)
+class UnknownSetting:
+    """A variable named like a setting that is none, with the setting it most resembles."""
+
+    name: str
+    where: str
+    closest: str | None
+
+    def describe(self) -> str:
+        hint = f"did you mean {self.closest}?" if self.closest else "no setting is named like it"
+        return f"{self.name} (in {self.where}) is not a syncbot setting, so it is ignored: {hint}"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSources:
+    """Where the settings came from: the .env file looked for, whether it was there, and the
+    variables in either place that look meant for syncbot but name no setting."""
+
+    env_file: Path
+    env_file_found: bool
+    unknown: tuple[UnknownSetting, ...]
+
+    def describe(self) -> str:
+        if self.env_file_found:
+            return f"from the environment and {self.env_file}"
+        return f"from the environment (no .env file at {self.env_file})"
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every setting's variable name."""
+    return tuple(name.upper() for name in Settings.model_fields)
+
+
+def _unknown(names: list[str], where: str) -> list[UnknownSetting]:
+    known = setting_names()
+    found = []
+    for name in names:
+        upper = name.upper()
+        if upper.startswith(SETTING_PREFIXES) and upper not in known:
+            closest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+            found.append(UnknownSetting(name, where, closest[0] if closest else None))
+    return found
+
+
+def setting_sources(*, env_file: str | Path | None = ".env") -> SettingSources:
+    """The .env file that settings are read from (relative to the working directory) and the
+    variables of the environment and of that file that name no setting."""
+    path = Path(env_file or ".env").absolute()
+    found = env_file is not None and path.is_file()
+    unknown = _unknown(sorted(os.environ), "the environment")
+    if found:
+        unknown += _unknown(list(dotenv_values(path)), str(path))
+    return SettingSources(path, found, tuple(unknown))
+
+
+def load_settings(*, env_file: str | Path | None = ".env", warn: bool = True) -> Settings:
+    """Read the environment (and ``env_file`` when it exists) into validated settings; with
+    ``warn``, each variable that looks meant for syncbot but names no setting is logged."""
+    for unknown in setting_sources(env_file=env_file).unknown if warn else ():
+        event(log, logging.WARNING, unknown.describe())
     try:
         return Settings(_env_file=env_file)
     except ValidationError as exc:

@@ -193,7 +193,9 @@ def configured_accounts(settings: Settings) -> list[Account]:
 def check_run_settings(settings: Settings) -> None:
     """What a run needs from the settings, checked before anything is opened or created: a
     ``ConfigError`` names the first setting that is missing or wrong."""
-    configured_accounts(settings)
+    for account in configured_accounts(settings):
+        if (problem := account.placeholder_problem()) is not None:
+            raise ConfigError(problem)
     if settings.sheet_configured:
         settings.service_account_info()
 

@@ -32,16 +32,22 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     after_run: AfterRun | None = None,
     grace_seconds: float = GRACE_SECONDS,
-) -> None:
-    """Sync until ``stop`` is set (SIGTERM and SIGINT set it).
+) -> signal.Signals | None:
+    """Sync until ``stop`` is set (SIGTERM and SIGINT set it); returns the signal that did.
 
     A run that fails is logged and the next one comes; a ``ConfigError`` ends the worker,
     since settings are read once and every later run would fail the same way.
     """
     stop = stop or asyncio.Event()
+    stopped_by: list[signal.Signals] = []
+
+    def stop_on(sig: signal.Signals) -> None:
+        stopped_by.append(sig)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_on, sig)
     interval = settings.sync_interval_seconds
     event(log, logging.INFO, "worker started", interval=interval)
     try:
@@ -73,3 +79,4 @@ async def run_worker(
         # The handlers stay until the loop closes: a second SIGTERM while asyncio.run() waits
         # for a commit thread would otherwise kill the process with the default action.
         event(log, logging.INFO, "worker stopped")
+    return stopped_by[0] if stopped_by else None

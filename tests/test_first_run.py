@@ -69,5 +69,6 @@ def test_doctor_says_orgapi_base_url_is_still_the_placeholder(tmp_path: Path) ->
     (orgapi,) = [c for c in run_checks(settings, store_label="x") if c.name == "orgapi/default"]
     assert not orgapi.ok
     assert orgapi.detail.startswith(
-        "ORGAPI_BASE_URL is still the placeholder https://api.example.com: set it"
+        "ORGAPI_BASE_URL is still the placeholder https://api.example.com, and the orgapi key "
+        "is not sent there: set it"
     )

@@ -4,6 +4,7 @@ messages and exit codes. Users never see a traceback."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -59,7 +60,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from syncbot.cli.demo import cmd_sandbox  # noqa: PLC0415 - as above
+    from syncbot.cli.sandbox import cmd_sandbox  # noqa: PLC0415 - as above
 
     return cmd_sandbox(args)
 
@@ -68,6 +69,12 @@ def _doctor(args: argparse.Namespace) -> int:
     from syncbot.cli.doctor import cmd_doctor  # noqa: PLC0415 - as above
 
     return cmd_doctor(args)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from syncbot.cli.ask import cmd_ask  # noqa: PLC0415 - as above
+
+    return cmd_ask(args)
 
 
 def _forget(args: argparse.Namespace) -> int:
@@ -186,15 +193,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "sandbox",
         _sandbox,
-        "Run the sandbox provider APIs on loopback until stopped, "
-        "printing the settings that point syncbot at them.",
+        "Run sandbox copies of every API syncbot talks to (orgapi, DialNexa, Slack, Google "
+        "Sheets) on loopback until Ctrl-C, printing the settings that point syncbot at them "
+        "as a .env block: then `syncbot sync`, `syncbot serve` and `syncbot ask unassigned`.",
     )
     p.add_argument("--numbers", type=int, default=1000, help="how many numbers (default 1000)")
     p.add_argument(
         "--latency-ms", type=float, default=0.0, help="added latency per request (default 0)"
     )
-    p.add_argument("--orgapi-port", type=int, default=8101, help="orgapi's port (default 8101)")
-    p.add_argument("--dialnexa-port", type=int, default=8102, help="DialNexa's port (default 8102)")
+    for name, port in (("orgapi", 8101), ("dialnexa", 8102), ("slack", 8103), ("sheets", 8104)):
+        p.add_argument(
+            f"--{name}-port", type=int, default=port, help=f"its port (default {port}; 0: any)"
+        )
+
+    p = command(
+        "ask",
+        _ask,
+        "Ask the running `syncbot serve` `/numbers WORDS` as Slack would (a request signed "
+        "with SLACK_SIGNING_SECRET) and print the answer as text, with a link that shows it in "
+        "Slack's Block Kit Builder.",
+    )
+    p.add_argument("words", nargs="*", metavar="WORDS", help="what follows /numbers")
+    p.add_argument(
+        "--url",
+        help="where `syncbot serve` listens (default http://127.0.0.1:$PORT/slack/events)",
+    )
+    p.add_argument(
+        "--user",
+        metavar="SLACK_USER_ID",
+        help="who asks (default: the first of SLACK_ADMIN_USER_IDS, else a sandbox user)",
+    )
+    p.add_argument("--json", action="store_true", help="print the app's message as JSON")
 
     command(
         "doctor",
@@ -239,8 +268,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Query words may come after an option (`query unassigned --json country:GB`), as words
+    # combine in any order; anything else unknown is still an error.
+    if extra and args.command in {"query", "ask"} and not any(e.startswith("-") for e in extra):
+        args.words += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     # In a terminal the command's own output tells the story and log lines are for warnings;
     # elsewhere (Heroku, cron, CI) every step is logged as logfmt.
     quiet = sys.stderr.isatty() and args.command in {"sync", "demo", "query", "export"}
@@ -259,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except SyncbotError as exc:
+        if getattr(args, "json", False):
+            # A script reading the JSON gets the error as JSON too.
+            print(json.dumps({"error": exc.message, "exit_code": exc.exit_code}))
         print(terminal(f"syncbot {args.command}: error: {exc.message}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,15 +160,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     check_run_settings(settings)
     with opened(settings, migrate=True) as store:
-        asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
+        stopped_by = asyncio.run(run_worker(settings, store, after_run=_alert_hook(settings)))
+    if stopped_by == signal.SIGINT:
+        # Ctrl-C, after the same clean stop as SIGTERM's: told as every command's Ctrl-C (130).
+        raise KeyboardInterrupt
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from syncbot.slack import serve  # noqa: PLC0415 - slack-bolt loads only for the web dyno
+    from syncbot.slack.config import require_settings  # noqa: PLC0415 - as above
 
     del args
     settings = load_settings()
+    # A serve that cannot start leaves no store behind.
+    require_settings(settings)
     with opened(settings, migrate=True) as store:
-        serve(settings, store)
+        interrupted = serve(settings, store)
+    if interrupted:
+        # Ctrl-C, after a clean shutdown: told as every command's Ctrl-C (130).
+        raise KeyboardInterrupt
     return 0

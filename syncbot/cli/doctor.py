@@ -17,11 +17,12 @@ from syncbot.logs import terminal
 from syncbot.models import SheetState, ago, iso, utc_now
 from syncbot.providers import provider_for
 from syncbot.runlock import held_lock
-from syncbot.settings import ORGAPI_PLACEHOLDER_URL, Account, Settings, load_settings
+from syncbot.settings import Account, Settings, SettingSources, load_settings, setting_sources
 from syncbot.slack import check_slack
 from syncbot.store import open_store
 from syncbot.store.schema import MIGRATIONS
 from syncbot.store.sqlite import OLDEST, library_problem
+from syncbot.sync import check_run_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +33,8 @@ class Check:
 
 
 async def _probe(account: Account) -> Check:
-    if account.source == "orgapi" and account.base_url == ORGAPI_PLACEHOLDER_URL:
-        # Probing it would only end in a DNS error that names no setting.
-        return Check(
-            False,
-            account.key,
-            f"ORGAPI_BASE_URL is still the placeholder {ORGAPI_PLACEHOLDER_URL}: set it to your "
-            "orgapi API's base URL (syncbot lists GET {ORGAPI_BASE_URL}/api/phone-numbers)",
-        )
+    if (problem := account.placeholder_problem()) is not None:
+        return Check(False, account.key, problem)
     provider = provider_for(account)
     policy = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, request_timeout=10.0)
     async with aiohttp.ClientSession() as session:
@@ -130,14 +125,19 @@ def _sheet_checks(settings: Settings) -> list[Check]:
     if not settings.sheet_configured:
         return [Check(True, "sheet", "GOOGLE_SHEET_ID not set: the inventory stays in the store")]
     try:
+        email = str(settings.service_account_info()["client_email"])
+    except SyncbotError as exc:
+        return [Check(False, "sheet", exc.message)]
+    try:
         from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread only when configured
 
         writer = SheetWriter(settings)
-        email = writer.service_account_email
         title = writer.check_access()
         cells, warning = writer.cell_usage()
     except SyncbotError as exc:
-        return [Check(False, "sheet", exc.message)]
+        # Whatever failed, the sheet is shared with this address in the end.
+        share = "" if email in exc.message else f" (share the sheet with {email} as an Editor)"
+        return [Check(False, "sheet", exc.message + share)]
     size = f"warning: {warning}" if warning else f"{cells:,} of Google's 10,000,000 cells"
     return [
         Check(True, "sheet", f"can write {title!r} as {email}"),
@@ -145,21 +145,50 @@ def _sheet_checks(settings: Settings) -> list[Check]:
     ]
 
 
-def run_checks(settings: Settings, *, store_label: str) -> list[Check]:
-    checks: list[Check] = []
+_NEEDS = {
+    "orgapi": "ORGAPI_API_KEY and ORGAPI_ORGANIZATION_ID (or ORGAPI_ACCOUNTS) are not set",
+    "dialnexa": "DIALNEXA_API_KEY (or DIALNEXA_ACCOUNTS) is not set",
+}
+
+
+def _source_checks(accounts: list[Account], sources: SettingSources) -> list[Check]:
+    """Which sources are on, and why each other one is off (a typo of its settings, named)."""
+    off = []
+    for source, needs in _NEEDS.items():
+        if any(a.source == source for a in accounts):
+            continue
+        typos = [
+            f"{u.name} in {u.where} looks like a typo of {u.closest}"
+            for u in sources.unknown
+            if u.closest and u.closest.startswith(f"{source.upper()}_")
+        ]
+        off.append(f"{source} off: {needs}" + (f" ({'; '.join(typos)})" if typos else ""))
+    if not accounts:
+        detail = "no source configured: " + "; ".join(off)
+        return [Check(False, "sources", f"{detail}. Set them in the environment or .env")]
+    on = ", ".join(a.key for a in accounts) + " on"
+    return [Check(True, "sources", "; ".join([on, *off]))]
+
+
+def run_checks(
+    settings: Settings, *, store_label: str, sources: SettingSources | None = None
+) -> list[Check]:
+    sources = sources or setting_sources()
+    checks = [Check(True, "settings", sources.describe())]
+    checks += [Check(False, "setting names", unknown.describe()) for unknown in sources.unknown]
     try:
         accounts = settings.accounts()
     except ConfigError as exc:
-        return [Check(False, "settings", exc.message)]
-    if not accounts:
-        checks.append(
-            Check(
-                False,
-                "sources",
-                "no source configured: set ORGAPI_API_KEY + ORGAPI_ORGANIZATION_ID and/or "
-                "DIALNEXA_API_KEY in the environment or .env (see .env.example)",
-            )
+        return [*checks, Check(False, "sources", exc.message)]
+    checks += _source_checks(accounts, sources)
+    deadline, interval = settings.sync_deadline_seconds, settings.sync_interval_seconds
+    if deadline >= interval:
+        detail = (
+            f"SYNC_DEADLINE_SECONDS ({deadline}) is not shorter than SYNC_INTERVAL_SECONDS "
+            f"({interval}): a slow run could still hold the lock when the next one is due, "
+            "which would then be skipped. Make the deadline shorter than the interval"
         )
+        checks.append(Check(False, "sync timing", detail))
     checks += _store_checks(settings, store_label)
 
     async def probe_all() -> list[Check]:
@@ -174,14 +203,20 @@ def run_checks(settings: Settings, *, store_label: str) -> list[Check]:
 def cmd_doctor(args: argparse.Namespace) -> int:
     del args
     try:
-        settings = load_settings()
+        settings = load_settings(warn=False)
     except ConfigError as exc:
         print(terminal(f"✗ settings: {exc.message}"))
         return exc.exit_code
-    print("✓ settings: loaded")
     checks = run_checks(settings, store_label=store_label(settings))
     for check in checks:
         print(terminal(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"))
     failed = sum(not c.ok for c in checks)
     print(f"\n{failed} problem(s) found." if failed else "\nAll checks passed.")
-    return 1 if failed else 0
+    if not failed:
+        return 0
+    # The same verdict as `sync` on these settings: 2 where it would refuse to start.
+    try:
+        check_run_settings(settings)
+    except ConfigError as exc:
+        return exc.exit_code
+    return 1

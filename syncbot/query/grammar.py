@@ -43,6 +43,8 @@ _DIGIT = re.compile(r"\d")
 MAX_QUERY_LENGTH = 500
 _IDLE = re.compile(r"^(\d{1,5})d$", re.IGNORECASE)
 _WINDOW = re.compile(r"^(\d{1,4})([hd])$", re.IGNORECASE)
+# What a user means as a window after `changes`, valid or not (`2w`, `0h`, `3days`).
+_WINDOW_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
 
 USAGE = """\
 /numbers unassigned              numbers no agent takes calls on
@@ -136,13 +138,24 @@ def parse(text: str) -> Query:  # noqa: PLR0912, PLR0915 - one branch per word o
         lower = word.lower()
         if lower in _ACTIONS:
             action = _ACTIONS[lower]
-            if lower == "changes" and i + 1 < len(words) and (span := _window(words[i + 1])):
-                window = span
+            if lower == "changes" and i + 1 < len(words) and _WINDOW_LIKE.match(words[i + 1]):
+                window = _window(words[i + 1])
+                if not window:
+                    raise QueryError(
+                        f'"changes {words[i + 1]}": a window is a number of hours or days, '
+                        'from 1: "changes 24h" or "changes 7d"'
+                    )
                 i += 1
-        elif lower in {"unassigned", "free"}:
-            status = "unassigned"
-        elif lower == "assigned":
-            status = "assigned"
+        elif lower in {"unassigned", "free", "assigned"}:
+            said: Literal["assigned", "unassigned"] = (
+                "assigned" if lower == "assigned" else "unassigned"
+            )
+            if status is not None and status != said:
+                raise QueryError(
+                    '"assigned" and "unassigned" contradict each other: ask for one of them '
+                    "(or neither, for every number)"
+                )
+            status = said
         elif lower in FOLLOWUP_WORDS:
             if followup is not None and followup != lower:
                 raise QueryError(

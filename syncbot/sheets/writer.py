@@ -281,7 +281,14 @@ class SheetWriter:
                 f"({_short(reason)}). Check GOOGLE_SERVICE_ACCOUNT_JSON: the key may have been "
                 "deleted or disabled; create a new key in Google Cloud IAM > Service accounts."
             ) from None
-        except (RequestException, TransportError) as exc:
+        except TransportError as exc:
+            # google-auth's own request for a token: the sheet's API was never reached.
+            raise SheetError(
+                f"The service account {self._email} could not reach its token endpoint "
+                f"{self._token_uri} ({_short(str(exc))}); check the network (and the key's "
+                "token_uri); the sheet was left as it was and the next sync will try again."
+            ) from None
+        except RequestException as exc:
             raise SheetError(
                 f"Google Sheets could not be reached at {self._api_url} after "
                 f"{self._http.policy.attempts} attempts ({type(exc).__name__}); the sheet was "

@@ -12,11 +12,12 @@ from syncbot.slack.check import SlackCheck, check_slack
 from syncbot.store import Store
 
 
-def serve(settings: Settings, store: Store) -> None:
-    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks)."""
+def serve(settings: Settings, store: Store) -> bool:
+    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks); True when
+    SIGINT ended it."""
     from syncbot.slack.app import serve as run  # noqa: PLC0415 - slack-bolt only for the web dyno
 
-    run(settings, store)
+    return run(settings, store)
 
 
 __all__ = ["SlackCheck", "alert_hook", "check_slack", "serve"]

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
+from syncbot.followups import EXPECT_ACTION, EXPECT_MODAL, TAKE_ACTION
 from syncbot.logs import event
 from syncbot.models import ago
-from syncbot.query import Query, answer, parse, quoted
+from syncbot.query import Answer, Query, answer, parse, quoted
 from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
+from syncbot.slack import followups as followup_listeners
 from syncbot.slack.alerts import alert_hook
 from syncbot.slack.background import Background, SyncRunner
 from syncbot.slack.blocks import (
@@ -50,6 +53,7 @@ from syncbot.slack.blocks import (
 )
 from syncbot.slack.config import require_settings
 from syncbot.slack.errors import on_error
+from syncbot.slack.followup_views import answer_rows
 from syncbot.slack.health import health_report
 from syncbot.slack.middleware import (
     MAX_BODY_BYTES,
@@ -95,22 +99,34 @@ class Runtime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
 
     async def answer(self, query: Query, *, offset: int = 0, asker: str | None = None) -> Message:
-        """The answer to ``query`` for the Slack user ``asker`` from the in-memory snapshot:
-        never a provider call; store calls only for the follow-ups (one small read, since
-        people act between syncs) and the history of ``changes 7d``."""
+        """The answer to ``query`` for the Slack user ``asker``: each unassigned number listed
+        with its follow-up and buttons."""
         try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                snapshot = await self.snapshot.ready()
+            found = await self.found(query, asker=asker)
         except TimeoutError:
             return notice(
                 ":hourglass: syncbot has just started and is still loading the latest sync. "
                 "Try again in a few seconds."
             )
+        return answer_message(
+            found,
+            now=self.now(),
+            offset=offset,
+            sheet=sheet_url(self.settings.google_sheet_id),
+            numbers=answer_rows(found, offset=offset),
+        )
+
+    async def found(self, query: Query, *, asker: str | None = None) -> Answer:
+        """What ``query`` finds for ``asker`` from the in-memory snapshot (``TimeoutError``
+        while it loads): never a provider call; store calls only for the follow-ups (one small
+        read, since people act between syncs) and the history of ``changes 7d``."""
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            snapshot = await self.snapshot.ready()
         now = self.now()
         # `changes 7d` reaches past the latest sync: one indexed read of the store's history.
         history = await self.snapshot.changes_since(now - query.window) if query.window else []
         followups = await self.snapshot.followups()
-        found = answer(
+        return answer(
             query,
             snapshot,
             now=now,
@@ -121,9 +137,6 @@ class Runtime:
             followups=followups,
             asker=asker,
             sheet_configured=self.settings.sheet_configured,
-        )
-        return answer_message(
-            found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
         )
 
     def held_lock(self) -> HeldLock | None:
@@ -211,6 +224,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.command(_ANY_COMMAND)(_numbers_command(runtime))
     app.action(_PAGE_ACTION)(_page_button(runtime))
     app.action(SHARE_ACTION)(_share_button(runtime))
+    app.action(TAKE_ACTION)(followup_listeners.take_listener(runtime))
+    app.action(EXPECT_ACTION)(followup_listeners.expect_listener(runtime))
+    app.view(EXPECT_MODAL)(followup_listeners.expected_submission(runtime))
+    app.event("app_home_opened")(followup_listeners.home_listener(runtime))
 
 
 def build_app(runtime: Runtime) -> AsyncApp:
@@ -365,13 +382,28 @@ def create_web_app(
     return web_app
 
 
-def serve(settings: Settings, store: Store) -> None:
-    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks).
+def serve(settings: Settings, store: Store) -> bool:
+    """Run the Slack app on ``0.0.0.0:$PORT`` until SIGTERM or SIGINT (blocks); True when
+    SIGINT (Ctrl-C) ended it, which the CLI reports as every command's Ctrl-C (130).
 
     Binding does not wait for the first snapshot: requests that arrive while it loads wait up to
     two seconds for it, and ``/healthz`` says 503 until it is there.
     """
     web_app = create_web_app(settings, store)
+    interrupted = False
+
+    def stop(by_ctrl_c: bool) -> None:
+        nonlocal interrupted
+        interrupted = by_ctrl_c
+        raise web.GracefulExit
+
+    async def on_signals(app: web.Application) -> None:
+        # aiohttp's own handlers cannot tell SIGINT from SIGTERM; both still shut down cleanly.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop, False)
+        loop.add_signal_handler(signal.SIGINT, stop, True)
+
+    web_app.on_startup.append(on_signals)
     event(log, logging.INFO, "listening", port=settings.port)
     web.run_app(
         web_app,
@@ -380,4 +412,6 @@ def serve(settings: Settings, store: Store) -> None:
         access_log=None,
         print=None,
         shutdown_timeout=10,
+        handle_signals=False,
     )
+    return interrupted

@@ -83,6 +83,15 @@ async def _socket_mode(settings: Settings, client: AsyncWebClient) -> SlackCheck
 async def check_slack(settings: Settings) -> list[SlackCheck]:
     """Every Slack check; calls ``auth.test`` (and ``apps.connections.open`` in Socket Mode)."""
     if settings.slack_bot_token is None and settings.slack_signing_secret is None:
+        if settings.slack_alert_channel is not None:
+            return [
+                SlackCheck(
+                    False,
+                    "slack alerts",
+                    "SLACK_ALERT_CHANNEL is set but SLACK_BOT_TOKEN is not: no alert can be "
+                    "posted. Set the bot token (docs/slack.md), or unset the channel",
+                )
+            ]
         return [
             SlackCheck(
                 True,
@@ -120,15 +129,16 @@ async def check_slack(settings: Settings) -> list[SlackCheck]:
     ):
         if found is not None:
             checks.append(found)
-    admins = len(settings.slack_admin_user_ids)
+    # Only well-formed IDs count: a wrong one was just reported and lets nobody in.
+    admins = sum(bool(_USER_ID.match(v)) for v in settings.slack_admin_user_ids)
     checks.append(
         SlackCheck(
             True,
             "slack admins",
             f"{admins} user(s) may run /numbers sync"
             if admins
-            else "SLACK_ADMIN_USER_IDS is empty: nobody can run /numbers sync (the worker still "
-            "syncs on schedule)",
+            else "no valid ID in SLACK_ADMIN_USER_IDS: nobody can run /numbers sync (the "
+            "worker still syncs on schedule)",
         )
     )
     channel = settings.slack_alert_channel

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from syncbot.errors import NoStoreError
 from syncbot.store.base import Store
-from syncbot.store.sqlite import MEMORY, SqliteStore, sqlite_path
+from syncbot.store.sqlite import MEMORY, SqliteStore, check_directory, sqlite_path
 
 
 def open_store(url: str, *, create: bool = True) -> Store:
@@ -19,6 +19,8 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if scheme == "sqlite":
         path = sqlite_path(url)
         if not create and path != MEMORY and not Path(path).is_file():
+            # Where no store can ever be, say that rather than "no sync has run yet".
+            check_directory(path)
             raise NoStoreError(
                 f"no sync has run yet: there is no store at {path}; run `syncbot sync` first "
                 "(or point DATABASE_URL at the store your syncs write to)"

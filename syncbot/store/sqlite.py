@@ -8,6 +8,7 @@ import fcntl
 import os
 import re
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from syncbot.errors import StoreError
+from syncbot.errors import ConfigError, StoreError
 from syncbot.models import utc_now
 from syncbot.store.base import Store
 from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
@@ -49,11 +50,33 @@ def sqlite_path(url: str) -> str:
     if rest in {"", "//", f"///{MEMORY}"}:
         return MEMORY
     if not rest.startswith("///"):
-        raise StoreError(
+        raise ConfigError(
             f"DATABASE_URL {url!r} is not a SQLite URL syncbot understands: use "
             "sqlite:///relative/path.db or sqlite:////absolute/path.db"
         )
     return rest[3:]
+
+
+def check_directory(path: str, *, setting: str = "DATABASE_URL") -> None:
+    """That SQLite can keep the store at ``path``: it writes the file and its -wal, -shm and
+    .lock files beside it, so the directory must exist and take new files. Says so, naming
+    ``setting`` (what chose the path), instead of SQLite's "unable to open database file"."""
+    directory = Path(path).absolute().parent
+    if not directory.is_dir():
+        raise ConfigError(
+            f"{setting} puts the SQLite store in {directory}, which does not exist: create it "
+            f"(mkdir -p {directory}) or point {setting} at an existing directory"
+        )
+    try:
+        probe, name = tempfile.mkstemp(dir=directory, prefix=".syncbot-write-check-")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write the SQLite store {path}: its directory {directory} does not take "
+            f"new files ({exc.strerror}), and SQLite keeps the store's -wal and -shm files "
+            f"beside it. Make the directory writable, or point {setting} at one that is"
+        ) from None
+    os.close(probe)
+    os.unlink(name)
 
 
 class SqliteStore(SqlStore):
@@ -71,7 +94,7 @@ class SqliteStore(SqlStore):
         self.path = path
         try:
             if path != MEMORY:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                check_directory(path)
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS
             )

@@ -112,9 +112,10 @@ class FakeSheets:
     # -- set-up for tests ------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def running(self) -> Iterator[str]:
-        """Serve on a loopback port from a background thread; yields the base URL."""
-        server = ThreadedServer(self.app)
+    def running(self, *, port: int = 0) -> Iterator[str]:
+        """Serve on a loopback port (0: a free one) from a background thread; yields the base
+        URL."""
+        server = ThreadedServer(self.app, port=port)
         with server.running_in_thread() as running:
             self.url = running.url
             try:
