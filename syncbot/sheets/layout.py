@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from syncbot.costs import Cost, round_money
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
+from syncbot.query import counted
 
 INVENTORY = "Inventory"
 SUMMARY = "Summary"
@@ -236,7 +237,7 @@ def money_cell(cost: Cost) -> float:
 def _source_outcome(key: str, run: RunResult) -> str:
     source = run.sources[key]
     if source.status == "ok":
-        return f"{key} ok: {source.count} numbers in {source.pages} pages"
+        return f"{key} ok: {counted(source.count, 'number')} in {counted(source.pages, 'page')}"
     return f"{key} failed: {source.error or 'no reason given'}"
 
 
