@@ -229,6 +229,16 @@ async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -
     blocks = json.loads(urllib.parse.unquote(link.removeprefix(BUILDER)))["blocks"]
     assert blocks[0]["text"]["text"].startswith(f"*{unassigned[1]} numbers* match `unassigned`")
     assert blocks[-1]["elements"][-1]["action_id"] == "numbers_share"
+    # A follow-up taken in Slack (a signed click), the Home tab, and the sheet's next sync.
+    assert "pressed I'll take it on +" in out
+    assert re.search(r"^🙋 \+[\d -]+ is yours", out, re.M)
+    assert re.search(r"· @u0alice since \d{4}-\d\d-\d\d", out)
+    assert "PHONE NUMBERS AT A GLANCE" in out
+    assert re.search(r"^All sources: 60 numbers · \d+ unassigned · 0 idle 30 days", out, re.M)
+    assert "YOUR FOLLOW-UPS" in out
+    home = [line for line in out.splitlines() if line.startswith(BUILDER)][1]
+    assert json.loads(urllib.parse.unquote(home.removeprefix(BUILDER)))["type"] == "home"
+    assert re.search(r"^Status\s+unassigned$", out, re.M)
     # The README's sample shows the same tabs, and the closing hint runs as printed here.
     assert demo_tabs(out) == demo_tabs((ROOT / "README.md").read_text())
     assert f"NUMBER_COSTS='{DEMO_COSTS}' " in out
@@ -252,6 +262,9 @@ async def test_demo_json_holds_the_sync_the_tabs_and_the_slack_messages(tmp_path
     assert data["slack"]["answer"]["response_type"] == "ephemeral"
     assert data["slack"]["alert"]["text"].startswith("first sync: 60 numbers")
     assert data["slack"]["block_kit_builder"].startswith(BUILDER)
+    assert data["slack"]["taken"]["replace_original"] is True
+    assert data["slack"]["home"]["type"] == "home"
+    assert data["slack"]["home_block_kit_builder"].startswith(BUILDER)
 
 
 def test_every_command_and_option_has_help_and_is_in_the_readme() -> None:

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
+from syncbot.followups import EXPECT_ACTION, TAKE_ACTION
 from syncbot.models import PhoneNumber
 from syncbot.normalize import international
 from syncbot.query import Snapshot, answer, load_snapshot, parse
@@ -85,11 +86,13 @@ def message_phones(message: dict[str, Any]) -> list[str]:
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """The answer's own buttons (paging, sharing), not each number's follow-up buttons."""
     return {
         e["action_id"]: e["value"]
         for block in message["blocks"]
         if block["type"] == "actions"
         for e in block["elements"]
+        if e["action_id"] not in {TAKE_ACTION, EXPECT_ACTION}
     }
 
 

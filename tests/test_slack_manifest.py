@@ -196,3 +196,15 @@ def test_manifest_declares_numbers_with_the_scopes_and_interactivity_the_app_use
     assert interactivity["is_enabled"] is True
     assert interactivity["request_url"] == command["url"]
     assert manifest["settings"]["socket_mode_enabled"] is False
+
+
+def test_manifest_enables_the_home_tab_and_sends_app_home_opened_to_the_same_endpoint(
+    manifest: dict[str, Any],
+) -> None:
+    """The Home tab is published on ``app_home_opened``: without the tab or the event
+    subscription Slack would never ask for it."""
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    (command,) = manifest["features"]["slash_commands"]
+    assert events["request_url"] == command["url"]

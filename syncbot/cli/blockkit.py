@@ -25,6 +25,10 @@ _EMOJI = {
     ":arrows_counterclockwise:": "🔄",
     ":grey_question:": "❔",
     ":no_entry:": "⛔",
+    ":raising_hand:": "🙋",
+    ":calendar:": "📅",
+    ":information_source:": "ℹ️",  # noqa: RUF001 - the emoji, as Slack shows it
+    ":heavy_minus_sign:": "➖",  # noqa: RUF001 - as above
 }
 
 
@@ -65,7 +69,9 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 
 def builder_link(message: Mapping[str, Any]) -> str:
-    """Slack's Block Kit Builder holding the message's blocks (it reads them from the URL's
-    fragment, so nothing is sent anywhere until someone opens it)."""
-    blocks = json.dumps({"blocks": message.get("blocks", [])}, separators=(",", ":"))
+    """Slack's Block Kit Builder holding the message's blocks, or a Home tab or modal view
+    (it reads them from the URL's fragment, so nothing is sent anywhere until someone opens
+    it)."""
+    surface = {"type": message["type"]} if message.get("type") in {"home", "modal"} else {}
+    blocks = json.dumps({**surface, "blocks": message.get("blocks", [])}, separators=(",", ":"))
     return BUILDER_URL + urllib.parse.quote(blocks, safe="")

@@ -28,11 +28,12 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets import FakeSheets
 from syncbot.sandbox.sheets.charts import on_sheet
 from syncbot.sandbox.sheets.kit import SheetsSandbox
-from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack import USER_ID, FakeSlack
 from syncbot.settings import Settings, settings_from
-from syncbot.sheets.layout import SUMMARY
+from syncbot.sheets.layout import INVENTORY, SUMMARY
 from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
+from syncbot.slack.followup_views import read_row
 from syncbot.store import Store, open_store
 from syncbot.store.sqlite import check_directory
 from syncbot.sync import run_sync
@@ -64,21 +65,54 @@ class _Seen:
     sheet_where: str
     alert: dict[str, Any] | None
     answer: dict[str, Any]
+    slack: _InSlack
 
 
-async def _ask_slack(settings: Settings, store: Store, slack: FakeSlack, text: str) -> Any:
-    """``/numbers text`` as Slack sends it (signed), answered by the real Slack app."""
+@dataclass(slots=True)
+class _InSlack:
+    """A follow-up taken in Slack: the answer redrawn after **I'll take it**, the Home tab,
+    and the taken number's row in the sheet after the next sync."""
+
+    taken: dict[str, Any]
+    home: dict[str, Any]
+    phone: str
+    sheet_row: dict[str, str]
+
+
+async def _in_slack(
+    settings: Settings, store: Store, slack: FakeSlack, text: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
+    """As Slack sends them (signed), to the real Slack app: ``/numbers text``, a click on the
+    first **I'll take it** of its answer, and the opening of the Home tab. Returns the answer,
+    the answer redrawn after the click, the Home view, and the phone number taken."""
     web_app = create_web_app(settings, store)
-    body = slack.command_body(text)
-    async with (
-        serve(web_app) as running,
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{running.url}/slack/events", data=body, headers=slack.signed_headers(body)
-        ) as response,
-    ):
-        response.raise_for_status()
-        return await response.json()
+    async with serve(web_app) as running, aiohttp.ClientSession() as http:
+
+        async def post(body: str, *, event: bool = False) -> Any:
+            headers = slack.signed_headers(body, json=event)
+            async with http.post(f"{running.url}/slack/events", data=body, headers=headers) as r:
+                r.raise_for_status()
+                return await r.json() if r.content_length else None
+
+        answer = await post(slack.command_body(text))
+        row = next(
+            b for b in answer["blocks"] if b["type"] == "actions" and b["block_id"] != "pager"
+        )
+        take = row["elements"][0]
+        await post(
+            slack.action_body(
+                take["action_id"],
+                take["value"],
+                block_id=row["block_id"],
+                response_url=slack.response_url("take"),
+            )
+        )
+        (taken,) = await slack.wait_for_replies(1)
+        await post(slack.event_body(slack.home_opened()), event=True)
+        await slack.wait_for(lambda: USER_ID in slack.home)
+    phone = read_row(row["block_id"]).phone
+    assert phone is not None
+    return answer, taken.body, slack.home[USER_ID], phone
 
 
 async def _whole_loop(
@@ -121,7 +155,9 @@ async def _whole_loop(
                 finally:
                     progress.done()
                 snapshot = load_snapshot(store)
-                answer = await _ask_slack(settings, store, slack, DEMO_QUESTION)
+                answer, taken, home, phone = await _in_slack(settings, store, slack, DEMO_QUESTION)
+                # The next sync writes who took it into the sheet's Follow-up column.
+                await run_sync(settings, store)
             finally:
                 store.close()
             posted = slack.calls_to("chat.postMessage")
@@ -137,7 +173,10 @@ async def _whole_loop(
     # The writer names the sheet by its Google address; this one lives in the sandbox.
     result.sheet.url = where
     alert = posted[0].args if posted else None
-    return _Seen(result, snapshot, tabs, charts, where, alert, answer)
+    header, *rows = tabs[INVENTORY]
+    row = next(r for r in rows if r[0] == phone)
+    in_slack = _InSlack(taken, home, phone, dict(zip(header, row, strict=False)))
+    return _Seen(result, snapshot, tabs, charts, where, alert, answer, in_slack)
 
 
 def _sheet_text(seen: _Seen) -> str:
@@ -180,6 +219,24 @@ def _slack_text(seen: _Seen) -> str:
         "",
         "See exactly how Slack shows it, in Slack's Block Kit Builder:",
         builder_link(seen.answer),
+        "",
+        f"Slack: {USER_ID} pressed I'll take it on {seen.slack.phone} (a signed click to the "
+        "real app; the answer is redrawn through its response_url):",
+        "",
+        *message_text(seen.slack.taken).splitlines()[:4],
+        "…",
+        "",
+        f"Slack: {USER_ID} opened syncbot's Home tab (app_home_opened; published with "
+        "views.publish):",
+        "",
+        message_text(seen.slack.home),
+        "",
+        "The Home tab in Slack's Block Kit Builder:",
+        builder_link(seen.slack.home),
+        "",
+        f"The sheet after the next sync: {seen.slack.phone}'s row in the {INVENTORY} tab:",
+        "",
+        table(("COLUMN", "VALUE"), list(seen.slack.sheet_row.items())),
     ]
     return "\n".join(lines)
 
@@ -210,6 +267,9 @@ async def _demo(numbers: int, database: Path, *, as_json: bool) -> int:
                     "alert": seen.alert,
                     "answer": seen.answer,
                     "block_kit_builder": builder_link(seen.answer),
+                    "taken": seen.slack.taken,
+                    "home": seen.slack.home,
+                    "home_block_kit_builder": builder_link(seen.slack.home),
                 },
             }
         )

@@ -1,9 +1,12 @@
 """A fake Slack on loopback for tests, benchmarks and local tries of ``syncbot serve``.
 
 It serves the Web API methods syncbot calls (``auth.test``, ``chat.postMessage``,
-``apps.connections.open``) under ``api_url``, catches what the app posts to a request's
-``response_url``, and plays Slack's side of Socket Mode. It also builds and signs requests the
-way Slack does (the documented v0 scheme), independently of the app's own check.
+``chat.update``, ``views.open``, ``views.publish``, ``apps.connections.open``) under
+``api_url``, catches what the app posts to a request's ``response_url``, and plays Slack's side of
+Socket Mode. Like Slack it refuses blocks and views that do not validate, a ``chat.update`` of a
+message it never posted, and a ``views.open`` whose trigger id is unknown, used or expired. It
+also builds and signs requests the way Slack does (the documented v0 scheme: slash commands,
+clicks, modal submissions, events), independently of the app's own check.
 
 Usage::
 
@@ -32,6 +35,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from syncbot.sandbox._server import Running, start
+from syncbot.sandbox.blockkit import block_errors, message_errors, view_errors
 
 # Fake credentials that only this fake accepts: public by design, they open nothing else.
 BOT_TOKEN = "xoxb-sandbox-bot-token"  # noqa: S105 - a fake token for the fake Slack
@@ -41,6 +45,10 @@ TEAM_ID = "T0SANDBOX"
 TEAM_NAME = "Sandbox"
 BOT_USER_ID = "U0SYNCBOT"
 USER_ID = "U0ALICE"
+APP_ID = "A0SYNCBOT"
+DM_CHANNEL = "D0SYNCBOT"
+# Slack's trigger ids open a modal once, within three seconds of the request that carried them.
+TRIGGER_SECONDS = 3.0
 
 
 def signature(secret: str, body: str, timestamp: str) -> str:
@@ -70,6 +78,15 @@ class Reply:
     body: dict[str, Any]
 
 
+def _with_ids(blocks: Any) -> list[dict[str, Any]]:
+    """A message's blocks as Slack keeps them: each has a ``block_id``, made up when the app
+    gave none (a click on a button in it carries that id)."""
+    return [
+        block if "block_id" in block else {**block, "block_id": secrets.token_urlsafe(4)}
+        for block in blocks or []
+    ]
+
+
 class FakeSlack:
     """Slack's side of the conversation, served while the block runs."""
 
@@ -95,6 +112,14 @@ class FakeSlack:
         self.wait_seconds = wait_seconds
         self.calls: list[ApiCall] = []
         self.replies: list[Reply] = []
+        # What the app posted to channels, by (channel, ts), as chat.update left it.
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        # Each user's published Home tab, and every modal opened, as Slack holds them.
+        self.home: dict[str, dict[str, Any]] = {}
+        self.modals: list[dict[str, Any]] = []
+        # Trigger ids handed out with requests, and when; one views.open uses one up.
+        self._triggers: dict[str, float] = {}
+        self._ids = itertools.count(1)
         # Method name -> the Slack error code it answers with (e.g. "not_in_channel").
         self.errors: dict[str, str] = {}
         self._changed = asyncio.Condition()
@@ -149,10 +174,13 @@ class FakeSlack:
 
     # --- requests as Slack sends them ---
 
-    def signed_headers(self, body: str, *, timestamp: float | None = None) -> dict[str, str]:
+    def signed_headers(
+        self, body: str, *, timestamp: float | None = None, json: bool = False
+    ) -> dict[str, str]:
+        """The headers Slack sends with ``body``: form-encoded, or JSON for the Events API."""
         sent = str(int(self.clock() if timestamp is None else timestamp))
         return {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": "application/json" if json else "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": sent,
             "X-Slack-Signature": signature(self.signing_secret, body, sent),
         }
@@ -176,14 +204,20 @@ class FakeSlack:
             "user_name": user_id.lower(),
             "command": command,
             "text": text,
-            "api_app_id": "A0SYNCBOT",
+            "api_app_id": APP_ID,
             "response_url": response_url or self.response_url(),
-            "trigger_id": trigger_id(),
+            "trigger_id": self.new_trigger(),
         }
 
     def command_body(self, text: str, **fields: Any) -> str:
         """A slash command's form body, as Slack posts it to the app."""
         return urllib.parse.urlencode(self.command_payload(text, **fields))
+
+    def new_trigger(self) -> str:
+        """A trigger id as Slack sends with a command or click, good for one ``views.open``."""
+        made = trigger_id()
+        self._triggers[made] = self.clock()
+        return made
 
     def action_payload(
         self,
@@ -193,37 +227,128 @@ class FakeSlack:
         user_id: str = USER_ID,
         team_id: str | None = None,
         response_url: str | None = None,
+        block_id: str = "pager",
+        message: Mapping[str, Any] | None = None,
+        view: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """A click on a button: in an ephemeral answer (the default), in a channel ``message``
+        the app posted (as ``posted`` gives it), or in a ``view`` (a Home tab) where Slack sends
+        no ``response_url``."""
         team = team_id or self.team_id
-        return {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": team, "domain": "sandbox"},
             "user": {"id": user_id, "username": user_id.lower(), "team_id": team},
-            "api_app_id": "A0SYNCBOT",
-            "container": {"type": "message", "message_ts": "1700000000.000100"},
+            "api_app_id": APP_ID,
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000100",
+                "channel_id": "C0GENERAL",
+                "is_ephemeral": True,
+            },
             "channel": {"id": "C0GENERAL", "name": "general"},
             "response_url": response_url or self.response_url(),
-            "trigger_id": trigger_id(),
+            "trigger_id": self.new_trigger(),
             "actions": [
                 {
                     "type": "button",
                     "action_id": action_id,
-                    "block_id": "pager",
+                    "block_id": block_id,
                     "value": value,
                     "action_ts": "1700000001.000200",
                 }
             ],
         }
+        if message is not None:
+            channel = str(message["channel"])
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
+            payload["channel"] = {"id": channel, "name": channel.lower()}
+            payload["message"] = {"type": "message", "user": BOT_USER_ID, **message}
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view["id"]}
+            payload["view"] = dict(view)
+            del payload["channel"], payload["response_url"]
+        return payload
 
     def action_body(self, action_id: str, value: str, **fields: Any) -> str:
         """A button click's form body (``payload=<json>``)."""
         payload = self.action_payload(action_id, value, **fields)
         return urllib.parse.urlencode({"payload": json.dumps(payload)})
 
+    def submission_payload(
+        self,
+        view: Mapping[str, Any],
+        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
+        *,
+        user_id: str = USER_ID,
+        team_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A modal's submission: ``view`` as ``views.open`` returned it, ``values`` by block id
+        and action id as Slack fills ``view.state.values`` (``{"type": "datepicker",
+        "selected_date": "2027-01-05"}``)."""
+        team = team_id or self.team_id
+        return {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "sandbox"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": team},
+            "api_app_id": APP_ID,
+            "trigger_id": self.new_trigger(),
+            "view": {**view, "state": {"values": {k: dict(v) for k, v in values.items()}}},
+            "response_urls": [],
+        }
+
+    def submission_body(self, view: Mapping[str, Any], values: Any, **fields: Any) -> str:
+        payload = self.submission_payload(view, values, **fields)
+        return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+    def home_opened(self, *, user_id: str = USER_ID, tab: str = "home") -> dict[str, Any]:
+        """The ``app_home_opened`` event, with the user's Home view when one was published."""
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": DM_CHANNEL,
+            "tab": tab,
+            "event_ts": f"{self.clock():.6f}",
+        }
+        if user_id in self.home:
+            event["view"] = self.home[user_id]
+        return event
+
+    def event_payload(self, event: Mapping[str, Any], *, team_id: str | None = None) -> Any:
+        """An Events API delivery of ``event`` (``event_callback``)."""
+        team = team_id or self.team_id
+        return {
+            "token": "legacy-verification-token",
+            "team_id": team,
+            "api_app_id": APP_ID,
+            "event": dict(event),
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):08d}",
+            "event_time": int(self.clock()),
+            "authorizations": [
+                {"team_id": team, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": None}
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    def event_body(self, event: Mapping[str, Any], **fields: Any) -> str:
+        """An Events API delivery's JSON body; sign it with ``signed_headers(body, json=True)``."""
+        return json.dumps(self.event_payload(event, **fields))
+
     # --- what the app did ---
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The messages the app posted (to ``channel``), as they are now, with ``channel`` and
+        ``ts``: what a click on one of them carries."""
+        return [m for (c, _), m in self.messages.items() if channel is None or c == channel]
 
     async def wait_for(self, ready: Callable[[], bool]) -> None:
         """Until ``ready()`` holds; ``TimeoutError`` after ``wait_seconds``."""
@@ -260,9 +385,17 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method in self.errors:
             return web.json_response({"ok": False, "error": self.errors[method]})
+        for name in ("blocks", "view"):
+            # Form-encoded calls send these as JSON text; the SDK's JSON calls as objects.
+            if isinstance(args.get(name), str):
+                with contextlib.suppress(ValueError):
+                    args[name] = json.loads(args[name])
         handler = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "views.open": self._views_open,
+            "views.publish": self._views_publish,
             "apps.connections.open": self._connections_open,
         }.get(method)
         if handler is None:
@@ -281,21 +414,88 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    @staticmethod
+    def _invalid(errors: list[str], code: str = "invalid_blocks") -> dict[str, Any]:
+        return {"ok": False, "error": code, "response_metadata": {"messages": errors}}
+
     def _post_message(self, args: Mapping[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
-        return {
-            "ok": True,
-            "channel": args["channel"],
-            "ts": f"{time.time():.6f}",
-            "message": dict(args),
+        errors = message_errors(args)
+        if errors:
+            return self._invalid(errors)
+        channel = str(args["channel"])
+        ts = f"{int(self.clock())}.{next(self._ids):06d}"
+        message = {**args, "channel": channel, "ts": ts, "blocks": _with_ids(args.get("blocks"))}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
+
+    def _update(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        where = (str(args.get("channel")), str(args.get("ts")))
+        if where not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        errors = message_errors(args)
+        if errors:
+            return self._invalid(errors)
+        self.messages[where] = {
+            **self.messages[where],
+            **args,
+            "blocks": _with_ids(args.get("blocks")),
         }
+        return {"ok": True, "channel": where[0], "ts": where[1], "text": args.get("text")}
+
+    def _view(self, view: Any, kind: str) -> tuple[dict[str, Any] | None, list[str]]:
+        if not isinstance(view, dict) or view.get("type") != kind:
+            return None, [f"view must be a {kind} view"]
+        errors = view_errors(view)
+        if errors:
+            return None, errors
+        held = {
+            **view,
+            "id": f"V{next(self._ids):010d}",
+            "team_id": self.team_id,
+            "app_id": APP_ID,
+            "bot_id": "B0SYNCBOT",
+            "hash": secrets.token_hex(8),
+            "state": {"values": {}},
+        }
+        return held, []
+
+    def _views_open(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        issued = self._triggers.pop(str(args.get("trigger_id")), None)
+        if issued is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if self.clock() - issued > TRIGGER_SECONDS:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view, errors = self._view(args.get("view"), "modal")
+        if view is None:
+            return self._invalid(errors, "invalid_arguments")
+        self.modals.append(view)
+        return {"ok": True, "view": view}
+
+    def _views_publish(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id") or "")
+        if not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        before = self.home.get(user)
+        if args.get("hash") and before is not None and args["hash"] != before["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        view, errors = self._view(args.get("view"), "home")
+        if view is None:
+            return self._invalid(errors, "invalid_arguments")
+        self.home[user] = view
+        return {"ok": True, "view": view}
 
     def _connections_open(self, args: Mapping[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}
 
     async def _response(self, request: web.Request) -> web.Response:
-        await self._record(Reply(request.match_info["name"], await request.json()))
+        body = await request.json()
+        await self._record(Reply(request.match_info["name"], body))
+        errors = block_errors(body.get("blocks") or [])
+        if errors:
+            # What Slack answers a response_url whose blocks it cannot show.
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     # --- Socket Mode ---

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from syncbot.followups import FollowUpRef
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.normalize import international
 from syncbot.query import counted
@@ -17,6 +18,7 @@ from syncbot.slack.blocks import (
     packed,
     plain,
 )
+from syncbot.slack.followup_views import number_rows
 
 # How many examples of each kind of change an alert lists before "and N more".
 ALERT_EXAMPLES = 5
@@ -90,9 +92,17 @@ def alert_message(
         footer = ""
     if sheet:
         footer += f" <{sheet}|Open the sheet>."
+    # Each number that became unassigned is an open follow-up: its row takes or expects it.
+    # Its unassigned period began with this run, when the change was recorded.
+    unrouted = [
+        (FollowUpRef(c.key, c.at), c.phone_number, None)
+        for c in by_kind.get(ChangeKind.UNASSIGNED, [])
+    ]
+    rows = number_rows(unrouted, today=result.started_at.date())
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": head}},
-        *packed(lines, max_sections=MAX_BLOCKS - 2),
+        *packed(lines, max_sections=MAX_BLOCKS - 2 - len(rows)),
+        *rows,
         context((footer + " `/numbers changes` lists them all.").strip()),
     ]
     summary = [] if first is None else [first]

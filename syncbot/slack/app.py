@@ -27,11 +27,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from syncbot.costs import CostRules
 from syncbot.errors import SyncbotError
+from syncbot.followups import EXPECT_ACTION, EXPECT_MODAL, TAKE_ACTION
 from syncbot.logs import event
 from syncbot.models import ago
-from syncbot.query import Query, answer, parse, quoted
+from syncbot.query import Answer, Query, answer, parse, quoted
 from syncbot.runlock import HeldLock, held_lock
 from syncbot.settings import Settings
+from syncbot.slack import followups as followup_listeners
 from syncbot.slack.alerts import alert_hook
 from syncbot.slack.background import Background, SyncRunner
 from syncbot.slack.blocks import (
@@ -51,6 +53,7 @@ from syncbot.slack.blocks import (
 )
 from syncbot.slack.config import require_settings
 from syncbot.slack.errors import on_error
+from syncbot.slack.followup_views import answer_rows
 from syncbot.slack.health import health_report
 from syncbot.slack.middleware import (
     MAX_BODY_BYTES,
@@ -96,22 +99,34 @@ class Runtime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.UTC)
 
     async def answer(self, query: Query, *, offset: int = 0, asker: str | None = None) -> Message:
-        """The answer to ``query`` for the Slack user ``asker`` from the in-memory snapshot:
-        never a provider call; store calls only for the follow-ups (one small read, since
-        people act between syncs) and the history of ``changes 7d``."""
+        """The answer to ``query`` for the Slack user ``asker``: each unassigned number listed
+        with its follow-up and buttons."""
         try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                snapshot = await self.snapshot.ready()
+            found = await self.found(query, asker=asker)
         except TimeoutError:
             return notice(
                 ":hourglass: syncbot has just started and is still loading the latest sync. "
                 "Try again in a few seconds."
             )
+        return answer_message(
+            found,
+            now=self.now(),
+            offset=offset,
+            sheet=sheet_url(self.settings.google_sheet_id),
+            numbers=answer_rows(found, offset=offset),
+        )
+
+    async def found(self, query: Query, *, asker: str | None = None) -> Answer:
+        """What ``query`` finds for ``asker`` from the in-memory snapshot (``TimeoutError``
+        while it loads): never a provider call; store calls only for the follow-ups (one small
+        read, since people act between syncs) and the history of ``changes 7d``."""
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            snapshot = await self.snapshot.ready()
         now = self.now()
         # `changes 7d` reaches past the latest sync: one indexed read of the store's history.
         history = await self.snapshot.changes_since(now - query.window) if query.window else []
         followups = await self.snapshot.followups()
-        found = answer(
+        return answer(
             query,
             snapshot,
             now=now,
@@ -122,9 +137,6 @@ class Runtime:
             followups=followups,
             asker=asker,
             sheet_configured=self.settings.sheet_configured,
-        )
-        return answer_message(
-            found, now=now, offset=offset, sheet=sheet_url(self.settings.google_sheet_id)
         )
 
     def held_lock(self) -> HeldLock | None:
@@ -212,6 +224,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.command(_ANY_COMMAND)(_numbers_command(runtime))
     app.action(_PAGE_ACTION)(_page_button(runtime))
     app.action(SHARE_ACTION)(_share_button(runtime))
+    app.action(TAKE_ACTION)(followup_listeners.take_listener(runtime))
+    app.action(EXPECT_ACTION)(followup_listeners.expect_listener(runtime))
+    app.view(EXPECT_MODAL)(followup_listeners.expected_submission(runtime))
+    app.event("app_home_opened")(followup_listeners.home_listener(runtime))
 
 
 def build_app(runtime: Runtime) -> AsyncApp:

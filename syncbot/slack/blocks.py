@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from syncbot.models import (
@@ -29,6 +29,9 @@ from syncbot.query import USAGE, Answer, counted, quoted
 
 Block = dict[str, Any]
 Message = dict[str, Any]
+# A listed number's blocks, from the number, its line and its place in the list (the Slack app
+# adds an unassigned number's buttons).
+NumberBlocks = Callable[[PhoneNumber, str, int], list[Block]]
 
 PAGE_SIZE = 20
 MAX_BLOCKS = 50
@@ -258,6 +261,10 @@ def _number_line(n: PhoneNumber, followup: str = "") -> str:
     return " · ".join(first) + "\n" + second
 
 
+def _section(number: PhoneNumber, line: str, row: int) -> list[Block]:
+    return [section(line)]
+
+
 def _change_line(c: Change) -> str:
     phone = f"*{escape(plain(international(c.phone_number), 40))}*"
     before, after = (escape(plain(a or "no agent", 80)) for a in (c.agent_before, c.agent_after))
@@ -277,14 +284,14 @@ def _change_line(c: Change) -> str:
 def _listing(
     found: Answer,
     total: int,
-    page: Sequence[str],
+    page: Sequence[Sequence[Block]],
     *,
     noun: str,
     now: dt.datetime,
     offset: int,
     sheet: str | None,
 ) -> Message:
-    """A page of ``total`` items (``page`` holds the lines from ``offset`` on)."""
+    """A page of ``total`` items (``page`` holds their blocks from ``offset`` on)."""
     asked = _asked(found)
     if total == 0:
         summary = f"No {noun}s match {asked}."
@@ -299,7 +306,7 @@ def _listing(
     if found.followup_counts is not None:
         who = "\n".join(f":raising_hand: {escape(line)}" for line in found.followup_lines())
         blocks.append(context(who))
-    blocks += [section(line) for line in page[:PAGE_SIZE]]
+    blocks += [block for item in page[:PAGE_SIZE] for block in item]
     blocks.append(context(_sync_line(found.run, now)))
     blocks += _pager(found.query.text, offset, total, sheet, shareable=total > 0)
     return ephemeral(blocks, " ".join([summary.replace("*", ""), *found.cost_lines()]))
@@ -340,7 +347,8 @@ def _source_line(state: SourceState, now: dt.datetime) -> str:
     return line + f"; its numbers are from {_when(state.last_ok_at, now)}"
 
 
-def _sheet_line(found: Answer, now: dt.datetime) -> str:
+def sheet_line(found: Answer, now: dt.datetime) -> str:
+    """The sheet's health, as ``status`` and the Home tab show it."""
     state = found.sheet
     if not found.sheet_configured:
         return ":heavy_minus_sign: *Sheet*: off (GOOGLE_SHEET_ID is not set)"
@@ -374,16 +382,22 @@ def _status(found: Answer, now: dt.datetime) -> Message:
         )
     if len(lines) > _STATUS_SOURCES:
         lines = [*lines[:_STATUS_SOURCES], f"and {len(lines) - _STATUS_SOURCES} more sources"]
-    lines.append(_sheet_line(found, now))
+    lines.append(sheet_line(found, now))
     blocks = [*_warnings(found), section(head), *packed(lines, max_sections=40)]
     blocks += _actions([], found.query.text, 0)
     return ephemeral(blocks, head.replace("*", ""))
 
 
 def answer_message(
-    found: Answer, *, now: dt.datetime, offset: int = 0, sheet: str | None = None
+    found: Answer,
+    *,
+    now: dt.datetime,
+    offset: int = 0,
+    sheet: str | None = None,
+    numbers: NumberBlocks | None = None,
 ) -> Message:
-    """The ephemeral answer to a query; ``offset`` picks the page of a long list."""
+    """The ephemeral answer to a query; ``offset`` picks the page of a long list, ``numbers``
+    draws each listed number (by default, a section with its line)."""
     action = found.query.action
     if action == "stats":
         return _stats(found, now)
@@ -396,10 +410,10 @@ def answer_message(
         )
         start = first_of_page(offset, len(items))
         page = [
-            _change_line(item)
+            [section(_change_line(item))]
             if isinstance(item, Change)
-            else _number_line(item, found.followup_text(item))
-            for item in items[start : start + PAGE_SIZE]
+            else (numbers or _section)(item, _number_line(item, found.followup_text(item)), row)
+            for row, item in enumerate(items[start : start + PAGE_SIZE], start=start)
         ]
         noun = "change" if action == "changes" else "number"
         return _listing(found, len(items), page, noun=noun, now=now, offset=start, sheet=sheet)

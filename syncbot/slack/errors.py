@@ -17,6 +17,7 @@ from slack_bolt.response import BoltResponse
 from syncbot.errors import QueryError, SyncbotError
 from syncbot.logs import event
 from syncbot.slack.blocks import Message, escape, notice, usage_message
+from syncbot.slack.followup_views import notice_modal
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ async def on_error(
 ) -> BoltResponse:
     """bolt's global error handler: every listener's and middleware's exception ends here."""
     message = user_message(error)
+    if body.get("type") == "view_submission":
+        # A modal's submission is answered with a view: the modal says what went wrong.
+        view = notice_modal("Not saved", message["text"])
+        return BoltResponse(status=200, body={"response_action": "update", "view": view})
     if body.get("type") == "block_actions" and respond is not None:
         # Slack ignores the body of a button's acknowledgement: the user would see nothing.
         await respond({**message, "replace_original": False})

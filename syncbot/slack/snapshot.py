@@ -43,6 +43,11 @@ class LiveSnapshot:
         self.lock_since: dt.datetime | None = None
 
     @property
+    def store(self) -> Store:
+        """The store the snapshot comes from: follow-ups are acted on there."""
+        return self._store
+
+    @property
     def current(self) -> Snapshot | None:
         """The copy answers come from; ``None`` until the first load finishes."""
         return self._current
