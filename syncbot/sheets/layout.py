@@ -10,9 +10,9 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
+from syncbot import query
 from syncbot.costs import Cost, round_money
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
-from syncbot.query import counted
 
 INVENTORY = "Inventory"
 SUMMARY = "Summary"
@@ -237,7 +237,8 @@ def money_cell(cost: Cost) -> float:
 def _source_outcome(key: str, run: RunResult) -> str:
     source = run.sources[key]
     if source.status == "ok":
-        return f"{key} ok: {counted(source.count, 'number')} in {counted(source.pages, 'page')}"
+        numbers, pages = query.counted(source.count, "number"), query.counted(source.pages, "page")
+        return f"{key} ok: {numbers} in {pages}"
     return f"{key} failed: {source.error or 'no reason given'}"
 
 
