@@ -248,7 +248,7 @@ def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
     assert [row[1:3] for row in changes[1:]] == [["2", "removed"], ["1", "added"], ["1", "added"]]
     log = box.fake.values(box.spreadsheet_id, "Sync log")
     assert [row[0] for row in log[1:]] == ["2", "1"]
-    assert log[1][11] == "orgapi/default ok: 1 numbers in 1 pages"
+    assert log[1][11] == "orgapi/default ok: 1 number in 1 page"
     summary = box.fake.values(box.spreadsheet_id, "Summary")
     assert ["Numbers", "1"] in summary
     assert ["orgapi/default", "1", "1", "0", "0", "ok", "2024-01-03T00:02:00Z"] in summary

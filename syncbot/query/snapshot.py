@@ -233,7 +233,8 @@ class Snapshot:
         return out
 
     def counts(self, field: CountedField, selected: int) -> Counter[str]:
-        """How many ``selected`` numbers hold each value of ``field``; no value is "unknown"."""
+        """How many ``selected`` numbers hold each value of ``field``; no value is "(none)",
+        as in the sheet's Summary."""
         inventory = self._inventory
         out: Counter[str] = Counter()
         if field == "source_key":
@@ -244,7 +245,7 @@ class Snapshot:
         else:
             column = inventory.countries if field == "country" else inventory.types
             for value, n in column.counts(selected, inventory.count).items():
-                out[value or "unknown"] += n
+                out[value or "(none)"] += n
         return out
 
     def changes_of(

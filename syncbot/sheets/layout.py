@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
+from syncbot import query
 from syncbot.costs import Cost, round_money
 from syncbot.followups import ActionKind, FollowUpAction
 from syncbot.models import Change, Key, PhoneNumber, RunResult, iso
@@ -261,7 +262,8 @@ def money_cell(cost: Cost) -> float:
 def _source_outcome(key: str, run: RunResult) -> str:
     source = run.sources[key]
     if source.status == "ok":
-        return f"{key} ok: {source.count} numbers in {source.pages} pages"
+        numbers, pages = query.counted(source.count, "number"), query.counted(source.pages, "page")
+        return f"{key} ok: {numbers} in {pages}"
     return f"{key} failed: {source.error or 'no reason given'}"
 
 
