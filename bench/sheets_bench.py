@@ -15,7 +15,7 @@ writes carry; "cpu s" is the writer's own thread (the fake runs in another).
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from collections.abc import Callable, Sequence
 
@@ -121,4 +121,17 @@ def main(sizes: Sequence[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [1_000, 100_000])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sheets_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "sizes",
+        nargs="*",
+        type=int,
+        default=[1_000, 100_000],
+        metavar="SIZE",
+        help="numbers in the spreadsheet, one run each (default: 1000 100000)",
+    )
+    main(parser.parse_args().sizes)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
@@ -289,3 +289,23 @@ def check_expectation(until: dt.date, reason: str, *, today: dt.date) -> str:
             f"That reason is {len(text)} characters long; keep it under {MAX_REASON}."
         )
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpBook:
+    """The follow-ups as one sheet write shows them: the open ones on ``today``, and the
+    actions people took since the previous write (for ``Changes``)."""
+
+    today: dt.date
+    followups: Mapping[Key, FollowUp] = field(default_factory=dict)
+    actions: Sequence[FollowUpAction] = ()
+
+    def get(self, number: PhoneNumber) -> FollowUp | None:
+        return self.followups.get(number.key)
+
+    def text(self, number: PhoneNumber) -> str:
+        return cell_text(self.get(number), unassigned=number.unassigned, today=self.today)
+
+    def state(self, number: PhoneNumber) -> FollowUpState | None:
+        """None for an assigned number: it has no follow-up."""
+        return state_of(self.get(number), self.today) if number.unassigned else None

@@ -318,6 +318,9 @@ class RunResult:
     duration: float = 0.0
     # Sources that started failing or recovered in this run, by ``source/account``.
     health: dict[str, Health] = field(default_factory=dict)
+    # The newest follow-up action (``FollowUpAction.action_id``) this run's sheet write put in
+    # Changes: the next write starts after it. None until a write has.
+    followup_actions_through: int | None = None
     # Whether the sheet started failing or recovered in this run.
     sheet_health: Health | None = None
 
@@ -353,6 +356,7 @@ class RunResult:
             "phones_parsed": self.phones_parsed,
             "monthly_cost": self.monthly_cost.to_dict() if self.monthly_cost else None,
             "duration_seconds": round(self.duration, 3),
+            "followup_actions_through": self.followup_actions_through,
         }
 
     @property

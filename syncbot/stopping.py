@@ -90,7 +90,8 @@ async def unless_stopped(work: Awaitable[T], stop: Stop | None, *, what: str) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    if task.cancelled():
+    # Whatever the work raised on its way out once stopped, the run was stopped, not failed.
+    if task.cancelled() or (stop.is_set() and task.exception() is not None):
         raise Stopped(f"stopped by a signal while {what}; nothing of this run was committed")
     return task.result()
 

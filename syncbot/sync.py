@@ -13,12 +13,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from syncbot import __version__
 from syncbot.costs import IDLE_DAYS
 from syncbot.errors import ConfigError, StoreError, SyncbotError
+from syncbot.followups import FollowUpBook
 from syncbot.guard import guard_removals
 from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
@@ -43,6 +45,9 @@ from syncbot.stopping import Stop, Stopped, unless_stopped
 from syncbot.store import Store
 from syncbot.store.staging import Staging
 
+if TYPE_CHECKING:
+    from syncbot.sheets import SheetWriter
+
 log = logging.getLogger(__name__)
 # A listing that ran to the deadline still has its failures to record (the sources' health,
 # their rows kept stale): that small commit gets these seconds even with none left.
@@ -52,10 +57,23 @@ ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
 # are iterated (Slack alerts hook in here).
 AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
-# The inventory as a stream, and a function giving the run's changes as one.
+# What a sheet write takes: the inventory as a stream, a function giving the run's changes as
+# one, the run, and the store (for the follow-ups and which managed columns the sheet has had:
+# ``sheet_extras``).
 SheetWrite = Callable[
-    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult], SheetResult
+    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult, Store], SheetResult
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetExtras:
+    """The store's part of a sheet write beside the inventory: the follow-ups and the managed
+    headers never written to this spreadsheet before (``Store.sheet_columns``)."""
+
+    followups: FollowUpBook
+    fresh_columns: frozenset[str]
+    # The newest action the write puts in Changes (``RunResult.followup_actions_through``).
+    actions_through: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +100,39 @@ def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
     writer.limit(deadline.at, seconds=deadline.seconds)
 
     def write(
-        inventory: Iterable[PhoneNumber], changes: Callable[[], Iterable[Change]], run: RunResult
+        inventory: Iterable[PhoneNumber],
+        changes: Callable[[], Iterable[Change]],
+        run: RunResult,
+        store: Store,
     ) -> SheetResult:
-        return writer.write(inventory=inventory, changes=changes, run=run)
+        return write_sheet(writer, store, inventory=inventory, changes=changes, run=run)
 
     return write
+
+
+def write_sheet(
+    writer: SheetWriter,
+    store: Store,
+    *,
+    inventory: Iterable[PhoneNumber],
+    changes: Callable[[], Iterable[Change]],
+    run: RunResult,
+) -> SheetResult:
+    """``writer.write`` with what the store adds (``sheet_extras``); once written, the
+    spreadsheet's managed columns are recorded as syncbot's."""
+    from syncbot.sheets.layout import LATER_HEADERS  # noqa: PLC0415 - as above
+
+    extras = sheet_extras(store, run, spreadsheet=writer.key)
+    written = writer.write(
+        inventory=inventory,
+        changes=changes,
+        run=run,
+        followups=extras.followups,
+        fresh_columns=extras.fresh_columns,
+    )
+    store.add_sheet_columns(writer.key, LATER_HEADERS)
+    run.followup_actions_through = extras.actions_through
+    return written
 
 
 async def _fetch(
@@ -407,6 +453,31 @@ async def _commit(store: Store, result: RunResult, *, dry_run: bool, seconds: fl
         raise
 
 
+def sheet_extras(store: Store, result: RunResult, *, spreadsheet: str | None = None) -> SheetExtras:
+    """What the store adds to ``result``'s sheet write: the follow-ups as of now, the actions
+    no earlier write put in Changes, and (for ``spreadsheet``) the later managed headers not
+    yet written there."""
+    # Runs are minutes apart, so a few cover a sheet that failed for a while.
+    through = next(
+        (
+            r.result["followup_actions_through"]
+            for r in store.recent_runs(50)
+            if r.run_id != result.run_id and r.result.get("followup_actions_through") is not None
+        ),
+        None,
+    )
+    book = FollowUpBook(
+        today=utc_now().date(),
+        followups=store.followups(),
+        actions=store.followup_actions(after_id=through),
+    )
+    through = max((a.action_id for a in book.actions), default=through)
+    from syncbot.sheets.layout import LATER_HEADERS  # noqa: PLC0415 - as above
+
+    fresh = LATER_HEADERS - store.sheet_columns(spreadsheet) if spreadsheet else frozenset()
+    return SheetExtras(book, fresh, through)
+
+
 def _previous_sheet_warning(store: Store, run_id: int) -> str | None:
     """The cell-limit warning of the run before ``run_id``'s sheet write, if it had one."""
     for run in store.recent_runs(2):
@@ -421,7 +492,7 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
     run_id = result.run_id
 
     def write() -> SheetResult:
-        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result)
+        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result, store)
 
     try:
         result.sheet = await asyncio.to_thread(write)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import sys
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from syncbot.cli import build_parser
+from syncbot.cli.demo import DEMO_COSTS
 from syncbot.normalize import international
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
@@ -235,6 +239,17 @@ async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -
     home = [line for line in out.splitlines() if line.startswith(BUILDER)][1]
     assert json.loads(urllib.parse.unquote(home.removeprefix(BUILDER)))["type"] == "home"
     assert re.search(r"^Status\s+unassigned$", out, re.M)
+    # The README's sample shows the same tabs, and the closing hint runs as printed here.
+    assert demo_tabs(out) == demo_tabs((ROOT / "README.md").read_text())
+    assert f"NUMBER_COSTS='{DEMO_COSTS}' " in out
+    python = shlex.quote(os.path.relpath(sys.executable, tmp_path))  # noqa: ASYNC240 - no I/O
+    assert f"`{python} -m syncbot doctor`, then `{python} -m syncbot sync`." in out
+
+
+def demo_tabs(text: str) -> list[str]:
+    """The tab names of a demo's sheet table (``TAB  ROWS  WHERE``)."""
+    table = text.split("\nTAB ", 1)[1].split("\n\n", 1)[0]
+    return [re.split(r"\s{2,}", line)[0] for line in table.splitlines()[1:]]
 
 
 async def test_demo_json_holds_the_sync_the_tabs_and_the_slack_messages(tmp_path: Path) -> None:

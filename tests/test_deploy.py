@@ -30,9 +30,21 @@ def procfile() -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if line.strip())
 
 
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: json.loads would keep the last of two."""
+    names = [name for name, _ in pairs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    assert not twice, f"app.json names {twice} twice"
+    return dict(pairs)
+
+
 def app_json() -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((ROOT / "app.json").read_text())
+    manifest: dict[str, Any] = json.loads((ROOT / "app.json").read_text(), object_pairs_hook=_once)
     return manifest
+
+
+def test_app_json_describes_each_setting_once() -> None:
+    assert set(app_json()["env"]) <= setting_names()
 
 
 def setting_names() -> set[str]:

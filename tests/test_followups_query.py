@@ -1,11 +1,11 @@
-"""Follow-ups in `syncbot query` (the engine /numbers shares): real processes, the sandbox
-providers, and the store on SQLite and on a real PostgreSQL."""
+"""Follow-ups in `syncbot query` (the engine /numbers shares): real processes over a store on
+SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,32 @@ import pytest
 
 from syncbot.followups import FollowUpRef, Person
 from syncbot.models import Key, utc_now
-from syncbot.sandbox.providers import Sandbox
 from syncbot.store import open_store
-from syncbot.store.base import Store
+from syncbot.store.sql import SqlStore
 from tests import pg
 from tests.procs import clean_env, syncbot
+from tests.runs import number, run
 
 ALICE = Person("U0ALICE", "alice")
 BOB = Person("U0BOB", "bob")
+ORG, DIAL = "orgapi/default", "dialnexa/default"
+FREE = [f"pn_free_{i}" for i in range(6)]
+
+
+def key(number_id: str) -> Key:
+    return ("dialnexa" if number_id.endswith(("4", "5")) else "orgapi", "default", number_id)
+
+
+def listing(*, routed: str | None = None) -> dict[str, list[Any]]:
+    """Six unassigned numbers (two of them DialNexa's) and two assigned; ``routed`` gets an
+    agent."""
+    numbers = [
+        number(i, source=key(i)[0], agent="agent_routed" if i == routed else None) for i in FREE
+    ] + [number("pn_busy_1"), number("pn_busy_2", source="dialnexa")]
+    return {
+        ORG: [n for n in numbers if n.source == "orgapi"],
+        DIAL: [n for n in numbers if n.source == "dialnexa"],
+    }
 
 
 @pytest.fixture(params=pg.BACKENDS)
@@ -30,137 +48,114 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def synced(
-    sandbox: Sandbox, tmp_path: Path, url: str
-) -> AsyncIterator[tuple[dict[str, str], Store]]:
-    env = clean_env(tmp_path, **sandbox.env(), DATABASE_URL=url)
-    code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
-    assert code == 0, err
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'syncbot.db'}"
+
+
+def synced(url: str) -> SqlStore:
     store = open_store(url)
-    yield env, store
-    store.close()
+    assert isinstance(store, SqlStore)
+    store.migrate()
+    run(store, listing(), at=utc_now() - dt.timedelta(days=40))
+    return store
 
 
-async def query(env: dict[str, str], cwd: Path, *words: str) -> dict[str, Any]:
-    code, out, err = await syncbot("query", *words, "--json", env=env, cwd=cwd)
+async def query(url: str, cwd: Path, *words: str, **env: str) -> dict[str, Any]:
+    code, out, err = await syncbot(
+        "query", *words, "--json", env=clean_env(cwd, DATABASE_URL=url, **env), cwd=cwd
+    )
     assert code == 0, err
     data: dict[str, Any] = json.loads(out)
     return data
 
 
-def key_of(record: dict[str, Any]) -> Key:
-    return (record["source"], record["account"], record["number_id"])
+def keys(answer: dict[str, Any]) -> list[Key]:
+    return [(n["source"], n["account"], n["number_id"]) for n in answer["numbers"]]
 
 
-async def test_each_unassigned_number_shows_its_owner_or_expected_date(
-    synced: tuple[dict[str, str], Store], tmp_path: Path
+async def test_a_taken_number_shows_its_owner_and_its_follow_up_closes_once_assigned(
+    url: str, tmp_path: Path
 ) -> None:
-    env, store = synced
-    first, second, *rest = (await query(env, tmp_path, "unassigned"))["numbers"]
-    assert first["follow_up"]["state"] == "unowned"
-    store.take_followup(FollowUpRef(key_of(first)), ALICE)
+    store = synced(url)
+    store.take_followup(FollowUpRef(key(FREE[0])), ALICE)
     until = utc_now().date() + dt.timedelta(days=30)
-    store.expect_followup(FollowUpRef(key_of(second)), BOB, until=until, reason="spring campaign")
-    by_key = {key_of(n): n for n in (await query(env, tmp_path, "unassigned"))["numbers"]}
-    taken, expected = by_key[key_of(first)]["follow_up"], by_key[key_of(second)]["follow_up"]
+    store.expect_followup(FollowUpRef(key(FREE[1])), BOB, until=until, reason="spring campaign")
+    answer = await query(url, tmp_path, "unassigned")
+    shown = {k: n["follow_up"] for k, n in zip(keys(answer), answer["numbers"], strict=True)}
+    taken, expected = shown.pop(key(FREE[0])), shown.pop(key(FREE[1]))
     assert (taken["state"], taken["owner"], taken["owner_name"]) == ("owned", "U0ALICE", "alice")
     assert taken["text"] == f"@alice since {utc_now().date().isoformat()}"
-    assert expected["state"] == "expected"
+    assert (expected["state"], expected["expected_until"]) == ("expected", until.isoformat())
     assert expected["text"] == f"expected until {until.isoformat()}: spring campaign"
-    assert {by_key[key_of(n)]["follow_up"]["state"] for n in rest} == {"unowned"}
-    # The terminal shows it in its own column.
-    code, out, err = await syncbot("query", "unassigned", env=env, cwd=tmp_path)
-    assert code == 0, err
-    assert "FOLLOW-UP" in out.splitlines()[2]
-    assert "@alice since" in out
-    # Assigned numbers have no follow-up.
-    assigned = (await query(env, tmp_path, "assigned"))["numbers"]
-    assert {n["follow_up"] is None for n in assigned} == {True}
+    assert {f["state"] for f in shown.values()} == {"unowned"}
+    assert keys(await query(url, tmp_path, "mine", "--user", "U0ALICE")) == [key(FREE[0])]
+    # The next sync sees it routed: the follow-up is closed, the history stays.
+    run(store, listing(routed=FREE[0]), at=utc_now())
+    assert (await query(url, tmp_path, "mine", "--user", "U0ALICE"))["numbers"] == []
+    assert key(FREE[0]) not in store.followups()
+    assert len(store.followup_actions(key=key(FREE[0]))) == 1
+    store.close()
 
 
 async def test_mine_unowned_and_expected_select_by_follow_up(
-    synced: tuple[dict[str, str], Store], tmp_path: Path
+    sqlite_url: str, tmp_path: Path
 ) -> None:
-    env, store = synced
-    free = (await query(env, tmp_path, "unassigned"))["numbers"]
-    store.take_followup(FollowUpRef(key_of(free[0])), ALICE)
-    store.take_followup(FollowUpRef(key_of(free[1])), BOB)
+    store = synced(sqlite_url)
+    store.take_followup(FollowUpRef(key(FREE[0])), ALICE)
+    store.take_followup(FollowUpRef(key(FREE[4])), BOB)
     until = utc_now().date() + dt.timedelta(days=3)
-    store.expect_followup(FollowUpRef(key_of(free[2])), ALICE, until=until, reason="port")
-    mine = await query(env, tmp_path, "mine", "--user", "U0ALICE")
-    assert {key_of(n) for n in mine["numbers"]} == {key_of(free[0]), key_of(free[2])}
-    bobs = await query(env, tmp_path, "mine", "--user", "U0BOB")
-    assert [key_of(n) for n in bobs["numbers"]] == [key_of(free[1])]
-    expected = await query(env, tmp_path, "expected")
-    assert [key_of(n) for n in expected["numbers"]] == [key_of(free[2])]
-    unowned = await query(env, tmp_path, "unowned")
-    assert {key_of(n) for n in unowned["numbers"]} == {key_of(n) for n in free[3:]}
-    # Filters combine with the other words.
-    source = free[0]["source"]
-    narrowed = await query(env, tmp_path, "unowned", f"source:{source}")
-    assert {key_of(n) for n in narrowed["numbers"]} == {
-        key_of(n) for n in free[3:] if n["source"] == source
-    }
+    store.expect_followup(FollowUpRef(key(FREE[2])), ALICE, until=until, reason="port")
+    store.close()
+    mine = await query(sqlite_url, tmp_path, "mine", "--user", "U0ALICE")
+    assert set(keys(mine)) == {key(FREE[0]), key(FREE[2])}
+    assert keys(await query(sqlite_url, tmp_path, "expected")) == [key(FREE[2])]
+    unowned = await query(sqlite_url, tmp_path, "unowned")
+    assert set(keys(unowned)) == {key(i) for i in (FREE[1], FREE[3], FREE[5])}
+    # They combine with the other words.
+    narrowed = await query(sqlite_url, tmp_path, "unowned", "source:dialnexa")
+    assert keys(narrowed) == [key(FREE[5])]
 
 
 async def test_mine_without_a_user_on_the_command_line_says_how(
-    synced: tuple[dict[str, str], Store], tmp_path: Path
+    sqlite_url: str, tmp_path: Path
 ) -> None:
-    env, _ = synced
+    synced(sqlite_url).close()
+    env = clean_env(tmp_path, DATABASE_URL=sqlite_url)
     code, out, err = await syncbot("query", "mine", env=env, cwd=tmp_path)
-    assert code != 0
-    assert "--user U0123ABCD" in err + out
-    assert "Traceback" not in err
+    assert code == 1
+    assert "--user U0123ABCD" in err
+    assert "Traceback" not in err + out
 
 
 async def test_stats_and_idle_count_follow_ups_and_price_the_unowned(
-    synced: tuple[dict[str, str], Store], tmp_path: Path
+    sqlite_url: str, tmp_path: Path
 ) -> None:
-    env, store = synced
-    env = {**env, "NUMBER_COSTS": '[{"monthly": 2.5}]'}
-    free = (await query(env, tmp_path, "unassigned"))["numbers"]
-    store.take_followup(FollowUpRef(key_of(free[0])), ALICE)
+    store = synced(sqlite_url)
+    store.take_followup(FollowUpRef(key(FREE[0])), ALICE)
     until = utc_now().date() + dt.timedelta(days=3)
-    store.expect_followup(FollowUpRef(key_of(free[1])), BOB, until=until, reason="port")
-    stats = await query(env, tmp_path, "stats")
-    unowned = len(free) - 2
+    store.expect_followup(FollowUpRef(key(FREE[1])), BOB, until=until, reason="port")
+    since = store.load_numbers()[0].first_seen_at
+    store.close()
+    costs = {"NUMBER_COSTS": '[{"monthly": 2.5}]'}
+    stats = await query(sqlite_url, tmp_path, "stats", **costs)
     assert stats["follow_ups"] == {
-        "open": len(free),
+        "open": 6,
         "owned": 1,
         "expected": 1,
-        "unowned": unowned,
-        "oldest_unowned_since": min(n["unassigned_since"] for n in free[2:]),
-        "unowned_monthly_cost": {
-            "amount": 2.5 * unowned,
-            "currency": "USD",
-            "numbers": unowned,
-            "unpriced": 0,
-        },
+        "unowned": 4,
+        "oldest_unowned_since": since.isoformat().replace("+00:00", "Z") if since else None,
+        "unowned_monthly_cost": {"amount": 10.0, "currency": "USD", "numbers": 4, "unpriced": 0},
     }
-    idle = await query(env, tmp_path, "idle", "0d")
-    assert idle["follow_ups"]["unowned"] == unowned
+    idle = await query(sqlite_url, tmp_path, "idle", "30d", "source:dialnexa", **costs)
+    assert (idle["follow_ups"]["open"], idle["follow_ups"]["unowned"]) == (2, 2)
+    env = clean_env(tmp_path, DATABASE_URL=sqlite_url, **costs)
     code, out, err = await syncbot("query", "stats", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert f"Follow-ups: {len(free)} open: 1 owned, 1 expected, {unowned} unowned" in out
-    assert f"{unowned} unowned: {2.5 * unowned:,.2f} USD a month" in out
-
-
-async def test_a_follow_up_closes_when_the_next_sync_sees_the_number_assigned(
-    synced: tuple[dict[str, str], Store], sandbox: Sandbox, tmp_path: Path
-) -> None:
-    env, store = synced
-    free = [
-        n for n in (await query(env, tmp_path, "unassigned"))["numbers"] if n["source"] == "orgapi"
-    ]
-    taken = key_of(free[0])
-    store.take_followup(FollowUpRef(taken), ALICE)
-    assert [
-        key_of(n) for n in (await query(env, tmp_path, "mine", "--user", "U0ALICE"))["numbers"]
-    ] == [taken]
-    for record in sandbox.orgapi.records:
-        if record["phone_number_id"] == taken[2]:
-            record.update(status="assigned", assigned_agent_id="agent_routed")
-    code, _, err = await syncbot("sync", env=env, cwd=tmp_path)
+    assert "Follow-ups: 6 open: 1 owned, 1 expected, 4 unowned" in out
+    assert "4 unowned: 10.00 USD a month" in out
+    code, out, err = await syncbot("query", "unassigned", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert (await query(env, tmp_path, "mine", "--user", "U0ALICE"))["numbers"] == []
-    assert store.followups() == {}
+    header = next(line for line in out.splitlines() if line.startswith("PHONE NUMBER"))
+    assert header.endswith("FOLLOW-UP")
+    assert f"@alice since {utc_now().date().isoformat()}" in out
+    assert "expected until" in out

@@ -114,7 +114,7 @@ def test_a_sort_between_read_and_write_deletes_only_the_removed_numbers(
     before = numbers(range(size))
     writer.write(inventory=before, changes=[], run=run_result(1))
     worksheet = inventory(box)
-    worksheet.update([["Owner"]], "T1")
+    worksheet.update([["Owner"]], "U1")
     # Odd rows marked, even ones removed: in the reversed tab, each removed number's old
     # index holds a marked one.
     marked = before[1::2]
@@ -150,7 +150,7 @@ def test_a_row_a_person_pasted_during_the_write_goes_to_changes_with_its_values(
     writer = writer_for(box, window)
     before = numbers(range(size))
     writer.write(inventory=before, changes=[], run=run_result(1))
-    inventory(box).update([["Owner"]], "T1")
+    inventory(box).update([["Owner"]], "U1")
     copied = before[size // 2]
     at = row_of(box, copied)
 

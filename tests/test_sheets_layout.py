@@ -15,7 +15,7 @@ from syncbot.sheets.summary import SummaryTally
 CONTRACT_HEADER = (
     "Phone number, Status, Agent, Label, Source, Account, Number ID, Country, Type, Carrier, "
     "Inbound, Outbound, Provider status, Created at, First seen, Unassigned since, Monthly cost, "
-    "Valid, Stale"
+    "Valid, Stale, Follow-up"
 )
 
 

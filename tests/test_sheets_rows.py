@@ -54,9 +54,9 @@ def inventory(box: SheetsSandbox) -> gspread.Worksheet:
 
 def mark(worksheet: gspread.Worksheet, row: int, owner: str) -> None:
     """What a person does to one row: highlight it, note its label, fill in their column."""
-    worksheet.format(f"A{row}:T{row}", PINK)
+    worksheet.format(f"A{row}:U{row}", PINK)
     worksheet.insert_note(f"D{row}", f"ask {owner}")
-    worksheet.update([[owner]], f"T{row}")
+    worksheet.update([[owner]], f"U{row}")
 
 
 # A read of the whole tab at once, and reads of 40 rows at a time (more rows than one window).
@@ -71,7 +71,7 @@ def test_highlights_notes_and_peoples_values_stay_with_their_numbers_through_ins
     before = numbers(range(200))
     writer.write(inventory=before, changes=[], run=run_result(1))
     worksheet = inventory(box)
-    worksheet.update([["Owner"]], "T1")
+    worksheet.update([["Owner"]], "U1")
     marked = {n.number_id: f"owner {i}" for i, n in enumerate(before) if i % 5 == 2}
     for i, n in enumerate(before):
         if n.number_id in marked:
@@ -271,7 +271,7 @@ def test_rows_a_person_inserts_between_the_read_and_the_write_are_repaired_at_on
     current = numbers(range(20))
     writer.write(inventory=current, changes=[], run=run_result(1))
     worksheet = inventory(box)
-    worksheet.update([["Owner"], ["ana"], ["bo"]], "T1:T3")
+    worksheet.update([["Owner"], ["ana"], ["bo"]], "U1:U3")
 
     def person_inserts_a_row(workbook: Workbook) -> None:
         sheet = workbook.sheet_by_title("Inventory")
@@ -297,7 +297,7 @@ def test_people_get_empty_columns_to_type_in_and_the_default_tab_goes(
     writer.write(inventory=numbers(range(3)), changes=[], run=run_result(1))
     worksheet = inventory(box)
     # Five empty columns wait right of syncbot's; a person types in the last of them.
-    worksheet.update([["Notes", "", "", "", "Far"]], "T1:X1")
+    worksheet.update([["Notes", "", "", "", "Far"]], "U1:Y1")
 
     writer.write(inventory=numbers(range(3)), changes=[], run=run_result(2))
 
@@ -305,7 +305,7 @@ def test_people_get_empty_columns_to_type_in_and_the_default_tab_goes(
     assert [tab.title for tab in workbook.tabs()] == ["Inventory", "Summary", "Changes", "Sync log"]
     sheet = workbook.sheet_by_title("Inventory")
     assert sheet is not None
-    assert sheet.col_count == 24 + 5
+    assert sheet.col_count == 25 + 5
 
 
 def test_changes_rows_carry_the_run_they_belong_to(box: SheetsSandbox) -> None:

@@ -156,7 +156,7 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
             ["VIP customer", "=2+2"],
             ["", 12.5],
         ],
-        "T1:U4",
+        "U1:V4",
         value_input_option=ValueInputOption.user_entered,
     )
 
@@ -167,15 +167,15 @@ def test_peoples_columns_follow_their_number_and_a_removed_numbers_notes_land_in
     assert result.status == "ok"
     rows = rows_by_number(box)
     assert set(rows) == {d.number_id, c.number_id, b.number_id}
-    assert rows[b.number_id][19:] == ["VIP customer", "4"]
-    assert rows[c.number_id][19:] == ["", "12.5"]
-    assert rows[d.number_id][19:] == []
+    assert rows[b.number_id][20:] == ["VIP customer", "4"]
+    assert rows[c.number_id][20:] == ["", "12.5"]
+    assert rows[d.number_id][20:] == []
     header = box.fake.values(box.spreadsheet_id, "Inventory")[0]
-    assert header[19:] == ["Notes", "Cost"]
+    assert header[20:] == ["Notes", "Cost"]
     sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
     assert sheet is not None
     b_row = [row[6] for row in box.fake.values(box.spreadsheet_id, "Inventory")].index(b.number_id)
-    assert sheet.get(b_row, 20) == Cell(4.0, formula="=2+2")
+    assert sheet.get(b_row, 21) == Cell(4.0, formula="=2+2")
     changes = box.fake.values(box.spreadsheet_id, "Changes")
     (removed,) = [row for row in changes if row[5] == a.number_id]
     assert removed[2] == "removed"
@@ -190,7 +190,7 @@ def test_peoples_cells_keep_their_kind_through_a_large_sync_split_over_calls(
     writer.write(inventory=numbers, changes=[], run=run_result(1))
     worksheet = box.spreadsheet().worksheet("Inventory")
     typed: list[list[str | int]] = [["Notes", "Code", "Sum"], ["'0012", 7, "=1+2"]]
-    worksheet.update(typed, "T1:V2", value_input_option=ValueInputOption.user_entered)
+    worksheet.update(typed, "U1:W2", value_input_option=ValueInputOption.user_entered)
     changed = [phone_number(i, label="relabelled " * 20) for i in range(3_000)]
 
     result = writer.write(inventory=changed, changes=[], run=run_result(2))
@@ -199,7 +199,7 @@ def test_peoples_cells_keep_their_kind_through_a_large_sync_split_over_calls(
     sheet = box.fake.workbook(box.spreadsheet_id).sheet_by_title("Inventory")
     assert sheet is not None
     assert sheet.get(1, 3) == Cell("relabelled " * 20)
-    assert [sheet.get(1, c) for c in (19, 20, 21)] == [
+    assert [sheet.get(1, c) for c in (20, 21, 22)] == [
         Cell("0012"),
         Cell(7.0),
         Cell(3.0, formula="=1+2"),
@@ -248,7 +248,7 @@ def test_changes_are_listed_newest_first_and_the_sync_log_gets_one_row_per_run(
     assert [row[1:3] for row in changes[1:]] == [["2", "removed"], ["1", "added"], ["1", "added"]]
     log = box.fake.values(box.spreadsheet_id, "Sync log")
     assert [row[0] for row in log[1:]] == ["2", "1"]
-    assert log[1][11] == "orgapi/default ok: 1 numbers in 1 pages"
+    assert log[1][11] == "orgapi/default ok: 1 number in 1 page"
     summary = box.fake.values(box.spreadsheet_id, "Summary")
     assert ["Numbers", "1"] in summary
     assert ["orgapi/default", "1", "1", "0", "0", "ok", "2024-01-03T00:02:00Z"] in summary

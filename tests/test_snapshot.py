@@ -159,7 +159,7 @@ def test_answers_equal_a_scan_of_the_records_beyond_one_byte_a_row() -> None:
         found = answer(query, snapshot, now=NOW, interval_seconds=900)
         assert list(found.numbers) == expected(numbers, query), text
         stats = answer(parse(f"stats {text}"), snapshot, now=NOW, interval_seconds=900).stats
-        counted = Counter(n.country_code or "unknown" for n in expected(numbers, query))
+        counted = Counter(n.country_code or "(none)" for n in expected(numbers, query))
         assert stats["by_country"] == dict(counted), text
 
 
@@ -253,5 +253,5 @@ def test_stats_count_hundreds_of_distinct_countries() -> None:
     snapshot = Snapshot(numbers=numbers, states=STATES)
     for text in ("stats", "stats unassigned"):
         found = answer(parse(text), snapshot, now=NOW, interval_seconds=900)
-        wanted = Counter(n.country_code or "unknown" for n in expected(numbers, parse(text)))
+        wanted = Counter(n.country_code or "(none)" for n in expected(numbers, parse(text)))
         assert found.stats["by_country"] == dict(wanted)

@@ -47,6 +47,12 @@ def _export(args: argparse.Namespace) -> int:
     return cmd_export(args)
 
 
+def _digest(args: argparse.Namespace) -> int:
+    from syncbot.cli.digest import cmd_digest  # noqa: PLC0415 - as above
+
+    return cmd_digest(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from syncbot.cli.demo import cmd_demo  # noqa: PLC0415 - as above
 
@@ -239,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
         "target", metavar="SOURCE[/ACCOUNT]", help="e.g. orgapi (every account) or orgapi/acme"
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = command(
+        "digest",
+        _digest,
+        "Post the weekly digest to SLACK_ALERT_CHANNEL: the week's changes, unassigned and "
+        "idle numbers now against a week ago and what they cost, and the unowned follow-ups "
+        "oldest first, each with I'll take it. For a scheduler, e.g. Monday mornings.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the digest instead of posting it")
 
     p = command(
         "export",

@@ -15,6 +15,7 @@ from pathlib import Path
 from syncbot.cli.progress import Progress
 from syncbot.cli.render import answer_text, sync_summary
 from syncbot.errors import NoStoreError, SyncbotError
+from syncbot.followups import FollowUpBook
 from syncbot.models import RunResult, utc_now
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.runlock import held_lock
@@ -159,13 +160,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = load_settings()
     with opened(settings, migrate=False) as store:
         numbers = store.load_numbers()
+        followups = FollowUpBook(today=utc_now().date(), followups=store.followups())
     if args.csv == "-":
-        write_csv(numbers, sys.stdout, costs=settings.costs())
+        write_csv(numbers, sys.stdout, costs=settings.costs(), followups=followups)
         return 0
     path = Path(args.csv)
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            rows = write_csv(numbers, out, costs=settings.costs())
+            rows = write_csv(numbers, out, costs=settings.costs(), followups=followups)
     except OSError as exc:
         raise SyncbotError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"Wrote {rows:,} numbers to {path}.", file=sys.stderr)

@@ -17,6 +17,7 @@ from syncbot.models import RunResult, SheetResult, utc_now
 from syncbot.query import counted
 from syncbot.settings import Settings, load_settings
 from syncbot.store import Store
+from syncbot.sync import write_sheet
 
 
 def _confirmed(question: str) -> bool:
@@ -43,8 +44,12 @@ def _write_sheet(settings: Settings, store: Store, result: RunResult) -> None:
     assert result.run_id is not None
     try:
         run_id = result.run_id
-        result.sheet = SheetWriter(settings).write(
-            inventory=store.iter_numbers(), changes=lambda: store.iter_changes(run_id), run=result
+        result.sheet = write_sheet(
+            SheetWriter(settings),
+            store,
+            inventory=store.iter_numbers(),
+            changes=lambda: store.iter_changes(run_id),
+            run=result,
         )
     except SyncbotError as exc:
         result.sheet = SheetResult(status="failed", error=exc.message)

@@ -6,6 +6,7 @@ import time
 from typing import TextIO
 
 from syncbot.models import SourceResult
+from syncbot.query import counted
 
 
 class Progress:
@@ -28,7 +29,7 @@ class Progress:
             return
         self._last = now
         line = "  ".join(
-            f"{key}: {s.count:,} numbers, {s.pages} pages"
+            f"{key}: {counted(s.count, 'number')}, {counted(s.pages, 'page')}"
             + (f", {s.retries} retries" if s.retries else "")
             for key, s in self._sources.items()
         )

@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
 import phonenumbers
@@ -40,7 +40,7 @@ CountedField = Literal["source_key", "status", "country", "type"]
 class Snapshot:
     """The latest committed sync: inventory, run, source and sheet health, the run's changes."""
 
-    __slots__ = ("_changes", "_inventory", "run", "sheet", "states")
+    __slots__ = ("_changes", "_inventory", "_unassigned", "run", "sheet", "states")
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class Snapshot:
         log = ChangeLog(changes)
         self._inventory = Inventory(log.link(_batches(numbers)), self.states)
         self._changes = log
+        self._unassigned: dict[Key, int] | None = None
 
     def with_outcome(self, run: RunRecord, sheet: SheetState | None) -> Snapshot:
         """The same sync with its run's final record and the sheet's health, as stored once
@@ -171,24 +172,29 @@ class Snapshot:
             for row in positions(selected)
         }
 
-    def key_bits(self, keys: Collection[Key], *, within: int) -> int:
-        """The rows among ``within`` whose key is one of ``keys``.
-
-        Follow-ups are few and change between syncs, so they are matched per question on the
-        rows in question rather than indexed with the snapshot.
-        """
-        if not keys or not within:
+    def key_bits(self, keys: Iterable[Key], *, within: int) -> int:
+        """The unassigned rows among ``within`` whose key is one of ``keys`` (follow-ups:
+        few, and changing between syncs, so matched per question through ``unassigned_rows``)."""
+        if not within:
             return 0
-        inventory = self._inventory
-        wanted = {(source, account) for source, account, _ in keys}
-        ids = {number_id for _, _, number_id in keys}
+        rows = self.unassigned_rows()
         found = 0
-        for row in positions(within):
-            if inventory.number_ids[row] in ids and inventory.sources[row] in wanted:
-                key = (*inventory.sources[row], inventory.number_ids[row])
-                if key in keys:
-                    found |= 1 << row
-        return found
+        for key in keys:
+            row = rows.get(key)
+            if row is not None:
+                found |= 1 << row
+        return found & within
+
+    def unassigned_rows(self) -> dict[Key, int]:
+        """Each unassigned number's row by key, made on first use (the numbers follow-ups
+        can name; the Slack app makes it while loading, off the event loop)."""
+        if self._unassigned is None:
+            inventory = self._inventory
+            self._unassigned = {
+                (*inventory.sources[row], inventory.number_ids[row] or ""): row
+                for row in positions(self.status_bits("unassigned"))
+            }
+        return self._unassigned
 
     def earliest_unassigned(self, selected: int) -> dt.datetime | None:
         """The earliest ``unassigned_since`` among the ``selected`` numbers."""
@@ -227,7 +233,8 @@ class Snapshot:
         return out
 
     def counts(self, field: CountedField, selected: int) -> Counter[str]:
-        """How many ``selected`` numbers hold each value of ``field``; no value is "unknown"."""
+        """How many ``selected`` numbers hold each value of ``field``; no value is "(none)",
+        as in the sheet's Summary."""
         inventory = self._inventory
         out: Counter[str] = Counter()
         if field == "source_key":
@@ -238,7 +245,7 @@ class Snapshot:
         else:
             column = inventory.countries if field == "country" else inventory.types
             for value, n in column.counts(selected, inventory.count).items():
-                out[value or "unknown"] += n
+                out[value or "(none)"] += n
         return out
 
     def changes_of(

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from syncbot.costs import CostRules
+from syncbot.followups import FollowUpBook
 from syncbot.models import PhoneNumber
 from syncbot.sheets.layout import INVENTORY_HEADER, inventory_row
 
@@ -28,14 +29,22 @@ def defused(cell: str) -> str:
     return cell
 
 
-def write_csv(inventory: Iterable[PhoneNumber], out: TextIO, *, costs: CostRules) -> int:
-    """Write a header line and one line per number to ``out``; return the numbers written."""
+def write_csv(
+    inventory: Iterable[PhoneNumber],
+    out: TextIO,
+    *,
+    costs: CostRules,
+    followups: FollowUpBook | None = None,
+) -> int:
+    """Write a header line and one line per number to ``out``; return the numbers written.
+    ``followups`` fills the Follow-up column (empty without it)."""
     # RFC 4180's CRLF: with "\n" alone, csv leaves a cell holding a carriage return unquoted.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INVENTORY_HEADER)
     count = 0
     for number in inventory:
-        row = inventory_row(number, costs.monthly(number))
+        followup = followups.text(number) if followups is not None else ""
+        row = inventory_row(number, costs.monthly(number), followup)
         writer.writerow([defused(cell) if isinstance(cell, str) else cell for cell in row])
         count += 1
     return count

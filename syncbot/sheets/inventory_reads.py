@@ -65,10 +65,15 @@ class InventoryReads:
         self.key_window = window * _KEY_WINDOWS
 
     def read(
-        self, scratch: Scratch, *, renamed: Mapping[Key, Key] | None = None
+        self,
+        scratch: Scratch,
+        *,
+        fresh: frozenset[str] = frozenset(),
+        renamed: Mapping[Key, Key] | None = None,
     ) -> tuple[SheetState, Reading | None]:
         """The tabs, the newest Sync log row, and the Inventory window by window into
-        ``scratch``; ``renamed``: re-keyed numbers' old keys and new ones."""
+        ``scratch``; ``fresh``: managed headers never written to this sheet (``Reading``);
+        ``renamed``: re-keyed numbers' old keys and new ones."""
         tabs = parse_tabs(
             self.http.fetch_sheet_metadata(self.key, params={"fields": METADATA_FIELDS})
         )
@@ -85,7 +90,7 @@ class InventoryReads:
         # Only one window of rows is held at a time: the first goes with the state.
         state = dataclasses.replace(state, inventory=None)
         del ranges
-        tab, reading = top.tab, Reading(top.tab, top.header, scratch, renamed=renamed)
+        tab, reading = top.tab, Reading(top.tab, top.header, scratch, fresh=fresh, renamed=renamed)
         rows, start = top.rows, 1 + self.window
         del top
         while start < tab.rows:

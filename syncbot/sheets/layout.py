@@ -10,7 +10,9 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
+from syncbot import query
 from syncbot.costs import Cost, round_money
+from syncbot.followups import ActionKind, FollowUpAction
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunResult, iso
 
 INVENTORY = "Inventory"
@@ -39,11 +41,16 @@ INVENTORY_HEADER: tuple[str, ...] = (
     "Monthly cost",
     "Valid",
     "Stale",
+    "Follow-up",
 )
+FOLLOW_UP = "Follow-up"
+# Managed columns that came after people could add columns of their own: a column of theirs
+# with the same name that was there before syncbot first wrote its own stays theirs.
+LATER_HEADERS = frozenset({FOLLOW_UP})
 # Where a number's identity (Source, Account, Number ID) sits in an Inventory row.
 KEY_COLUMNS = (4, 5, 6)
 INVENTORY_WIDTHS: tuple[int, ...] = (130, 90, 140, 180, 80, 90, 200, 70, 80, 80, 70, 70, 110)
-INVENTORY_WIDTHS += (160, 160, 160, 90, 60, 60)
+INVENTORY_WIDTHS += (160, 160, 160, 90, 60, 60, 260)
 _COST = INVENTORY_HEADER.index("Monthly cost")
 # Columns older versions wrote and this one drops from an existing sheet.
 RETIRED_HEADERS = frozenset({"Last seen"})
@@ -133,17 +140,18 @@ def _when(value: dt.datetime) -> str:
     return iso(value) or ""
 
 
-def inventory_cells(n: PhoneNumber, monthly: float | None) -> Row:
+def inventory_cells(n: PhoneNumber, monthly: float | None, followup: str = "") -> Row:
     """``inventory_row`` with text over Google's cell limit cut."""
-    texts = _texts(n)
+    texts = _texts(n, followup)
     if max(map(len, texts)) * 2 > MAX_CELL_CHARS:
         texts = [cut(text) for text in texts]
     return _with_cost(texts, monthly)
 
 
-def inventory_row(n: PhoneNumber, monthly: float | None) -> Row:
-    """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost."""
-    return _with_cost(_texts(n), monthly)
+def inventory_row(n: PhoneNumber, monthly: float | None, followup: str = "") -> Row:
+    """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost and
+    ``followup`` who is on it (``FollowUpBook.text``)."""
+    return _with_cost(_texts(n, followup), monthly)
 
 
 def _with_cost(texts: list[str], monthly: float | None) -> Row:
@@ -152,7 +160,7 @@ def _with_cost(texts: list[str], monthly: float | None) -> Row:
     return row
 
 
-def _texts(n: PhoneNumber) -> list[str]:
+def _texts(n: PhoneNumber, followup: str) -> list[str]:
     """The row's text cells: all but Monthly cost."""
     return [
         n.phone_number,
@@ -173,6 +181,7 @@ def _texts(n: PhoneNumber) -> list[str]:
         when_text(n.unassigned_since),
         yes_no(n.valid),
         yes_no(n.stale),
+        followup,
     ]
 
 
@@ -197,6 +206,23 @@ def change_row(change: Change, *, run_id: int | None, notes: str = "") -> list[s
         or_blank(change.label),
         notes,
     ]
+
+
+_DONE = {ActionKind.TAKE: "taken", ActionKind.EXPECT: "expected", ActionKind.RELEASE: "let go"}
+
+
+def followup_row(action: FollowUpAction, *, run_id: int | None) -> list[str]:
+    """A Changes row for what someone did on a follow-up (between this run and the one before):
+    ``taken by @alice``, ``expected by @bob until 2027-01-05: spring campaign``."""
+    source, account, number_id = action.key
+    what = f"{_DONE[action.kind]} by {action.who.handle}"
+    if action.kind is ActionKind.EXPECT and action.until is not None:
+        what += f" until {action.until.isoformat()}"
+        if action.reason:
+            what += f": {action.reason}"
+    run = "" if run_id is None else str(run_id)
+    cells = [when_text(action.at), run, what, source, account, number_id, action.phone_number]
+    return cells + [""] * (len(CHANGES_HEADER) - len(cells))
 
 
 def dropped_row(
@@ -240,7 +266,8 @@ def money_cell(cost: Cost) -> float:
 def _source_outcome(key: str, run: RunResult) -> str:
     source = run.sources[key]
     if source.status == "ok":
-        return f"{key} ok: {source.count} numbers in {source.pages} pages"
+        numbers, pages = query.counted(source.count, "number"), query.counted(source.pages, "page")
+        return f"{key} ok: {numbers} in {pages}"
     return f"{key} failed: {source.error or 'no reason given'}"
 
 

@@ -150,7 +150,7 @@ def plan_write(
     ]
     removed = delta.removed if delta else []
     if state.logged != run_identity(run) and changes is not None:
-        lines = change_lines(removed, changes, run_id=run.run_id, now=now)
+        lines = change_lines(removed, changes, run_id=run.run_id, now=now, actions=want.actions)
         planner.prepend(layout.CHANGES, layout.CHANGES_HEADER, lines, CHANGES_KEPT)
         planner.prepend(
             layout.SYNC_LOG, layout.SYNC_LOG_HEADER, [layout.sync_log_row(run)], SYNC_LOG_KEPT

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from syncbot.costs import CostRules
 from syncbot.errors import SheetError
+from syncbot.followups import FollowUpAction, FollowUpBook
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber
 from syncbot.sheets import ops
 from syncbot.sheets.client import compact_json
 from syncbot.sheets.existing import Tab, Value, display, row_key
 from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS, RETIRED_HEADERS, inventory_cells
 from syncbot.sheets.scratch import Packed, Scratch, pack
-from syncbot.sheets.summary import SummaryTally
+from syncbot.sheets.summary import FollowUpTally, SummaryTally
 from syncbot.sheets.summary_costs import CostTally
 
 _WIDTH = len(INVENTORY_HEADER)
@@ -33,23 +34,44 @@ class Desired:
 
     count: int = 0
     summary: SummaryTally = field(default_factory=SummaryTally)
+    # What people did on follow-ups since the previous write, for ``Changes``.
+    actions: Sequence[FollowUpAction] = ()
+    # Managed headers syncbot never wrote to this sheet: a column found there under one of
+    # these names is people's, and syncbot inserts its own.
+    fresh_columns: frozenset[str] = frozenset()
 
 
 def desired(
-    inventory: Iterable[PhoneNumber], costs: CostRules, *, now: dt.datetime, scratch: Scratch
+    inventory: Iterable[PhoneNumber],
+    costs: CostRules,
+    *,
+    now: dt.datetime,
+    scratch: Scratch,
+    followups: FollowUpBook | None = None,
+    fresh_columns: frozenset[str] = frozenset(),
 ) -> Desired:
     """Walk the inventory once (it may be a stream): its rows into ``scratch``, and the
     Summary's counts (and money, when ``costs`` has rules; ``now`` tells which numbers have
-    been idle long)."""
-    want = Desired()
+    been idle long; and who is on the unassigned ones, with ``followups``)."""
+    want = Desired(fresh_columns=fresh_columns)
     if costs.configured:
         want.summary.costs = CostTally(costs.currency, now)
+    tally = None
+    if followups is not None:
+        tally = want.summary.followups = FollowUpTally()
+        want.actions = followups.actions
 
     def rows() -> Iterator[tuple[Key, Packed]]:
         for number in inventory:
             price = costs.monthly(number)
             want.summary.add(number, price)
-            yield number.key, pack(inventory_cells(number, price))
+            text = ""
+            if followups is not None and tally is not None:
+                text = followups.text(number)
+                state = followups.state(number)
+                if state is not None:
+                    tally.add(number, state, price)
+            yield number.key, pack(inventory_cells(number, price, text))
 
     scratch.add_wanted(rows())
     want.count = scratch.wanted
@@ -75,10 +97,12 @@ class Columns:
         return moved
 
 
-def columns(header: Sequence[str], tab: Tab) -> Columns:
+def columns(header: Sequence[str], tab: Tab, fresh: frozenset[str] = frozenset()) -> Columns:
     found: dict[str, int] = {}
     for position, name in enumerate(header):
-        found.setdefault(name, position)
+        # A column named like a managed one syncbot never wrote here is people's own.
+        if name not in fresh:
+            found.setdefault(name, position)
     missing_keys = [INVENTORY_HEADER[c] for c in KEY_COLUMNS if INVENTORY_HEADER[c] not in found]
     if missing_keys:
         raise SheetError(
@@ -124,6 +148,7 @@ class Reading:
         header_row: Sequence[Value],
         scratch: Scratch,
         *,
+        fresh: frozenset[str] = frozenset(),
         renamed: Mapping[Key, Key] | None = None,
     ) -> None:
         self.tab = tab
@@ -138,7 +163,7 @@ class Reading:
         self.columns: Columns | None = None
         self.problem: SheetError | None = None
         try:
-            self.columns = columns(self.header, tab)
+            self.columns = columns(self.header, tab, fresh)
         except SheetError as exc:
             # A blank tab has no header either: only a tab with rows is refused.
             self.problem = exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from syncbot.followups import FollowUpAction
 from syncbot.models import Change, ChangeKind, Key, iso
 from syncbot.sheets import layout
 
@@ -17,6 +18,7 @@ def change_lines(
     *,
     run_id: int | None,
     now: dt.datetime,
+    actions: Sequence[FollowUpAction] = (),
 ) -> list[list[str]]:
     """This run's Changes rows, led by those that keep what people wrote on a deleted row.
 
@@ -29,7 +31,7 @@ def change_lines(
     by_key: dict[Key, Change] = {}
     rest: list[Change] = []
     more = 0
-    room = max(CHANGES_PER_RUN - len(removed), 0)
+    room = max(CHANGES_PER_RUN - len(removed) - len(actions), 0)
     for c in changes:
         if c.kind is ChangeKind.REMOVED and c.key in wanted and c.key not in by_key:
             by_key[c.key] = c
@@ -46,7 +48,9 @@ def change_lines(
             continue
         reason = "duplicate row" if duplicate else "removed"
         with_notes.append(layout.dropped_row(now, run_id, key, reason, notes))
-    lines = with_notes + [layout.change_row(c, run_id=run_id) for c in rest]
+    # What people did on follow-ups since the previous write: few, and each one kept.
+    lines = with_notes + [layout.followup_row(a, run_id=run_id) for a in actions]
+    lines += [layout.change_row(c, run_id=run_id) for c in rest]
     if more:
         # A first sync of thousands of numbers would bury the tab; the store keeps them all.
         note = f"{more} more changes of this run: run `syncbot query changes`"

@@ -10,6 +10,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from syncbot.costs import round_money
+from syncbot.followups import FollowUpState
 from syncbot.models import PhoneNumber, RunResult
 from syncbot.sheets.layout import Row, cut, or_blank, when_text
 from syncbot.sheets.summary_costs import CostTally
@@ -38,6 +40,40 @@ class _Source:
 
 
 @dataclass(slots=True)
+class FollowUpTally:
+    """The open follow-ups (every unassigned number) by state, the oldest unowned, and what
+    the unowned cost a month."""
+
+    by_state: Counter[FollowUpState] = field(default_factory=Counter)
+    oldest_unowned: dt.datetime | None = None
+    unowned_cost: float = 0.0
+
+    def add(self, n: PhoneNumber, state: FollowUpState, price: float | None) -> None:
+        self.by_state[state] += 1
+        if state is FollowUpState.UNOWNED:
+            self.unowned_cost += price or 0.0
+            since = n.unassigned_since
+            if since is not None and (self.oldest_unowned is None or since < self.oldest_unowned):
+                self.oldest_unowned = since
+
+    def rows(self, currency: str | None) -> list[Row]:
+        counts = self.by_state
+        unowned: Row = ["Unowned", counts[FollowUpState.UNOWNED]]
+        header: Row = ["Follow-ups", "Numbers"]
+        if currency is not None:
+            header.append(f"Monthly cost ({currency})")
+            unowned.append(round_money(self.unowned_cost, currency))
+        return [
+            header,
+            ["Open", counts.total()],
+            ["Owned", counts[FollowUpState.OWNED]],
+            ["Expected", counts[FollowUpState.EXPECTED]],
+            unowned,
+            ["Oldest unowned since", when_text(self.oldest_unowned)],
+        ]
+
+
+@dataclass(slots=True)
 class SummaryTally:
     """Counts by source, status, country and type, fed one number at a time."""
 
@@ -49,6 +85,8 @@ class SummaryTally:
     type: Counter[str] = field(default_factory=Counter)
     # What the numbers cost a month, when NUMBER_COSTS is set.
     costs: CostTally | None = None
+    # Who is on the unassigned numbers, when the write knows (``FollowUpBook``).
+    followups: FollowUpTally | None = None
 
     def add(self, n: PhoneNumber, price: float | None = None) -> None:
         if self.costs is not None:
@@ -89,6 +127,9 @@ class SummaryTally:
             assigned = source.numbers - source.unassigned
             figures = [source.numbers, assigned, source.unassigned, source.stale]
             rows.append([cut(key), *figures, health, when_text(last_good)])
+        if self.followups is not None:
+            currency = self.costs.currency if self.costs is not None else None
+            rows += [[], *self.followups.rows(currency)]
         if self.costs is not None:
             rows += [[], *self.costs.rows()]
         for title, counts in (

@@ -32,6 +32,7 @@ from gspread.exceptions import APIError
 from requests import RequestException
 
 from syncbot.errors import ConfigError, SheetError
+from syncbot.followups import FollowUpBook
 from syncbot.logs import event
 from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
@@ -114,6 +115,11 @@ class SheetWriter:
     def url(self) -> str:
         return _SHEETS_URL + self._key
 
+    @property
+    def key(self) -> str:
+        """The spreadsheet's key (``GOOGLE_SHEET_ID``, from its URL when given one)."""
+        return self._key
+
     def limit(self, deadline: float | None, *, seconds: float) -> None:
         """End every later call, retry and wait by ``deadline`` (``time.monotonic()``): the
         run's, whose ``SYNC_DEADLINE_SECONDS`` allowed ``seconds`` in all. A write still going
@@ -141,18 +147,34 @@ class SheetWriter:
         return cells, ceiling_warning(cells, numbers, width)
 
     def write(
-        self, *, inventory: Iterable[PhoneNumber], changes: Changes, run: RunResult
+        self,
+        *,
+        inventory: Iterable[PhoneNumber],
+        changes: Changes,
+        run: RunResult,
+        followups: FollowUpBook | None = None,
+        fresh_columns: frozenset[str] = frozenset(),
     ) -> SheetResult:
         """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
 
         ``inventory`` is walked once, in syncbot's order; it may be a stream. ``changes`` may
         be a function giving the run's changes as a stream, walked once per plan.
+        ``followups`` fills the Follow-up column, the Summary's table of them and ``Changes``
+        with what people did; ``fresh_columns`` are managed headers never written to this sheet
+        before (``Store.sheet_columns``): a column of people's under such a name stays theirs.
         """
         first_call = self._http.calls
         sent = _Sent()
         policy = self._http.policy
         with Scratch() as scratch:
-            want = desired(inventory, self._costs, now=run.started_at, scratch=scratch)
+            want = desired(
+                inventory,
+                self._costs,
+                now=run.started_at,
+                scratch=scratch,
+                followups=followups,
+                fresh_columns=fresh_columns,
+            )
             renamed = rekeyed(changes() if callable(changes) else changes)
             with self._errors():
                 try:
@@ -194,7 +216,9 @@ class SheetWriter:
         """Read, plan, write; check the rows landed where planned, and repair if not."""
         for _ in range(REPAIRS + 1):
             try:
-                state, reading = self._reads.read(scratch, renamed=renamed)
+                state, reading = self._reads.read(
+                    scratch, fresh=want.fresh_columns, renamed=renamed
+                )
             except RowsMoved:
                 event(log, logging.WARNING, "sheet rows moved during the read, reading again")
                 continue

@@ -11,9 +11,11 @@ import logging
 from collections.abc import Iterable
 
 import aiohttp
+from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from syncbot.errors import SyncbotError
 from syncbot.logs import event
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.settings import Settings
@@ -54,37 +56,47 @@ class ChangeAlerts:
                 await self._post(changed, result)
 
     async def _post(self, message: Message, result: RunResult) -> None:
-        client = AsyncWebClient(
-            token=self._token.get_secret_value(), base_url=self._api_url, timeout=15
-        )
         try:
-            await client.chat_postMessage(
-                channel=self._channel,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as exc:
-            code = str(exc.response.get("error", "unknown"))
+            await post_message(self._token, self._api_url, self._channel, message)
+        except PostError as exc:
             event(
                 log,
                 logging.ERROR,
-                "alert not posted",
+                "alert not posted" + ("" if exc.code else ": Slack unreachable"),
                 channel=self._channel,
-                error=code,
-                hint=_HINTS.get(code),
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            event(
-                log,
-                logging.ERROR,
-                "alert not posted: Slack unreachable",
-                channel=self._channel,
-                error=type(exc).__name__,
+                error=exc.code or exc.reason,
+                hint=_HINTS.get(exc.code or ""),
             )
         else:
             event(log, logging.INFO, "alert posted", channel=self._channel, run_id=result.run_id)
+
+
+class PostError(SyncbotError):
+    """A message Slack did not take: ``code`` is Slack's error, None when it was unreachable."""
+
+    def __init__(self, channel: str, code: str | None, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        hint = _HINTS.get(code or "")
+        what = f"Slack refused it: {code}" if code else f"Slack could not be reached ({reason})"
+        super().__init__(f"nothing was posted to {channel}: {what}" + (f"; {hint}" if hint else ""))
+
+
+async def post_message(token: SecretStr, api_url: str, channel: str, message: Message) -> None:
+    """Post ``message`` to ``channel`` with the bot token; ``PostError`` when it is not."""
+    client = AsyncWebClient(token=token.get_secret_value(), base_url=api_url, timeout=15)
+    try:
+        await client.chat_postMessage(
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        raise PostError(channel, str(exc.response.get("error", "unknown")), "") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise PostError(channel, None, type(exc).__name__) from None
 
 
 def alert_hook(settings: Settings) -> AfterRun | None:

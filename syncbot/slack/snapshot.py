@@ -100,7 +100,10 @@ class LiveSnapshot:
         # On a connection of its own: streaming 500,000 numbers takes seconds, and
         # ``changes 7d`` must not wait for it.
         with self._store.reader() as reader:
-            return load_snapshot(reader)
+            loaded = load_snapshot(reader)
+        # Made here, in the loading thread, rather than by the first answer with follow-ups.
+        loaded.unassigned_rows()
+        return loaded
 
     async def check(self) -> None:
         """``refresh`` and see who holds the run lock, logging a failure instead of raising it:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -101,6 +101,10 @@ class Store(ABC):
 
     @abstractmethod
     def recent_runs(self, limit: int) -> list[RunRecord]: ...
+
+    @abstractmethod
+    def run_before(self, at: dt.datetime) -> RunRecord | None:
+        """The latest run started at ``at`` or earlier (what the inventory was then)."""
 
     @abstractmethod
     def changes(self, run_id: int) -> list[Change]: ...
@@ -235,9 +239,20 @@ class Store(ABC):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         key: Key | None = None,
+        after_id: int | None = None,
     ) -> list[FollowUpAction]:
         """The history of actions on follow-ups, oldest first: those at ``since`` or later and
-        before ``until``, of one number when ``key`` is given."""
+        before ``until``, of one number when ``key`` is given, newer than the action
+        ``after_id`` when given."""
+
+    @abstractmethod
+    def sheet_columns(self, spreadsheet: str) -> frozenset[str]:
+        """The managed Inventory headers syncbot has written to ``spreadsheet`` (among the
+        later ones, ``LATER_HEADERS``, that it records)."""
+
+    @abstractmethod
+    def add_sheet_columns(self, spreadsheet: str, headers: Iterable[str]) -> None:
+        """Record that ``headers`` are syncbot's own columns in ``spreadsheet`` now."""
 
     @abstractmethod
     def reader(self) -> AbstractContextManager[Store]:

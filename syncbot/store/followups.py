@@ -85,9 +85,13 @@ def read_actions(
     since: dt.datetime | None,
     until: dt.datetime | None,
     key: Key | None,
+    after_id: int | None = None,
 ) -> list[FollowUpAction]:
     where: list[str] = []
     params: list[Any] = []
+    if after_id is not None:
+        where.append("action_id > ?")
+        params.append(after_id)
     if since is not None:
         where.append("at >= ?")
         params.append(store.to_db_time(since))

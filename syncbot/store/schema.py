@@ -134,6 +134,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX seen_requests_expiry ON seen_requests (expires_at)",
     ),
     (
+        # The managed Inventory columns syncbot has written to each spreadsheet: a column
+        # added to the layout later (Follow-up) that people already had of their own, under
+        # the same name, stays theirs (syncbot/sheets/layout.py LATER_HEADERS).
+        """CREATE TABLE sheet_columns (
+            spreadsheet TEXT NOT NULL,
+            header TEXT NOT NULL,
+            PRIMARY KEY (spreadsheet, header)
+        )""",
+    ),
+    (
         # A re-keyed number's id before (models.ChangeKind.REKEYED).
         "ALTER TABLE changes ADD COLUMN previous_id TEXT",
     ),

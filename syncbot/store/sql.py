@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 
@@ -323,6 +323,18 @@ class SqlStore(Store):
             )
             return [self._run(row) for row in cur.fetchall()]
 
+    def run_before(self, at: dt.datetime) -> RunRecord | None:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "SELECT run_id, status, started_at, finished_at, result FROM runs "
+                    "WHERE started_at <= ? ORDER BY run_id DESC LIMIT 1"
+                ),
+                (self.to_db_time(at),),
+            )
+            row = cur.fetchone()
+        return None if row is None else self._run(row)
+
     def changes(self, run_id: int) -> list[Change]:
         return list(self.iter_changes(run_id))
 
@@ -563,8 +575,14 @@ class SqlStore(Store):
     # -- follow-ups -----------------------------------------------------------------------
 
     def followups(self) -> dict[Key, FollowUp]:
-        with self.transaction() as cur:
-            return {f.key: f for f in followup_sql.current_followups(self, cur)}
+        try:
+            with self.transaction() as cur:
+                return {f.key: f for f in followup_sql.current_followups(self, cur)}
+        except self.driver_error as exc:
+            # A store a syncbot before follow-ups made, not migrated yet.
+            raise StoreError(
+                f"the store cannot read follow-ups ({exc}): run `syncbot migrate`"
+            ) from None
 
     def take_followup(
         self, ref: FollowUpRef, who: Person, *, at: dt.datetime | None = None
@@ -598,6 +616,30 @@ class SqlStore(Store):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         key: Key | None = None,
+        after_id: int | None = None,
     ) -> list[FollowUpAction]:
         with self.transaction() as cur:
-            return followup_sql.read_actions(self, cur, since=since, until=until, key=key)
+            return followup_sql.read_actions(
+                self, cur, since=since, until=until, key=key, after_id=after_id
+            )
+
+    # -- the sheet's columns --------------------------------------------------------------
+
+    def sheet_columns(self, spreadsheet: str) -> frozenset[str]:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("SELECT header FROM sheet_columns WHERE spreadsheet = ?"), (spreadsheet,)
+            )
+            return frozenset(r[0] for r in cur.fetchall())
+
+    def add_sheet_columns(self, spreadsheet: str, headers: Iterable[str]) -> None:
+        with self.transaction(write=True) as cur:
+            cur.execute(
+                self.sql("SELECT header FROM sheet_columns WHERE spreadsheet = ?"), (spreadsheet,)
+            )
+            known = {r[0] for r in cur.fetchall()}
+            new = [(spreadsheet, header) for header in headers if header not in known]
+            if new:
+                cur.executemany(
+                    self.sql("INSERT INTO sheet_columns (spreadsheet, header) VALUES (?, ?)"), new
+                )
