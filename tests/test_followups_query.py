@@ -122,7 +122,8 @@ async def test_mine_without_a_user_on_the_command_line_says_how(
     synced(sqlite_url).close()
     env = clean_env(tmp_path, DATABASE_URL=sqlite_url)
     code, out, err = await syncbot("query", "mine", env=env, cwd=tmp_path)
-    assert code == 1
+    # A query the grammar cannot answer as asked is a usage error (QueryError).
+    assert code == 2
     assert "--user U0123ABCD" in err
     assert "Traceback" not in err + out
 
