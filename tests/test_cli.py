@@ -239,6 +239,7 @@ async def test_demo_shows_the_whole_loop_store_sheet_and_slack(tmp_path: Path) -
     home = [line for line in out.splitlines() if line.startswith(BUILDER)][1]
     assert json.loads(urllib.parse.unquote(home.removeprefix(BUILDER)))["type"] == "home"
     assert re.search(r"^Status\s+unassigned$", out, re.M)
+    assert re.search(r"^Follow-up\s+@u0alice since \d{4}-\d\d-\d\d$", out, re.M)
     # The README's sample shows the same tabs, and the closing hint runs as printed here.
     assert demo_tabs(out) == demo_tabs((ROOT / "README.md").read_text())
     assert f"NUMBER_COSTS='{DEMO_COSTS}' " in out

@@ -22,6 +22,7 @@ from syncbot.models import Key
 from syncbot.sandbox._server import serve
 from syncbot.sandbox.blockkit import message_errors, view_errors
 from syncbot.sandbox.providers import Sandbox
+from syncbot.sandbox.sheets.kit import SheetsSandbox
 from syncbot.sandbox.slack import USER_ID, FakeSlack
 from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
@@ -473,3 +474,22 @@ async def test_a_submission_that_fails_is_answered_in_the_modal_through_the_erro
     assert "does not name a number" in text_of(reply.json["view"])
     assert view_errors(reply.json["view"]) == []
     assert store.followups() == {}
+
+
+async def test_a_followup_taken_in_slack_shows_in_the_next_syncs_sheet(
+    app: App, store: SqlStore, box: SheetsSandbox
+) -> None:
+    row = await first_row(app)
+    await click(app, row)
+    await app.fake.wait_for_replies(1)
+    result = await run_sync(settings_for(app.sandbox, **box.env()), store)
+    assert result.sheet.status == "ok", result.sheet.error
+    header, *rows = box.fake.values(box.spreadsheet_id, "Inventory")
+    source, account, number_id = (
+        header.index("Source"),
+        header.index("Account"),
+        header.index("Number ID"),
+    )
+    (taken,) = [r for r in rows if (r[source], r[account], r[number_id]) == key_of(row)]
+    today = dt.datetime.fromtimestamp(NOW, dt.UTC).date()
+    assert taken[header.index("Follow-up")] == f"@{USER_ID.lower()} since {today}"
