@@ -76,11 +76,17 @@ def test_an_unreachable_token_endpoint_is_blamed_not_the_sheets_api(box: SheetsS
 
 
 def test_urllib3_retry_warnings_stay_out_of_the_output() -> None:
-    configure(level=logging.INFO)
-    assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.WARNING)
-    configure(level=logging.DEBUG)
-    assert logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.WARNING)
-    configure(level=logging.WARNING)
+    root, urllib3 = logging.getLogger(), logging.getLogger("urllib3")
+    saved = (root.handlers[:], root.level, urllib3.level)
+    try:
+        configure(level=logging.INFO)
+        assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.WARNING)
+        configure(level=logging.DEBUG)
+        assert logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.WARNING)
+    finally:
+        # The logging set-up is the process's: later tests read INFO records through it.
+        root.handlers[:], root.level = saved[0], saved[1]
+        urllib3.setLevel(saved[2])
 
 
 @pytest.mark.parametrize(
