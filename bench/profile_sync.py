@@ -35,12 +35,17 @@ def main(out: Path, argv: list[str]) -> int:
             profiles.append(profile)
         profile.runcall(run, thread)
 
-    threading.Thread.run = profiled_run  # type: ignore[method-assign,assignment]
+    # From 3.12 cProfile listens through sys.monitoring, which sees every thread and refuses a
+    # second profiler while one is on: the main thread's profile is the whole process's there.
+    per_thread = sys.version_info < (3, 12)
+    if per_thread:
+        threading.Thread.run = profiled_run  # type: ignore[method-assign,assignment]
     main_profile = cProfile.Profile()
     try:
         code = main_profile.runcall(syncbot_main, argv)
     finally:
-        threading.Thread.run = run  # type: ignore[method-assign]
+        if per_thread:
+            threading.Thread.run = run  # type: ignore[method-assign]
     report = io.StringIO()
     stats = pstats.Stats(main_profile, stream=report)
     with lock:
