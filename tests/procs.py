@@ -31,8 +31,11 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    """A real `syncbot` process; its cwd holds no .env, so only ``env`` configures it."""
+async def spawn(
+    *args: str, env: dict[str, str], cwd: Path, group: bool = False
+) -> asyncio.subprocess.Process:
+    """A real `syncbot` process; its cwd holds no .env, so only ``env`` configures it.
+    ``group``: the leader of a process group of its own, as a dyno's process is."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -42,6 +45,7 @@ async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subproces
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=group,
     )
 
 

@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from syncbot.sandbox.slack import FakeSlack
 from syncbot.sheets import INVENTORY_HEADER
 from syncbot.store import open_store
 from tests import pg
-from tests.procs import LIMIT, clean_env, finish
+from tests.procs import LIMIT, clean_env, finish, spawn
 from tests.test_locking import Snapshot, eventually, lock_is_free, snapshot
 
 CHANNEL = "C0ALERTS"
@@ -45,21 +44,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with pg.store_url(request.param, tmp_path) as url:
         yield url
-
-
-async def spawn_group(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    """`syncbot ARGS` as the leader of a process group of its own, as a dyno's process is."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "syncbot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
 
 
 def children(pid: int) -> list[int]:
@@ -128,7 +112,7 @@ async def campaign_round(
     """One `sync`, SIGTERM to its whole process group at ``moment``; its exit code, stderr,
     and the store before and after."""
     before = snapshot(database_url)
-    proc = await spawn_group("sync", "--json", env=env, cwd=tmp_path)
+    proc = await spawn("sync", "--json", env=env, cwd=tmp_path, group=True)
     await moment(sandbox, proc)
     pool = children(proc.pid)
     os.killpg(proc.pid, signal.SIGTERM)
@@ -193,7 +177,7 @@ async def stopped_before_the_commit(
         assert slack.calls_to("chat.postMessage") == []
         await eventually(lambda: lock_is_free(database_url), "the lock being released")
         sandbox.orgapi.options.latency_ms = sandbox.dialnexa.options.latency_ms = 0
-        proc = await spawn_group("sync", "--json", env=env, cwd=tmp_path)
+        proc = await spawn("sync", "--json", env=env, cwd=tmp_path, group=True)
         code, out, err = await finish(proc)
     assert code == 0, err
     assert json.loads(out)["total"] == numbers
@@ -213,13 +197,13 @@ async def test_sigterm_to_the_group_during_the_commit_lets_it_end_whole(
                 **slack.env(),
                 SLACK_ALERT_CHANNEL=CHANNEL,
             )
-            proc = await spawn_group("sync", env=env, cwd=tmp_path)
+            proc = await spawn("sync", env=env, cwd=tmp_path, group=True)
             assert (await finish(proc))[0] == 0
             alerts = len(slack.calls_to("chat.postMessage"))
             sandbox.dialnexa.records += inserted_records("dialnexa", 3)
             hold = await asyncio.to_thread(pg.CommitHold, database_url)
             try:
-                proc = await spawn_group("sync", "--json", env=env, cwd=tmp_path)
+                proc = await spawn("sync", "--json", env=env, cwd=tmp_path, group=True)
                 await asyncio.to_thread(hold.wait_until_holding)
                 os.killpg(proc.pid, signal.SIGTERM)
                 await asyncio.sleep(0.3)
@@ -248,7 +232,7 @@ async def test_sigterm_to_the_group_during_the_sheet_write_leaves_one_row_per_nu
             **slack.env(),
             SLACK_ALERT_CHANNEL=CHANNEL,
         )
-        proc = await spawn_group("sync", env=env, cwd=tmp_path)
+        proc = await spawn("sync", env=env, cwd=tmp_path, group=True)
         assert (await finish(proc))[0] == 0
         alerts = len(slack.calls_to("chat.postMessage"))
         sandbox.dialnexa.records += inserted_records("dialnexa", 3)
@@ -260,7 +244,7 @@ async def test_sigterm_to_the_group_during_the_sheet_write_leaves_one_row_per_nu
             release.wait(LIMIT)
 
         box.fake.before_next("*", person)
-        proc = await spawn_group("sync", "--json", env=env, cwd=tmp_path)
+        proc = await spawn("sync", "--json", env=env, cwd=tmp_path, group=True)
         try:
             await asyncio.to_thread(reached.wait, LIMIT)
             os.killpg(proc.pid, signal.SIGTERM)
