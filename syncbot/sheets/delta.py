@@ -89,15 +89,18 @@ def plan_delta(reading: Reading, *, unit_budget: int) -> Delta:
         # added since.
         structure.append(ops.append_rows(sheet_id, cols - columns.width, dimension="COLUMNS"))
 
-    scratch.place()
-    deleted = scratch.count(GONE, DUPLICATE)
-    fresh = _fresh_anchors(scratch)
     mine = set(managed)
     theirs = [c for c in range(columns.width) if c not in mine]
-
     header_spans = _changed_spans(
         [_at(header, m) for m in managed], list(INVENTORY_HEADER), managed
     )
+    if reading.identical and not (header_spans or structure or tab.frozen_rows >= tab.rows):
+        # Every row holds its number's wanted cells in syncbot's order: nothing to place.
+        return Delta(structure, iter(()), False, [], key_cols, managed, tab.rows, cols, scratch)
+    reading.settle()
+    scratch.place()
+    deleted = scratch.count(GONE, DUPLICATE)
+    fresh = _fresh_anchors(scratch)
     grid_rows = tab.rows
     # Google refuses to delete every row under the frozen ones: keep one to spare.
     spare = tab.frozen_rows + 1 - (grid_rows - deleted)

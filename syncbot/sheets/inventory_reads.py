@@ -120,6 +120,7 @@ class InventoryReads:
                 raise RowsMoved
             start += self.window
         reading.add(rows)
+        reading.finish()
         return state, reading
 
     def check_deletes(

@@ -25,6 +25,8 @@ from syncbot.sheets.summary import FollowUpTally, SummaryTally
 from syncbot.sheets.summary_costs import CostTally
 
 _WIDTH = len(INVENTORY_HEADER)
+_IN_PLACE = list(range(_WIDTH))
+_NO_KEY: Key = ("", "", "")
 
 
 @dataclass(slots=True)
@@ -66,7 +68,8 @@ def desired(
             price = costs.monthly(number)
             want.summary.add(number, price)
             text = ""
-            if followups is not None and tally is not None:
+            # Only an unassigned number has a follow-up.
+            if number.unassigned and followups is not None and tally is not None:
                 text = followups.text(number)
                 state = followups.state(number)
                 if state is not None:
@@ -140,7 +143,13 @@ def rekeyed(changes: Iterable[Change]) -> dict[Key, Key]:
 
 
 class Reading:
-    """The Inventory as it is read, window by window, into the scratch file."""
+    """The Inventory as it is read, window by window, into the scratch file.
+
+    While every row read holds the next wanted number with its wanted cells, in syncbot's
+    order (an unchanged sync), rows are only compared and counted: the first row that does
+    not (or the end of a read that does not match the inventory whole) copies the rows
+    matched so far from the wanted ones, and the rest is kept row by row for the plan's joins.
+    """
 
     def __init__(
         self,
@@ -179,10 +188,23 @@ class Reading:
             mine = set(managed)
             self._theirs = [c for c in range(self.columns.width) if c not in mine]
         scratch.start_read()
+        # Comparing row for row needs the managed columns where syncbot puts them.
+        self._matching = self.columns is not None and self.columns.managed == _IN_PLACE
+        self._wants = scratch.wanted_digests() if self._matching else None
+        self._matched = 0
+        # Blank rows read after the last wanted number, and people's cells of matched rows.
+        self._blank = 0
+        self._theirs_matched: list[tuple[int, Key, str]] = []
 
     @property
     def blank(self) -> bool:
         return not any(self.header) and not self.filled
+
+    @property
+    def identical(self) -> bool:
+        """Whether the rows read hold the inventory's numbers in its order, each with its
+        wanted cells, and nothing else but blank rows: a plan with nothing to write there."""
+        return self._matching and self._matched == self.scratch.wanted
 
     @property
     def read_key_cols(self) -> tuple[int, ...]:
@@ -194,11 +216,79 @@ class Reading:
 
     def add(self, rows: Sequence[list[Value]]) -> None:
         """The next window's rows, as read (trailing empty rows may be missing)."""
-        columns = self.columns
-        if columns is None:
+        if self.columns is None:
             self.filled += sum(any(v != "" for v in row) for row in rows)
             self.rows += len(rows)
             return
+        if self._matching:
+            matched = self._match(rows)
+            if matched == len(rows):
+                return
+            self.settle()
+            rows = rows[matched:]
+        self._keep(rows)
+
+    def finish(self) -> None:
+        """The last window is in: unless the read matched the inventory whole, what it
+        matched goes to the scratch file too."""
+        if self._wants is not None:
+            self._wants.close()
+            self._wants = None
+        if not self.identical:
+            self.settle()
+
+    def settle(self) -> None:
+        """Stop matching: the rows matched so far go to the scratch file as their wanted rows
+        (the plan's joins need every row read)."""
+        if not self._matching:
+            return
+        self._matching = False
+        if self._wants is not None:
+            self._wants.close()
+            self._wants = None
+        self.scratch.add_matched(self._matched)
+        self.scratch.add_theirs(self._theirs_matched)
+        self._theirs_matched = []
+        blank = pack([""] * _WIDTH)
+        self.scratch.add_read(
+            [(self._matched + k, _NO_KEY, blank, None, False) for k in range(self._blank)]
+        )
+
+    def _match(self, rows: Sequence[list[Value]]) -> int:
+        """How many of ``rows`` hold the next wanted numbers with their cells, or are blank
+        once every wanted number was found; those are counted, not kept."""
+        wants, key_cols, renamed, theirs = self._wants, self._key_cols, self.renamed, self._theirs
+        assert wants is not None
+        for k, row in enumerate(rows):
+            n = len(row)
+            want = None if self._blank else wants.fetchone()
+            if want is None:
+                # Past the last wanted number only blank rows still match.
+                if any(v != "" for v in row):
+                    return k
+                self._blank += 1
+            else:
+                key = row_key(row, key_cols)
+                if renamed:
+                    key = renamed.get(key, key)
+                mine = row[:_WIDTH] if n >= _WIDTH else row + [""] * (_WIDTH - n)
+                if want != (*key, hash(tuple(mine))):
+                    return k
+                if n > _WIDTH:
+                    cells = [[c, row[c]] for c in theirs if c < n and row[c] != ""]
+                    if cells:
+                        people = compact_json(cells).decode()
+                        self._theirs_matched.append((self.rows, key, people))
+                self._matched += 1
+                self.filled += 1
+            self.longest = max(self.longest, n)
+            self.rows += 1
+        return len(rows)
+
+    def _keep(self, rows: Sequence[list[Value]]) -> None:
+        """Rows as read, one by one into the scratch file."""
+        columns = self.columns
+        assert columns is not None
         managed, theirs, key_cols = columns.managed, self._theirs, self._key_cols
         reach = theirs[0] if theirs else _WIDTH
         out = []

@@ -89,6 +89,10 @@ class Scratch:
         # would cost five times the inserts themselves.
         self.db.execute("BEGIN")
         self.wanted = 0
+        # ``want`` is indexed by key only once a plan joins on it: a sheet read that matches
+        # the inventory row for row never does (``Reading``).
+        self._want_indexed = False
+        self._wants: sqlite3.Cursor | None = None
 
     def __enter__(self) -> Scratch:
         return self
@@ -118,7 +122,21 @@ class Scratch:
                 self.db.executemany(insert, batch)
                 batch.clear()
         self.db.executemany(insert, batch)
-        self.db.execute("CREATE INDEX want_key ON want (source, account, number_id)")
+
+    def wanted_digests(self) -> sqlite3.Cursor:
+        """Each wanted number's source, account, number id and digest, in syncbot's order.
+        One such stream at a time: the next read (``start_read``) ends it."""
+        self._close_wants()
+        self._wants = self.db.execute(
+            "SELECT source, account, number_id, digest FROM want ORDER BY d"
+        )
+        return self._wants
+
+    def _close_wants(self) -> None:
+        # An unfinished statement would keep the next read from dropping its indexes.
+        if self._wants is not None:
+            self._wants.close()
+            self._wants = None
 
     def wanted_rows(self) -> Iterator[tuple[Key, bytes]]:
         for source, account, number_id, cells in self.db.execute(
@@ -130,6 +148,7 @@ class Scratch:
 
     def start_read(self) -> None:
         """Forget the previous read (a repair reads again); people's cells stay."""
+        self._close_wants()
         for table in ("sheet", "placed", "fresh"):
             self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         self.db.execute("DROP INDEX IF EXISTS sheet_key")
@@ -147,9 +166,32 @@ class Scratch:
             [(*key, theirs) for _, key, _, theirs, _ in rows if theirs is not None and any(key)],
         )
 
+    def add_matched(self, count: int) -> None:
+        """Rows ``[0, count)`` as read hold the first ``count`` wanted numbers, in order, each
+        with its wanted cells (equal digests): copied from ``want`` rather than sent one by one.
+        People's cells of these rows come with ``add_theirs``."""
+        self.db.execute(
+            "INSERT INTO sheet SELECT d, source, account, number_id, digest, cells, NULL, 1 "
+            "FROM want WHERE d < ?",
+            (count,),
+        )
+
+    def add_theirs(self, rows: Sequence[tuple[int, Key, str]]) -> None:
+        """People's cells (JSON) of rows added by ``add_matched``: (index, key, cells)."""
+        self.db.executemany(
+            "UPDATE sheet SET theirs = ? WHERE i = ?", [(theirs, i) for i, _, theirs in rows]
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO people VALUES (?, ?, ?, ?)",
+            [(*key, theirs) for _, key, theirs in rows],
+        )
+
     def place(self) -> None:
         """Sort each row read into kept, gone, duplicate or keyless (``placed``)."""
         db = self.db
+        if not self._want_indexed:
+            db.execute("CREATE INDEX want_key ON want (source, account, number_id)")
+            self._want_indexed = True
         db.execute("CREATE INDEX sheet_key ON sheet (source, account, number_id, i)")
         db.execute(
             "INSERT INTO placed (i, d, state) "

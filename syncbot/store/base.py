@@ -125,31 +125,34 @@ class Store(ABC):
     def iter_numbers(self) -> Iterator[PhoneNumber]:
         """``load_numbers``' records, in its order, a batch at a time (the sheet writer's
         stream: a full inventory as records would not fit a small dyno)."""
-        states = {s.key: s for s in self.source_states()}
+        states = {(s.source, s.account): (s.last_ok_at, s.stale) for s in self.source_states()}
+        unknown = (None, False)
         for b in self.scan_numbers():
-            for n in range(len(b.number_id)):
-                state = states.get(f"{b.source[n]}/{b.account[n]}")
-                yield PhoneNumber(
-                    b.source[n],
-                    b.account[n],
-                    b.number_id[n],
-                    b.phone_number[n],
-                    b.valid[n],
-                    b.country_code[n],
-                    b.number_type[n],
-                    b.carrier[n],
-                    b.status[n],
-                    b.provider_status[n],
-                    b.agent_id[n],
-                    b.label[n],
-                    b.inbound[n],
-                    b.outbound[n],
-                    b.created_at[n],
-                    b.first_seen_at[n],
-                    state.last_ok_at if state else None,
-                    b.unassigned_since[n],
-                    state.stale if state else False,
-                )
+            held = [states.get(pair, unknown) for pair in zip(b.source, b.account, strict=True)]
+            # Field by field through map: a loop indexing each field would cost more than the
+            # records themselves.
+            yield from map(
+                PhoneNumber,
+                b.source,
+                b.account,
+                b.number_id,
+                b.phone_number,
+                b.valid,
+                b.country_code,
+                b.number_type,
+                b.carrier,
+                b.status,
+                b.provider_status,
+                b.agent_id,
+                b.label,
+                b.inbound,
+                b.outbound,
+                b.created_at,
+                b.first_seen_at,
+                [last_ok_at for last_ok_at, _ in held],
+                b.unassigned_since,
+                [stale for _, stale in held],
+            )
 
     @abstractmethod
     def staging(self) -> Staging:
