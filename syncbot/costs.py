@@ -41,6 +41,16 @@ class Counted(Priced, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class _Fields:
+    """What a rule looks at, without the rest of a number."""
+
+    source: str
+    account: str
+    country_code: str | None
+    number_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CostRule:
     """``monthly`` for every number that matches each of the given fields."""
 
@@ -77,11 +87,18 @@ class CostRules:
 
     def monthly(self, number: Priced) -> float | None:
         """The first matching rule's amount; ``None`` when no rule matches."""
-        key = (number.source, number.account, number.country_code, number.number_type)
+        return self.price(number.source, number.account, number.country_code, number.number_type)
+
+    def price(
+        self, source: str, account: str, country_code: str | None, number_type: str | None
+    ) -> float | None:
+        """``monthly`` of a number with these fields (for numbers kept as columns)."""
+        key = (source, account, country_code, number_type)
         try:
             return self._prices[key]
         except KeyError:
-            price = next((r.monthly for r in self.rules if r.matches(number)), None)
+            fields = _Fields(source, account, country_code, number_type)
+            price = next((r.monthly for r in self.rules if r.matches(fields)), None)
             self._prices[key] = price
             return price
 
@@ -127,7 +144,11 @@ IDLE_DAYS = 30
 
 def is_idle(number: Counted, *, now: dt.datetime, days: int) -> bool:
     """Whether ``number`` has been unassigned for at least ``days`` days at ``now``."""
-    since = number.unassigned_since
+    return idle_since(number.unassigned_since, now=now, days=days)
+
+
+def idle_since(since: dt.datetime | None, *, now: dt.datetime, days: int) -> bool:
+    """Whether a number unassigned ``since`` then has been for at least ``days`` days."""
     return since is not None and now - since >= dt.timedelta(days=days)
 
 

@@ -27,7 +27,6 @@ from syncbot.logs import event
 from syncbot.models import (
     Change,
     Health,
-    PhoneNumber,
     RunResult,
     SheetResult,
     SheetState,
@@ -43,6 +42,7 @@ from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings
 from syncbot.stopping import Stop, Stopped, unless_stopped
 from syncbot.store import Store
+from syncbot.store.base import InventoryStream
 from syncbot.store.staging import Staging
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
 # one, the run, and the store (for the follow-ups and which managed columns the sheet has had:
 # ``sheet_extras``).
 SheetWrite = Callable[
-    [Iterable[PhoneNumber], Callable[[], Iterable[Change]], RunResult, Store], SheetResult
+    [InventoryStream, Callable[[], Iterable[Change]], RunResult, Store], SheetResult
 ]
 
 
@@ -100,7 +100,7 @@ def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
     writer.limit(deadline.at, seconds=deadline.seconds)
 
     def write(
-        inventory: Iterable[PhoneNumber],
+        inventory: InventoryStream,
         changes: Callable[[], Iterable[Change]],
         run: RunResult,
         store: Store,
@@ -114,7 +114,7 @@ def write_sheet(
     writer: SheetWriter,
     store: Store,
     *,
-    inventory: Iterable[PhoneNumber],
+    inventory: InventoryStream,
     changes: Callable[[], Iterable[Change]],
     run: RunResult,
 ) -> SheetResult:
@@ -492,7 +492,7 @@ async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> N
     run_id = result.run_id
 
     def write() -> SheetResult:
-        return writer(store.iter_numbers(), lambda: store.iter_changes(run_id), result, store)
+        return writer(store.inventory_batches(), lambda: store.iter_changes(run_id), result, store)
 
     try:
         result.sheet = await asyncio.to_thread(write)

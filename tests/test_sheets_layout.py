@@ -11,6 +11,7 @@ from syncbot.sandbox.sheets.kit import phone_number, run_result
 from syncbot.sheets import INVENTORY_HEADER, inventory_row, write_csv
 from syncbot.sheets.layout import MAX_CELL_CHARS, cut
 from syncbot.sheets.summary import SummaryTally
+from syncbot.store.base import InventoryBatch
 
 CONTRACT_HEADER = (
     "Phone number, Status, Agent, Label, Source, Account, Number ID, Country, Type, Carrier, "
@@ -64,8 +65,8 @@ def test_summary_counts_numbers_and_shows_each_sources_health_and_last_good_sync
     failed = SourceResult("dialnexa", "default", status="failed", error="timeout")
     run.sources[failed.key] = failed
     tally = SummaryTally()
-    for number in numbers:
-        tally.add(number)
+    tally.add_batch(InventoryBatch.of(numbers[:4]), [None] * 4)
+    tally.add_batch(InventoryBatch.of(numbers[4:]), [None] * 3)
 
     rows = tally.rows(run)
 

@@ -17,9 +17,10 @@ from syncbot.models import Key
 from syncbot.sandbox.sheets.kit import phone_number
 from syncbot.sheets.delta import plan_delta
 from syncbot.sheets.existing import Tab, Value
-from syncbot.sheets.layout import INVENTORY_HEADER, inventory_cells
+from syncbot.sheets.layout import INVENTORY_HEADER, inventory_rows
 from syncbot.sheets.reading import Reading, desired
 from syncbot.sheets.scratch import Scratch
+from syncbot.store.base import InventoryBatch
 
 WIDTH = len(INVENTORY_HEADER)
 NOW = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
@@ -38,7 +39,8 @@ def as_read(cells: Sequence[Value]) -> list[Value]:
 
 def the_sheet() -> list[list[Value]]:
     """Every number's row as syncbot wrote it, people's notes in their column on two rows."""
-    rows = [as_read(inventory_cells(n, None)) for n in NUMBERS]
+    wanted = inventory_rows(InventoryBatch.of(NUMBERS), [None] * len(NUMBERS), [""] * len(NUMBERS))
+    rows = [as_read(cells) for cells in wanted]
     for i in (2, 41):
         rows[i] = rows[i] + [""] * (WIDTH - len(rows[i])) + [f"call Ana about {i}"]
     return rows

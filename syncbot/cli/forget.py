@@ -47,7 +47,7 @@ def _write_sheet(settings: Settings, store: Store, result: RunResult) -> None:
         result.sheet = write_sheet(
             SheetWriter(settings),
             store,
-            inventory=store.iter_numbers(),
+            inventory=store.inventory_batches(),
             changes=lambda: store.iter_changes(run_id),
             run=result,
         )

@@ -97,25 +97,3 @@ class Inventory:
             self.since[row],
             state.stale if state else False,
         )
-
-
-def number_batch(numbers: list[PhoneNumber]) -> NumberBatch:
-    return NumberBatch(
-        source=[n.source for n in numbers],
-        account=[n.account for n in numbers],
-        number_id=[n.number_id for n in numbers],
-        phone_number=[n.phone_number for n in numbers],
-        valid=[n.valid for n in numbers],
-        country_code=[n.country_code for n in numbers],
-        number_type=[n.number_type for n in numbers],
-        carrier=[n.carrier for n in numbers],
-        status=[n.status for n in numbers],
-        provider_status=[n.provider_status for n in numbers],
-        agent_id=[n.agent_id for n in numbers],
-        label=[n.label for n in numbers],
-        inbound=[n.inbound for n in numbers],
-        outbound=[n.outbound for n in numbers],
-        created_at=[n.created_at for n in numbers],
-        first_seen_at=[n.first_seen_at for n in numbers],
-        unassigned_since=[n.unassigned_since for n in numbers],
-    )

@@ -28,7 +28,7 @@ from syncbot.models import (
 )
 from syncbot.query.bitmaps import all_rows, positions
 from syncbot.query.changelog import ChangeLog
-from syncbot.query.inventory import Inventory, number_batch
+from syncbot.query.inventory import Inventory
 from syncbot.query.rows import LinkedRows, Rows
 from syncbot.store import Store
 from syncbot.store.base import NumberBatch
@@ -286,7 +286,7 @@ def _batches(numbers: Iterable[PhoneNumber] | Iterable[NumberBatch]) -> Iterator
         else:
             listed.append(item)
     if listed:
-        yield number_batch(listed)
+        yield NumberBatch.of(listed)
 
 
 def load_snapshot(store: Store) -> Snapshot:

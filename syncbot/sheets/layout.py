@@ -7,13 +7,13 @@ Every provider-derived value is text, written RAW by the writer. Booleans are ``
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from syncbot import query
 from syncbot.costs import Cost, round_money
 from syncbot.followups import ActionKind, FollowUpAction
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunResult, iso
+from syncbot.store.base import InventoryBatch
 
 INVENTORY = "Inventory"
 SUMMARY = "Summary"
@@ -120,77 +120,84 @@ def _marker(dropped: int) -> str:
     return f" …[cut by syncbot: {dropped} more characters]"
 
 
-def yes_no(value: bool | None) -> str:
-    if value is None:
-        return ""
-    return "yes" if value else "no"
-
-
 def or_blank(value: str | None) -> str:
     return "" if value is None else value
 
 
 def when_text(value: dt.datetime | None) -> str:
-    return "" if value is None else _when(value)
-
-
-# Two times per number are mostly shared: first seen and unassigned since, a few syncs' starts.
-@functools.lru_cache(maxsize=4096)
-def _when(value: dt.datetime) -> str:
     return iso(value) or ""
 
 
-def inventory_cells(n: PhoneNumber, monthly: float | None, followup: str = "") -> Row:
-    """``inventory_row`` with text over Google's cell limit cut."""
-    texts = _texts(n, followup)
-    # No cell can be too long when all of them together are not (one join, not a call each).
-    if len("".join(texts)) * 2 > MAX_CELL_CHARS:
-        texts = [cut(text) for text in texts]
-    return _with_cost(texts, monthly)
+def inventory_rows(
+    batch: InventoryBatch,
+    prices: Sequence[float | None],
+    followups: Sequence[str],
+    *,
+    cut_long: bool = True,
+) -> Iterator[tuple[Cell, ...]]:
+    """Each number's Inventory row, in ``INVENTORY_HEADER`` order: ``prices`` are the numbers'
+    monthly costs and ``followups`` who is on each (``FollowUpBook.text``). With ``cut_long``,
+    text over Google's cell limit is cut (a sheet's rows; a CSV keeps it whole)."""
+    # Built a column at a time: a call per cell of each row cost more than the rest of a sync's
+    # sheet write.
+    b = batch.numbers
+    texts: list[Sequence[str]] = [
+        b.phone_number,
+        b.status,
+        _blank(b.agent_id),
+        _blank(b.label),
+        b.source,
+        b.account,
+        b.number_id,
+        _blank(b.country_code),
+        _blank(b.number_type),
+        _blank(b.carrier),
+        _yes_no(b.inbound),
+        _yes_no(b.outbound),
+        _blank(b.provider_status),
+        # Creation times are mostly distinct, the other two mostly a few syncs' starts.
+        [when_text(value) for value in b.created_at],
+        _times(b.first_seen_at),
+        _times(b.unassigned_since),
+        _yes_no(b.valid),
+        _yes_no(batch.stale),
+        followups,
+    ]
+    if cut_long:
+        texts = [_cut_all(column) for column in texts]
+    costs: list[Cell] = ["" if price is None else price for price in prices]
+    return zip(*texts[:_COST], costs, *texts[_COST:], strict=True)
 
 
 def inventory_row(n: PhoneNumber, monthly: float | None, followup: str = "") -> Row:
-    """One Inventory row, in ``INVENTORY_HEADER`` order; ``monthly`` is the number's cost and
-    ``followup`` who is on it (``FollowUpBook.text``)."""
-    return _with_cost(_texts(n, followup), monthly)
+    """One Inventory row, text kept whole (``inventory_rows`` of one number)."""
+    rows = inventory_rows(InventoryBatch.of([n]), [monthly], [followup], cut_long=False)
+    return list(next(rows))
 
 
-def _with_cost(texts: list[str], monthly: float | None) -> Row:
-    row: Row = list(texts)
-    row.insert(_COST, "" if monthly is None else monthly)
-    return row
+_YES_NO: dict[bool | None, str] = {True: "yes", False: "no", None: ""}
 
 
-_YES_NO = {True: "yes", False: "no", None: ""}
+def _blank(values: Sequence[str | None]) -> list[str]:
+    return ["" if value is None else value for value in values]
 
 
-def _texts(n: PhoneNumber, followup: str) -> list[str]:
-    """The row's text cells: all but Monthly cost."""
-    # Written out rather than through or_blank, yes_no and when_text: a sync builds a row per
-    # number, and a call per cell was half its cost.
-    yes_no = _YES_NO
-    return [
-        n.phone_number,
-        n.status,
-        n.agent_id or "",
-        n.label or "",
-        n.source,
-        n.account,
-        n.number_id,
-        n.country_code or "",
-        n.number_type or "",
-        n.carrier or "",
-        yes_no[n.inbound],
-        yes_no[n.outbound],
-        n.provider_status or "",
-        # Creation times are mostly distinct: a cache of them would only miss.
-        iso(n.created_at) or "",
-        "" if n.first_seen_at is None else _when(n.first_seen_at),
-        "" if n.unassigned_since is None else _when(n.unassigned_since),
-        yes_no[n.valid],
-        yes_no[n.stale],
-        followup,
-    ]
+def _yes_no(values: Sequence[bool | None]) -> list[str]:
+    return list(map(_YES_NO.__getitem__, values))
+
+
+def _times(values: Sequence[dt.datetime | None]) -> list[str]:
+    """Each time as text, each distinct one formatted once."""
+    texts = {value: when_text(value) for value in set(values)}
+    return list(map(texts.__getitem__, values))
+
+
+def _cut_all(texts: Sequence[str]) -> Sequence[str]:
+    # A character takes one or two UTF-16 units: only a column whose longest text is over half
+    # the limit can hold one to cut.
+    if max(map(len, texts), default=0) * 2 <= MAX_CELL_CHARS:
+        return texts
+    return [cut(text) for text in texts]
 
 
 def change_row(change: Change, *, run_id: int | None, notes: str = "") -> list[str]:

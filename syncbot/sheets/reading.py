@@ -19,10 +19,11 @@ from syncbot.models import Change, ChangeKind, Key, PhoneNumber
 from syncbot.sheets import ops
 from syncbot.sheets.client import compact_json
 from syncbot.sheets.existing import Tab, Value, display, row_key
-from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS, RETIRED_HEADERS, inventory_cells
-from syncbot.sheets.scratch import Packed, Scratch, pack
+from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS, RETIRED_HEADERS, inventory_rows
+from syncbot.sheets.scratch import Scratch, pack
 from syncbot.sheets.summary import FollowUpTally, SummaryTally
 from syncbot.sheets.summary_costs import CostTally
+from syncbot.store.base import InventoryBatch, InventoryStream
 
 _WIDTH = len(INVENTORY_HEADER)
 _IN_PLACE = list(range(_WIDTH))
@@ -43,8 +44,12 @@ class Desired:
     fresh_columns: frozenset[str] = frozenset()
 
 
+# Numbers given as records are taken this many at a time, as the store's batches are.
+_RECORDS_PER_BATCH = 10_000
+
+
 def desired(
-    inventory: Iterable[PhoneNumber],
+    inventory: InventoryStream,
     costs: CostRules,
     *,
     now: dt.datetime,
@@ -52,9 +57,10 @@ def desired(
     followups: FollowUpBook | None = None,
     fresh_columns: frozenset[str] = frozenset(),
 ) -> Desired:
-    """Walk the inventory once (it may be a stream): its rows into ``scratch``, and the
-    Summary's counts (and money, when ``costs`` has rules; ``now`` tells which numbers have
-    been idle long; and who is on the unassigned ones, with ``followups``)."""
+    """Walk the inventory once (it may be a stream, of records or of the store's batches): its
+    rows into ``scratch``, and the Summary's counts (and money, when ``costs`` has rules;
+    ``now`` tells which numbers have been idle long; and who is on the unassigned ones, with
+    ``followups``)."""
     want = Desired(fresh_columns=fresh_columns)
     if costs.configured:
         want.summary.costs = CostTally(costs.currency, now)
@@ -62,23 +68,41 @@ def desired(
     if followups is not None:
         tally = want.summary.followups = FollowUpTally()
         want.actions = followups.actions
-
-    def rows() -> Iterator[tuple[Key, Packed]]:
-        for number in inventory:
-            price = costs.monthly(number)
-            want.summary.add(number, price)
-            text = ""
+    for batch in batches(inventory):
+        b = batch.numbers
+        prices: list[float | None] = [None] * len(batch)
+        if costs.configured:
+            prices = list(map(costs.price, b.source, b.account, b.country_code, b.number_type))
+        want.summary.add_batch(batch, prices)
+        texts = [""] * len(batch)
+        if followups is not None and tally is not None:
             # Only an unassigned number has a follow-up.
-            if number.unassigned and followups is not None and tally is not None:
-                text = followups.text(number)
-                state = followups.state(number)
-                if state is not None:
-                    tally.add(number, state, price)
-            yield number.key, pack(inventory_cells(number, price, text))
-
-    scratch.add_wanted(rows())
+            for i, status in enumerate(b.status):
+                if status == "unassigned":
+                    number = batch.record(i)
+                    texts[i] = followups.text(number)
+                    state = followups.state(number)
+                    if state is not None:
+                        tally.add(number, state, prices[i])
+        packed = map(pack, inventory_rows(batch, prices, texts))
+        scratch.add_wanted(zip(b.source, b.account, b.number_id, packed, strict=True))
     want.count = scratch.wanted
     return want
+
+
+def batches(inventory: InventoryStream) -> Iterator[InventoryBatch]:
+    """``inventory``'s numbers a batch at a time, records gathered into batches."""
+    records: list[PhoneNumber] = []
+    for item in inventory:
+        if isinstance(item, InventoryBatch):
+            yield item
+            continue
+        records.append(item)
+        if len(records) == _RECORDS_PER_BATCH:
+            yield InventoryBatch.of(records)
+            records = []
+    if records:
+        yield InventoryBatch.of(records)
 
 
 @dataclass(slots=True)

@@ -26,8 +26,6 @@ from typing import Any
 from syncbot.models import Key
 from syncbot.sheets.existing import Value
 
-# Rows inserted per executemany: large enough to be fast, small enough to stay small.
-_BATCH = 2_000
 # SQLite's page cache, in KiB (negative cache_size): the file may be far larger.
 _CACHE_KIB = 32_768
 
@@ -111,17 +109,15 @@ class Scratch:
 
     # -- what the inventory wants --------------------------------------------------------
 
-    def add_wanted(self, rows: Iterable[tuple[Key, Packed]]) -> None:
-        """Each number's key and packed cells, in syncbot's order."""
-        insert = "INSERT INTO want VALUES (?, ?, ?, ?, ?, ?)"
-        batch: list[tuple[int, str, str, str, int, bytes]] = []
-        for key, cells in rows:
-            batch.append((self.wanted, *key, *cells))
-            self.wanted += 1
-            if len(batch) >= _BATCH:
-                self.db.executemany(insert, batch)
-                batch.clear()
-        self.db.executemany(insert, batch)
+    def add_wanted(self, rows: Iterable[tuple[str, str, str, Packed]]) -> None:
+        """Numbers' source, account, number id and packed cells, in syncbot's order, after
+        those added before."""
+        batch = [
+            (d, source, account, number_id, digest, cells)
+            for d, (source, account, number_id, (digest, cells)) in enumerate(rows, self.wanted)
+        ]
+        self.db.executemany("INSERT INTO want VALUES (?, ?, ?, ?, ?, ?)", batch)
+        self.wanted += len(batch)
 
     def wanted_digests(self) -> sqlite3.Cursor:
         """Each wanted number's source, account, number id and digest, in syncbot's order.

@@ -1,13 +1,14 @@
 """The Summary tab: the latest sync, each source's health and last good sync, and counts.
 
-Tallied number by number as the writer walks the inventory once, so the inventory may be any
-iterable. Pure: no Google types and no I/O.
+Tallied a batch of numbers at a time as the writer walks the inventory once, so the inventory
+may be a stream. Pure: no Google types and no I/O.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from syncbot.costs import round_money
@@ -15,6 +16,7 @@ from syncbot.followups import FollowUpState
 from syncbot.models import PhoneNumber, RunResult
 from syncbot.sheets.layout import Row, cut, or_blank, when_text
 from syncbot.sheets.summary_costs import CostTally
+from syncbot.store.base import InventoryBatch
 
 SUMMARY_WIDTHS = (220, 90, 90, 90, 90, 90, 160)
 SOURCE_HEADER = (
@@ -88,24 +90,37 @@ class SummaryTally:
     # Who is on the unassigned numbers, when the write knows (``FollowUpBook``).
     followups: FollowUpTally | None = None
 
-    def add(self, n: PhoneNumber, price: float | None = None) -> None:
+    def add_batch(self, batch: InventoryBatch, prices: Sequence[float | None]) -> None:
+        """Each number of ``batch``, at its price (None: no rule prices it)."""
         if self.costs is not None:
-            self.costs.add(n, price)
-        self.numbers += 1
-        self.unassigned += n.unassigned
-        source = self.sources.get(n.source_key)
-        if source is None:
-            source = self.sources[n.source_key] = _Source()
-        source.numbers += 1
-        source.unassigned += n.unassigned
-        source.stale += n.stale
-        if n.last_seen_at is not None and (
-            source.last_seen is None or n.last_seen_at > source.last_seen
+            self.costs.add_batch(batch, prices)
+        b = batch.numbers
+        unassigned = [status == "unassigned" for status in b.status]
+        self.numbers += len(batch)
+        self.unassigned += sum(unassigned)
+        # Counted by kind first: a batch holds few sources, statuses and flags.
+        kinds = Counter(zip(b.source, b.account, unassigned, batch.stale, strict=True))
+        for (source_name, account, free, stale), count in kinds.items():
+            source = self._source(f"{source_name}/{account}")
+            source.numbers += count
+            source.unassigned += count * free
+            source.stale += count * stale
+        for source_name, account, seen in set(
+            zip(b.source, b.account, batch.last_seen_at, strict=True)
         ):
-            source.last_seen = n.last_seen_at
-        self.status[n.status] += 1
-        self.country[or_blank(n.country_code)] += 1
-        self.type[or_blank(n.number_type)] += 1
+            source = self._source(f"{source_name}/{account}")
+            if seen is not None and (source.last_seen is None or seen > source.last_seen):
+                source.last_seen = seen
+        self.status.update(b.status)
+        for counts, column in ((self.country, b.country_code), (self.type, b.number_type)):
+            for value, count in Counter(column).items():
+                counts[or_blank(value)] += count
+
+    def _source(self, key: str) -> _Source:
+        source = self.sources.get(key)
+        if source is None:
+            source = self.sources[key] = _Source()
+        return source
 
     def rows(self, run: RunResult) -> list[Row]:
         synced = run.finished_at or run.started_at

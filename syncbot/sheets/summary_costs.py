@@ -1,21 +1,21 @@
 """The Summary's money: what all numbers, the unassigned ones and those unassigned for
 ``IDLE_DAYS`` days or more cost a month, in all and by source, country and type.
 
-Fed one number at a time with its price (``CostRules.monthly``), as the Summary's counts are.
-Pure: no Google types and no I/O.
+Fed a batch of numbers at a time with their prices (``CostRules.price``), as the Summary's
+counts are. Pure: no Google types and no I/O.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncbot.costs import IDLE_DAYS, is_idle, round_money
-from syncbot.models import PhoneNumber
+from syncbot.costs import IDLE_DAYS, idle_since, round_money
 from syncbot.sheets import ops
 from syncbot.sheets.layout import Cell, Row, cut, or_blank
+from syncbot.store.base import InventoryBatch
 
 COLUMNS = ("All numbers", "Unassigned", f"Unassigned {IDLE_DAYS}+ days")
 
@@ -62,22 +62,34 @@ class CostTally:
     )
     unpriced: int = 0
 
-    def add(self, n: PhoneNumber, price: float | None) -> None:
-        if price is None:
-            self.unpriced += 1
-            return
-        unassigned = n.unassigned
-        idle = unassigned and is_idle(n, now=self.now, days=IDLE_DAYS)
-        self.total.add(price, unassigned=unassigned, idle=idle)
-        for dimension, name in (
-            ("source", n.source_key),
-            ("country", or_blank(n.country_code)),
-            ("type", or_blank(n.number_type)),
+    def add_batch(self, batch: InventoryBatch, prices: Sequence[float | None]) -> None:
+        """Each number of ``batch`` at its price (None: no rule prices it)."""
+        b = batch.numbers
+        for price, source, account, status, since, country, kind in zip(
+            prices,
+            b.source,
+            b.account,
+            b.status,
+            b.unassigned_since,
+            b.country_code,
+            b.number_type,
+            strict=True,
         ):
-            figures = self.by[dimension].get(name)
-            if figures is None:
-                figures = self.by[dimension][name] = _Figures()
-            figures.add(price, unassigned=unassigned, idle=idle)
+            if price is None:
+                self.unpriced += 1
+                continue
+            unassigned = status == "unassigned"
+            idle = unassigned and idle_since(since, now=self.now, days=IDLE_DAYS)
+            self.total.add(price, unassigned=unassigned, idle=idle)
+            for dimension, name in (
+                ("source", f"{source}/{account}"),
+                ("country", or_blank(country)),
+                ("type", or_blank(kind)),
+            ):
+                figures = self.by[dimension].get(name)
+                if figures is None:
+                    figures = self.by[dimension][name] = _Figures()
+                figures.add(price, unassigned=unassigned, idle=idle)
 
     def rows(self) -> list[Row]:
         """The money block: the three totals, then each dimension's table."""

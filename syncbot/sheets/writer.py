@@ -34,7 +34,7 @@ from requests import RequestException
 from syncbot.errors import ConfigError, SheetError
 from syncbot.followups import FollowUpBook
 from syncbot.logs import event
-from syncbot.models import Change, Key, PhoneNumber, RunResult, SheetResult, utc_now
+from syncbot.models import Change, Key, RunResult, SheetResult, utc_now
 from syncbot.settings import Settings
 from syncbot.sheets.client import RetryPolicy, SheetsHTTPClient, credentials
 from syncbot.sheets.delta import ROOM, Delta
@@ -47,6 +47,7 @@ from syncbot.sheets.layout import INVENTORY, INVENTORY_HEADER
 from syncbot.sheets.plan import MAX_REQUEST_BYTES, Call, ceiling_warning, plan_write
 from syncbot.sheets.reading import Desired, Reading, desired, rekeyed
 from syncbot.sheets.scratch import Scratch
+from syncbot.store.base import InventoryStream
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class SheetWriter:
     def write(
         self,
         *,
-        inventory: Iterable[PhoneNumber],
+        inventory: InventoryStream,
         changes: Changes,
         run: RunResult,
         followups: FollowUpBook | None = None,
@@ -157,7 +158,8 @@ class SheetWriter:
     ) -> SheetResult:
         """Bring the sheet to this run's inventory in place; raise ``SheetError`` if not.
 
-        ``inventory`` is walked once, in syncbot's order; it may be a stream. ``changes`` may
+        ``inventory`` is walked once, in syncbot's order; it may be a stream, of records or of
+        the store's batches (``Store.inventory_batches``). ``changes`` may
         be a function giving the run's changes as a stream, walked once per plan.
         ``followups`` fills the Follow-up column, the Summary's table of them and ``Changes``
         with what people did; ``fresh_columns`` are managed headers never written to this sheet

@@ -50,6 +50,77 @@ class NumberBatch:
     first_seen_at: Sequence[dt.datetime | None]
     unassigned_since: Sequence[dt.datetime | None]
 
+    @classmethod
+    def of(cls, numbers: Sequence[PhoneNumber]) -> NumberBatch:
+        return cls(
+            source=[n.source for n in numbers],
+            account=[n.account for n in numbers],
+            number_id=[n.number_id for n in numbers],
+            phone_number=[n.phone_number for n in numbers],
+            valid=[n.valid for n in numbers],
+            country_code=[n.country_code for n in numbers],
+            number_type=[n.number_type for n in numbers],
+            carrier=[n.carrier for n in numbers],
+            status=[n.status for n in numbers],
+            provider_status=[n.provider_status for n in numbers],
+            agent_id=[n.agent_id for n in numbers],
+            label=[n.label for n in numbers],
+            inbound=[n.inbound for n in numbers],
+            outbound=[n.outbound for n in numbers],
+            created_at=[n.created_at for n in numbers],
+            first_seen_at=[n.first_seen_at for n in numbers],
+            unassigned_since=[n.unassigned_since for n in numbers],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryBatch:
+    """Numbers as columns (``numbers``) with what their source's state adds to each: when the
+    source last listed well, and whether its numbers are stale. The sheet writer's stream: a
+    full inventory as records would not fit a small dyno, and a record per number costs more
+    than the rest of its row."""
+
+    numbers: NumberBatch
+    last_seen_at: Sequence[dt.datetime | None]
+    stale: Sequence[bool]
+
+    def __len__(self) -> int:
+        return len(self.numbers.number_id)
+
+    @classmethod
+    def of(cls, numbers: Sequence[PhoneNumber]) -> InventoryBatch:
+        return cls(
+            NumberBatch.of(numbers), [n.last_seen_at for n in numbers], [n.stale for n in numbers]
+        )
+
+    def record(self, i: int) -> PhoneNumber:
+        b = self.numbers
+        return PhoneNumber(
+            b.source[i],
+            b.account[i],
+            b.number_id[i],
+            b.phone_number[i],
+            b.valid[i],
+            b.country_code[i],
+            b.number_type[i],
+            b.carrier[i],
+            b.status[i],
+            b.provider_status[i],
+            b.agent_id[i],
+            b.label[i],
+            b.inbound[i],
+            b.outbound[i],
+            b.created_at[i],
+            b.first_seen_at[i],
+            self.last_seen_at[i],
+            b.unassigned_since[i],
+            self.stale[i],
+        )
+
+
+# The inventory as the sheet writer takes it: records, or the store's batches of them.
+InventoryStream = Iterable[PhoneNumber] | Iterable[InventoryBatch]
+
 
 class Store(ABC):
     """What the sync loop, the query engine and the commands need from a database.
@@ -122,37 +193,13 @@ class Store(ABC):
         """The current inventory a batch at a time, in ``load_numbers``' order, read in one
         transaction without holding it all at once."""
 
-    def iter_numbers(self) -> Iterator[PhoneNumber]:
-        """``load_numbers``' records, in its order, a batch at a time (the sheet writer's
-        stream: a full inventory as records would not fit a small dyno)."""
+    def inventory_batches(self) -> Iterator[InventoryBatch]:
+        """``scan_numbers``' batches with each number's source state."""
         states = {(s.source, s.account): (s.last_ok_at, s.stale) for s in self.source_states()}
         unknown = (None, False)
         for b in self.scan_numbers():
             held = [states.get(pair, unknown) for pair in zip(b.source, b.account, strict=True)]
-            # Field by field through map: a loop indexing each field would cost more than the
-            # records themselves.
-            yield from map(
-                PhoneNumber,
-                b.source,
-                b.account,
-                b.number_id,
-                b.phone_number,
-                b.valid,
-                b.country_code,
-                b.number_type,
-                b.carrier,
-                b.status,
-                b.provider_status,
-                b.agent_id,
-                b.label,
-                b.inbound,
-                b.outbound,
-                b.created_at,
-                b.first_seen_at,
-                [last_ok_at for last_ok_at, _ in held],
-                b.unassigned_since,
-                [stale for _, stale in held],
-            )
+            yield InventoryBatch(b, [seen for seen, _ in held], [stale for _, stale in held])
 
     @abstractmethod
     def staging(self) -> Staging:
