@@ -300,12 +300,9 @@ class FollowUpBook:
     followups: Mapping[Key, FollowUp] = field(default_factory=dict)
     actions: Sequence[FollowUpAction] = ()
 
-    def get(self, number: PhoneNumber) -> FollowUp | None:
-        return self.followups.get(number.key)
-
-    def text(self, number: PhoneNumber) -> str:
-        return cell_text(self.get(number), unassigned=number.unassigned, today=self.today)
-
-    def state(self, number: PhoneNumber) -> FollowUpState | None:
-        """None for an assigned number: it has no follow-up."""
-        return state_of(self.get(number), self.today) if number.unassigned else None
+    def of_unassigned(self, key: Key) -> tuple[str, FollowUpState]:
+        """The unassigned number ``key``'s Follow-up cell (``cell_text``) and state."""
+        followup = self.followups.get(key)
+        return cell_text(followup, unassigned=True, today=self.today), state_of(
+            followup, self.today
+        )

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
 from typing import TextIO
 
 from syncbot.costs import CostRules
 from syncbot.followups import FollowUpBook
-from syncbot.models import PhoneNumber
-from syncbot.sheets.layout import INVENTORY_HEADER, inventory_row
+from syncbot.sheets.layout import INVENTORY_HEADER, followup_texts, inventory_rows
+from syncbot.store.base import InventoryStream, as_batches
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
@@ -30,7 +29,7 @@ def defused(cell: str) -> str:
 
 
 def write_csv(
-    inventory: Iterable[PhoneNumber],
+    inventory: InventoryStream,
     out: TextIO,
     *,
     costs: CostRules,
@@ -42,9 +41,11 @@ def write_csv(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INVENTORY_HEADER)
     count = 0
-    for number in inventory:
-        followup = followups.text(number) if followups is not None else ""
-        row = inventory_row(number, costs.monthly(number), followup)
-        writer.writerow([defused(cell) if isinstance(cell, str) else cell for cell in row])
-        count += 1
+    for batch in as_batches(inventory):
+        b = batch.numbers
+        prices = list(map(costs.price, b.source, b.account, b.country_code, b.number_type))
+        texts = followup_texts(batch, followups)
+        for row in inventory_rows(batch, prices, texts, cut_long=False):
+            writer.writerow([defused(cell) if isinstance(cell, str) else cell for cell in row])
+        count += len(batch)
     return count

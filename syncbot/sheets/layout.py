@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from syncbot import query
 from syncbot.costs import Cost, round_money
-from syncbot.followups import ActionKind, FollowUpAction
+from syncbot.followups import ActionKind, FollowUpAction, FollowUpBook
 from syncbot.models import Change, ChangeKind, Key, PhoneNumber, RunResult, iso
 from syncbot.store.base import InventoryBatch
 
@@ -136,7 +136,7 @@ def inventory_rows(
     cut_long: bool = True,
 ) -> Iterator[tuple[Cell, ...]]:
     """Each number's Inventory row, in ``INVENTORY_HEADER`` order: ``prices`` are the numbers'
-    monthly costs and ``followups`` who is on each (``FollowUpBook.text``). With ``cut_long``,
+    monthly costs and ``followups`` who is on each (``followup_texts``). With ``cut_long``,
     text over Google's cell limit is cut (a sheet's rows; a CSV keeps it whole)."""
     # Built a column at a time: a call per cell of each row cost more than the rest of a sync's
     # sheet write.
@@ -173,6 +173,17 @@ def inventory_row(n: PhoneNumber, monthly: float | None, followup: str = "") -> 
     """One Inventory row, text kept whole (``inventory_rows`` of one number)."""
     rows = inventory_rows(InventoryBatch.of([n]), [monthly], [followup], cut_long=False)
     return list(next(rows))
+
+
+def followup_texts(batch: InventoryBatch, book: FollowUpBook | None) -> list[str]:
+    """Each number's Follow-up cell: who is on it, for an unassigned one."""
+    texts = [""] * len(batch)
+    if book is not None:
+        b = batch.numbers
+        for i, status in enumerate(b.status):
+            if status == "unassigned":
+                texts[i], _ = book.of_unassigned((b.source[i], b.account[i], b.number_id[i]))
+    return texts
 
 
 _YES_NO: dict[bool | None, str] = {True: "yes", False: "no", None: ""}

@@ -9,21 +9,27 @@ column is (retired columns go, missing ones come back). Neither holds more than 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from syncbot.costs import CostRules
 from syncbot.errors import SheetError
 from syncbot.followups import FollowUpAction, FollowUpBook
-from syncbot.models import Change, ChangeKind, Key, PhoneNumber
+from syncbot.models import Change, ChangeKind, Key
 from syncbot.sheets import ops
 from syncbot.sheets.client import compact_json
 from syncbot.sheets.existing import Tab, Value, display, row_key
-from syncbot.sheets.layout import INVENTORY_HEADER, KEY_COLUMNS, RETIRED_HEADERS, inventory_rows
+from syncbot.sheets.layout import (
+    INVENTORY_HEADER,
+    KEY_COLUMNS,
+    RETIRED_HEADERS,
+    followup_texts,
+    inventory_rows,
+)
 from syncbot.sheets.scratch import Scratch, pack
 from syncbot.sheets.summary import FollowUpTally, SummaryTally
 from syncbot.sheets.summary_costs import CostTally
-from syncbot.store.base import InventoryBatch, InventoryStream
+from syncbot.store.base import InventoryStream, as_batches
 
 _WIDTH = len(INVENTORY_HEADER)
 _IN_PLACE = list(range(_WIDTH))
@@ -42,10 +48,6 @@ class Desired:
     # Managed headers syncbot never wrote to this sheet: a column found there under one of
     # these names is people's, and syncbot inserts its own.
     fresh_columns: frozenset[str] = frozenset()
-
-
-# Numbers given as records are taken this many at a time, as the store's batches are.
-_RECORDS_PER_BATCH = 10_000
 
 
 def desired(
@@ -68,41 +70,19 @@ def desired(
     if followups is not None:
         tally = want.summary.followups = FollowUpTally()
         want.actions = followups.actions
-    for batch in batches(inventory):
+    for batch in as_batches(inventory):
         b = batch.numbers
         prices: list[float | None] = [None] * len(batch)
         if costs.configured:
             prices = list(map(costs.price, b.source, b.account, b.country_code, b.number_type))
         want.summary.add_batch(batch, prices)
-        texts = [""] * len(batch)
         if followups is not None and tally is not None:
-            # Only an unassigned number has a follow-up.
-            for i, status in enumerate(b.status):
-                if status == "unassigned":
-                    number = batch.record(i)
-                    texts[i] = followups.text(number)
-                    state = followups.state(number)
-                    if state is not None:
-                        tally.add(number, state, prices[i])
+            tally.add_batch(batch, prices, followups)
+        texts = followup_texts(batch, followups)
         packed = map(pack, inventory_rows(batch, prices, texts))
         scratch.add_wanted(zip(b.source, b.account, b.number_id, packed, strict=True))
     want.count = scratch.wanted
     return want
-
-
-def batches(inventory: InventoryStream) -> Iterator[InventoryBatch]:
-    """``inventory``'s numbers a batch at a time, records gathered into batches."""
-    records: list[PhoneNumber] = []
-    for item in inventory:
-        if isinstance(item, InventoryBatch):
-            yield item
-            continue
-        records.append(item)
-        if len(records) == _RECORDS_PER_BATCH:
-            yield InventoryBatch.of(records)
-            records = []
-    if records:
-        yield InventoryBatch.of(records)
 
 
 @dataclass(slots=True)

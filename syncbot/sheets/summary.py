@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from syncbot.costs import round_money
-from syncbot.followups import FollowUpState
-from syncbot.models import PhoneNumber, RunResult
+from syncbot.followups import FollowUpBook, FollowUpState
+from syncbot.models import RunResult
 from syncbot.sheets.layout import Row, cut, or_blank, when_text
 from syncbot.sheets.summary_costs import CostTally
 from syncbot.store.base import InventoryBatch
@@ -50,11 +50,20 @@ class FollowUpTally:
     oldest_unowned: dt.datetime | None = None
     unowned_cost: float = 0.0
 
-    def add(self, n: PhoneNumber, state: FollowUpState, price: float | None) -> None:
+    def add_batch(
+        self, batch: InventoryBatch, prices: Sequence[float | None], book: FollowUpBook
+    ) -> None:
+        """The unassigned numbers of ``batch``, at their prices, as ``book`` has them."""
+        b = batch.numbers
+        for i, status in enumerate(b.status):
+            if status == "unassigned":
+                _, state = book.of_unassigned((b.source[i], b.account[i], b.number_id[i]))
+                self._add(state, prices[i], b.unassigned_since[i])
+
+    def _add(self, state: FollowUpState, price: float | None, since: dt.datetime | None) -> None:
         self.by_state[state] += 1
         if state is FollowUpState.UNOWNED:
             self.unowned_cost += price or 0.0
-            since = n.unassigned_since
             if since is not None and (self.oldest_unowned is None or since < self.oldest_unowned):
                 self.oldest_unowned = since
 

@@ -93,33 +93,26 @@ class InventoryBatch:
             NumberBatch.of(numbers), [n.last_seen_at for n in numbers], [n.stale for n in numbers]
         )
 
-    def record(self, i: int) -> PhoneNumber:
-        b = self.numbers
-        return PhoneNumber(
-            b.source[i],
-            b.account[i],
-            b.number_id[i],
-            b.phone_number[i],
-            b.valid[i],
-            b.country_code[i],
-            b.number_type[i],
-            b.carrier[i],
-            b.status[i],
-            b.provider_status[i],
-            b.agent_id[i],
-            b.label[i],
-            b.inbound[i],
-            b.outbound[i],
-            b.created_at[i],
-            b.first_seen_at[i],
-            self.last_seen_at[i],
-            b.unassigned_since[i],
-            self.stale[i],
-        )
-
 
 # The inventory as the sheet writer takes it: records, or the store's batches of them.
 InventoryStream = Iterable[PhoneNumber] | Iterable[InventoryBatch]
+# Records are gathered this many at a time, as the store's batches hold a few thousand.
+_RECORDS_PER_BATCH = 10_000
+
+
+def as_batches(inventory: InventoryStream) -> Iterator[InventoryBatch]:
+    """``inventory``'s numbers a batch at a time, records gathered into batches."""
+    records: list[PhoneNumber] = []
+    for item in inventory:
+        if isinstance(item, InventoryBatch):
+            yield item
+            continue
+        records.append(item)
+        if len(records) == _RECORDS_PER_BATCH:
+            yield InventoryBatch.of(records)
+            records = []
+    if records:
+        yield InventoryBatch.of(records)
 
 
 class Store(ABC):
