@@ -13,13 +13,13 @@ figure that matters is the serve process and its children summed, over time.
    fresh SQLite store and a fresh spreadsheet: the first sync, then an unchanged one, the
    baseline of the web's unchanged syncs.
 3. ``syncbot serve`` on that store with the sheet configured (``bench/slack_bench.py``
-   ``serving``). A thread here reads, every 50 ms, ``VmRSS`` and ``VmHWM`` of the serve process
-   and of every descendant (the spawned sync, its normalizing worker, multiprocessing's
-   resource tracker) and sums the resident sets. Phases, each with the serve process's own
-   peak (``VmHWM``, reset at the phase's start through ``/proc/<pid>/clear_refs``):
-   ``idle`` (loading the latest sync, two ``/numbers`` queries), then ``/numbers sync``
-   unchanged, unchanged again, and after 1% churn at the providers (``bench/sheet_scale.py``
-   ``churn``), each until its outcome reaches the ``response_url``.
+   ``serving``). A process of its own (``bench/_sample.py``) reads, every 50 ms, ``VmRSS`` and
+   ``VmHWM`` of the serve process and of every descendant (the spawned sync, its normalizing
+   worker, multiprocessing's resource tracker); the resident sets are summed. Phases, each with
+   the serve process's own peak (``VmHWM``, reset at the phase's start through
+   ``/proc/<pid>/clear_refs``): ``idle`` (loading the latest sync, two ``/numbers`` queries),
+   then ``/numbers sync`` unchanged, unchanged again, and after 1% churn at the providers
+   (``bench/sheet_scale.py`` ``churn``), each until its outcome reaches the ``response_url``.
 4. With serve stopped, another 1% churn and a ``syncbot sync``: the baseline of the churned web
    sync (a churn of the same size, not the same churn: that one is in the store already).
 
@@ -32,19 +32,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
 
-from bench._launch import children, status_kb
+from bench._launch import status_kb, tree_rss_kb
 from bench._proc import ROOT, clean_env, measure
 from bench.servers import INVENTORY_TAB, SOURCES, Servers, bench_dataset
 from bench.sheet_scale import BenchError, churn
@@ -81,128 +82,93 @@ def reset_peak(pid: int) -> bool:
     return True
 
 
-def _label(pid: int, depth: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            command = f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        command = ""
-    if "resource_tracker" in command:
-        return "resource tracker"
-    return {0: "serve", 1: "sync"}.get(depth, "sync worker")
-
-
 @dataclass
 class Phase:
-    """What the sampler saw between ``begin`` and ``end``."""
-
     name: str
     started: float
-    serve_start_kb: int = 0
-    sum_start_kb: int = 0
-    serve_max_kb: int = 0
-    sum_max_kb: int = 0
-    samples: int = 0
-    last_sample: float = 0.0
-    max_gap: float = 0.0
-    # Per descendant process id: its label and the largest VmHWM read.
-    others: dict[int, tuple[str, int]] = field(default_factory=dict)
-    serve_hwm_kb: int | None = None
+    serve_start_kb: int
+    tree_start_kb: int
 
 
 class Sampler:
-    """Reads the resident sets of ``root`` and its descendants every ``SAMPLE_SECONDS``."""
+    """``bench/_sample.py`` on the tree of ``root``, in a process of its own, and the phases
+    its samples fall in."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, folder: Path) -> None:
         self.root = root
         self.peak_resets = True
-        self._labels: dict[int, str] = {}
+        # (time.monotonic(), [[pid, depth, label, VmRSS kB, VmHWM kB], ...]), oldest first.
+        self.samples: list[tuple[float, list[list[Any]]]] = []
+        self._path = folder / "samples.jsonl"
         self._phase: Phase | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._partial = ""
 
     def __enter__(self) -> Sampler:
-        self._thread.start()
+        with self._path.open("w", encoding="utf-8") as out:
+            self._process = subprocess.Popen(  # noqa: S603 - our own module
+                [sys.executable, "-m", "bench._sample", str(self.root), str(SAMPLE_SECONDS)],
+                stdout=out,
+                cwd=ROOT,
+                env=clean_env(),
+            )
+        self._reader = self._path.open(encoding="utf-8")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        self._process.terminate()
+        self._process.wait(10)
+        self._reader.close()
 
     def alive(self) -> bool:
         # A process that has exited (a zombie until reaped) has no VmRSS line.
         return status_kb(self.root, "VmRSS")["VmRSS"] > 0
 
     def begin(self, name: str) -> None:
-        with self._lock:
-            self.peak_resets = reset_peak(self.root) and self.peak_resets
-            now = time.monotonic()
-            self._phase = Phase(name, now, last_sample=now)
-            self._phase.serve_start_kb = status_kb(self.root, "VmRSS")["VmRSS"]
-        self.sample()
+        self.peak_resets = reset_peak(self.root) and self.peak_resets
+        serve_kb, tree_kb = status_kb(self.root, "VmRSS")["VmRSS"], tree_rss_kb(self.root)
+        self._phase = Phase(name, time.monotonic(), serve_kb, tree_kb)
 
-    def end(self) -> Phase:
-        self.sample()
-        with self._lock:
-            phase, self._phase = self._phase, None
+    def end(self, wall: float) -> Figures:
+        """The phase's figures, ``wall`` its duration as the caller timed it."""
+        phase, self._phase = self._phase, None
         assert phase is not None
-        if self.peak_resets:
-            phase.serve_hwm_kb = status_kb(self.root, "VmHWM")["VmHWM"]
-        return phase
+        ended = time.monotonic()
+        serve_hwm = status_kb(self.root, "VmHWM")["VmHWM"] if self.peak_resets else 0
+        self._read_past(ended)
+        window = [(t, procs) for t, procs in self.samples if phase.started <= t <= ended]
+        sums = [sum(p[3] for p in procs) for _, procs in window]
+        serve = [p[3] for _, procs in window for p in procs if p[1] == 0]
+        by_label: dict[str, int] = {}
+        for _, procs in window:
+            for _, depth, label, _, hwm in procs:
+                if depth > 0:
+                    by_label[label] = max(by_label.get(label, 0), hwm)
+        times = [phase.started, *(t for t, _ in window), ended]
+        return {
+            "serve_before_mb": _mb(phase.serve_start_kb),
+            "dyno_before_mb": _mb(phase.tree_start_kb),
+            "serve_peak_mb": _mb(max([serve_hwm, *serve])),
+            "sync_child_peak_mb": _mb(by_label.get("sync", 0)),
+            "others_peak_mb": {k: _mb(v) for k, v in sorted(by_label.items()) if k != "sync"},
+            "dyno_peak_mb": _mb(max(sums, default=0)),
+            "wall_s": round(wall, 2),
+            "samples": len(window),
+            "max_sample_gap_ms": round(max(b - a for a, b in itertools.pairwise(times)) * 1000),
+        }
 
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
-            self.sample()
-
-    def sample(self) -> None:
-        total, serve_kb, seen = 0, 0, {}
-        todo = [(self.root, 0)]
-        while todo:
-            pid, depth = todo.pop()
-            kb = status_kb(pid, "VmRSS", "VmHWM")
-            if kb["VmRSS"] == 0:
-                continue
-            total += kb["VmRSS"]
-            if depth == 0:
-                serve_kb = kb["VmRSS"]
-            else:
-                label = self._labels.setdefault(pid, _label(pid, depth))
-                seen[pid] = (label, kb["VmHWM"])
-            todo += [(child, depth + 1) for child in children(pid)]
-        now = time.monotonic()
-        with self._lock:
-            phase = self._phase
-            if phase is None:
+    def _read_past(self, moment: float) -> None:
+        """Read the samples written so far, waiting (a little) for one taken after ``moment``."""
+        deadline = time.monotonic() + 5
+        while True:
+            text = self._partial + self._reader.read()
+            *lines, self._partial = text.split("\n")
+            for line in lines:
+                sample = json.loads(line)
+                self.samples.append((sample["t"], sample["procs"]))
+            done = self.samples and self.samples[-1][0] > moment
+            if done or self._process.poll() is not None or time.monotonic() > deadline:
                 return
-            if phase.samples == 0:
-                phase.sum_start_kb = total
-            phase.samples += 1
-            phase.max_gap = max(phase.max_gap, now - phase.last_sample)
-            phase.last_sample = now
-            phase.sum_max_kb = max(phase.sum_max_kb, total)
-            phase.serve_max_kb = max(phase.serve_max_kb, serve_kb)
-            for pid, (label, hwm) in seen.items():
-                old = phase.others.get(pid, (label, 0))[1]
-                phase.others[pid] = (label, max(old, hwm))
-
-
-def phase_figures(phase: Phase, wall: float) -> Figures:
-    by_label: dict[str, int] = {}
-    for label, hwm in phase.others.values():
-        by_label[label] = max(by_label.get(label, 0), hwm)
-    serve_peak = phase.serve_hwm_kb if phase.serve_hwm_kb is not None else phase.serve_max_kb
-    return {
-        "serve_before_mb": _mb(phase.serve_start_kb),
-        "dyno_before_mb": _mb(phase.sum_start_kb),
-        "serve_peak_mb": _mb(max(serve_peak, phase.serve_max_kb)),
-        "sync_child_peak_mb": _mb(by_label.get("sync", 0)),
-        "others_peak_mb": {k: _mb(v) for k, v in sorted(by_label.items()) if k != "sync"},
-        "dyno_peak_mb": _mb(phase.sum_max_kb),
-        "wall_s": round(wall, 2),
-        "samples": phase.samples,
-        "max_sample_gap_ms": round(phase.max_gap * 1000),
-    }
+            time.sleep(0.01)
 
 
 def _expected(servers: Servers) -> int:
@@ -288,23 +254,29 @@ class Web:
 
 
 async def web_syncs(
-    servers: Servers, sheet: Any, fake: FakeSlack, settings: dict[str, str], next_run: int
+    servers: Servers,
+    sheet: Any,
+    fake: FakeSlack,
+    settings: dict[str, str],
+    *,
+    next_run: int,
+    folder: Path,
 ) -> Figures:
-    """Phases 3: serve idle, then each ``/numbers sync`` of ``WEB_SYNCS``."""
+    """Step 3: serve idle, then each ``/numbers sync`` of ``WEB_SYNCS``."""
     figures: Figures = {}
     with tempfile.TemporaryFile("w+") as log:
         async with (
             aiohttp.ClientSession() as http,
             serving(http, fake, settings, stderr=log) as (app, pid),
         ):
-            with Sampler(pid) as sampler:
+            with Sampler(pid, folder) as sampler:
                 web = Web(app, sampler, log)
                 sampler.begin("idle")
                 started = time.perf_counter()
                 await web.loaded(next_run - 1)
                 for text in IDLE_QUERIES:
                     await app.measure(text, 1)
-                figures["idle"] = phase_figures(sampler.end(), time.perf_counter() - started)
+                figures["idle"] = sampler.end(time.perf_counter() - started)
                 for name in WEB_SYNCS:
                     if name.startswith("churn"):
                         churn(servers)
@@ -313,7 +285,7 @@ async def web_syncs(
                     sampler.begin(name)
                     wall = await web.sync(name.replace(" ", "-"), next_run)
                     figures[name] = {
-                        **phase_figures(sampler.end(), wall),
+                        **sampler.end(wall),
                         "run_id": next_run,
                         **_sheet_figures(servers, sheet),
                     }
@@ -344,7 +316,12 @@ async def run(numbers: int, latency_ms: float) -> Figures:
                 _progress(f"  syncbot sync: {name}")
                 cli[name] = await asyncio.to_thread(cli_sync, servers, sheet, cli_env)
             report["web"] = await web_syncs(
-                servers, sheet, fake, settings, cli["unchanged"]["run_id"] + 1
+                servers,
+                sheet,
+                fake,
+                settings,
+                next_run=cli["unchanged"]["run_id"] + 1,
+                folder=Path(tmp),
             )
             churn(servers)
             _progress("  syncbot sync: churn 1%")
@@ -355,8 +332,8 @@ async def run(numbers: int, latency_ms: float) -> Figures:
 
 def table(report: Figures) -> str:
     head = (
-        f"{'numbers':>8}  {'sync':<16} {'run by':<14} {'serve before':>12} {'serve peak':>10} "
-        f"{'sync child':>10} {'dyno peak':>9} {'wall s':>7}"
+        f"{'numbers':>8}  {'sync':<16} {'run by':<14} {'serve before':>12} {'dyno before':>11} "
+        f"{'serve peak':>10} {'sync child':>10} {'dyno peak':>9} {'wall s':>7}"
     )
     lines = [head]
     n = f"{report['numbers']:>8,}"
@@ -365,7 +342,7 @@ def table(report: Figures) -> str:
     def cli_row(name: str) -> None:
         f = cli[name]
         lines.append(
-            f"{n}  {name:<16} {'syncbot sync':<14} {'':>12} {'':>10} {'':>10} "
+            f"{n}  {name:<16} {'syncbot sync':<14} {'':>12} {'':>11} {'':>10} {'':>10} "
             f"{f['peak_rss_mb']:>9.0f} {f['wall_s']:>7.1f}"
         )
 
@@ -373,8 +350,8 @@ def table(report: Figures) -> str:
         f = web[name]
         child = f"{f['sync_child_peak_mb']:.0f}" if f["sync_child_peak_mb"] else ""
         lines.append(
-            f"{n}  {name:<16} {by:<14} {f['serve_before_mb']:>12.0f} {f['serve_peak_mb']:>10.0f} "
-            f"{child:>10} {f['dyno_peak_mb']:>9.0f} {f['wall_s']:>7.1f}"
+            f"{n}  {name:<16} {by:<14} {f['serve_before_mb']:>12.0f} {f['dyno_before_mb']:>11.0f} "
+            f"{f['serve_peak_mb']:>10.0f} {child:>10} {f['dyno_peak_mb']:>9.0f} {f['wall_s']:>7.1f}"
         )
 
     cli_row("first")
@@ -384,9 +361,10 @@ def table(report: Figures) -> str:
             cli_row(name)
         web_row(name, "/numbers sync")
     lines.append(
-        "\nMB: serve before = its RSS as the phase began; serve peak = its own VmHWM over the"
-        "\nphase; sync child = the spawned sync's VmHWM; dyno peak = serve and all its"
-        "\ndescendants summed every 50 ms (for syncbot sync: its process tree's peak)."
+        "\nMB: serve before = its RSS as the phase began, dyno before = with its children;"
+        "\nserve peak = its own VmHWM over the phase; sync child = the spawned sync's VmHWM;"
+        "\ndyno peak = serve and all its descendants summed every 50 ms (for syncbot sync: its"
+        "\nprocess tree's peak)."
     )
     worst = max(web[name]["dyno_peak_mb"] for name in ("idle", *WEB_SYNCS))
     over = worst - report["dyno_quota_mb"]
