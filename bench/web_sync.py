@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import itertools
 import json
 import subprocess
@@ -171,15 +172,30 @@ class Sampler:
             time.sleep(0.01)
 
 
-def _expected(servers: Servers) -> int:
-    return len(servers.sandbox.orgapi.records) + len(servers.sandbox.dialnexa.records)
+def _listed(servers: Servers) -> list[tuple[str, str]]:
+    """(source, number id) of every record the providers list."""
+    return [("orgapi", str(r["phone_number_id"])) for r in servers.sandbox.orgapi.records] + [
+        ("dialnexa", str(r["id"])) for r in servers.sandbox.dialnexa.records
+    ]
 
 
 def _sheet_figures(servers: Servers, sheet: Any) -> Figures:
+    """The Sheets calls of the sync just done, once the Inventory holds exactly one row for
+    each record the providers list."""
     recorded = servers.recorded()
-    rows = servers.data_rows(sheet, INVENTORY_TAB)
-    if rows != _expected(servers):
-        raise BenchError(f"the sheet has {rows} rows, the providers {_expected(servers)} numbers")
+    listed = _listed(servers)
+    values = servers.sheets.values(sheet.spreadsheet_id, INVENTORY_TAB)
+    header, rows = values[0], values[1:]
+    source, number_id = header.index("Source"), header.index("Number ID")
+    keys = [(str(row[source]), str(row[number_id])) for row in rows]
+    if len(keys) != len(listed) or set(keys) != set(listed):
+        twice = [key for key, n in collections.Counter(keys).items() if n > 1]
+        extra, missing = set(keys) - set(listed), set(listed) - set(keys)
+        raise BenchError(
+            f"the sheet has {len(rows)} rows, the providers {len(listed)} records "
+            f"({len(set(listed))} distinct); rows of no record: {sorted(extra)[:5]}, "
+            f"records without a row: {sorted(missing)[:5]}, keys on several rows: {twice[:5]}"
+        )
     return {"sheets_calls": recorded.sheets_calls, "sheets_writes": recorded.sheets_writes}
 
 
@@ -323,7 +339,8 @@ async def run(numbers: int, latency_ms: float) -> Figures:
                 next_run=cli["unchanged"]["run_id"] + 1,
                 folder=Path(tmp),
             )
-            churn(servers)
+            # Another churn of the same size: the web's is in the store already.
+            churn(servers, seed=12)
             _progress("  syncbot sync: churn 1%")
             cli["churn 1%"] = await asyncio.to_thread(cli_sync, servers, sheet, cli_env)
             report["cli"] = cli
