@@ -60,7 +60,14 @@ ALERT_CHANNEL = "C0NUMBERS"
 # A bound on a hang, never on speed: a loaded two-core machine takes minutes at 400,000.
 WAIT_SECONDS = 3600.0
 IDLE_QUERIES = ("unassigned", "stats")
-WEB_SYNCS = ("unchanged", "unchanged again", "churn 1%")
+CHURN = "churn 1%"
+
+
+def web_sync_names(unchanged: int) -> list[str]:
+    """The ``/numbers sync`` phases: ``unchanged`` unchanged syncs, then one after churn."""
+    names = ["unchanged", "unchanged again"][:unchanged]
+    return [*names, *(f"unchanged {k}" for k in range(3, unchanged + 1)), CHURN]
+
 
 Figures = dict[str, Any]
 
@@ -277,8 +284,9 @@ async def web_syncs(
     *,
     next_run: int,
     folder: Path,
+    names: list[str],
 ) -> Figures:
-    """Step 3: serve idle, then each ``/numbers sync`` of ``WEB_SYNCS``."""
+    """Step 3: serve idle, then each ``/numbers sync`` of ``names``."""
     figures: Figures = {}
     with tempfile.TemporaryFile("w+") as log:
         async with (
@@ -293,8 +301,8 @@ async def web_syncs(
                 for text in IDLE_QUERIES:
                     await app.measure(text, 1)
                 figures["idle"] = sampler.end(time.perf_counter() - started)
-                for name in WEB_SYNCS:
-                    if name.startswith("churn"):
+                for name in names:
+                    if name == CHURN:
                         churn(servers)
                     servers.reset()
                     _progress(f"  /numbers sync: {name}")
@@ -310,9 +318,10 @@ async def web_syncs(
     return figures
 
 
-async def run(numbers: int, latency_ms: float) -> Figures:
+async def run(numbers: int, latency_ms: float, unchanged: int) -> Figures:
     _progress(f"generating {numbers:,} numbers")
-    report: Figures = {"numbers": numbers, "dyno_quota_mb": DYNO_QUOTA_MB}
+    names = web_sync_names(unchanged)
+    report: Figures = {"numbers": numbers, "dyno_quota_mb": DYNO_QUOTA_MB, "web_syncs": names}
     with (
         Servers(bench_dataset(numbers, SOURCES), latency_ms=latency_ms) as servers,
         tempfile.TemporaryDirectory(prefix="bench-web-sync-") as tmp,
@@ -338,6 +347,7 @@ async def run(numbers: int, latency_ms: float) -> Figures:
                 settings,
                 next_run=cli["unchanged"]["run_id"] + 1,
                 folder=Path(tmp),
+                names=names,
             )
             # Another churn of the same size: the web's is in the store already.
             churn(servers, seed=12)
@@ -373,7 +383,7 @@ def table(report: Figures) -> str:
 
     cli_row("first")
     web_row("idle", "serve")
-    for name in WEB_SYNCS:
+    for name in report["web_syncs"]:
         if name in cli:
             cli_row(name)
         web_row(name, "/numbers sync")
@@ -383,13 +393,13 @@ def table(report: Figures) -> str:
         "\ndyno peak = serve and all its descendants summed every 50 ms (for syncbot sync: its"
         "\nprocess tree's peak)."
     )
-    worst = max(web[name]["dyno_peak_mb"] for name in ("idle", *WEB_SYNCS))
+    worst = max(web[name]["dyno_peak_mb"] for name in ("idle", *report["web_syncs"]))
     over = worst - report["dyno_quota_mb"]
     verdict = f"over by {over:.0f} MB" if over > 0 else f"{-over:.0f} MB to spare"
     lines.append(
         f"web dyno peak {worst:.0f} MB against {report['dyno_quota_mb']:.0f} MB: {verdict}"
     )
-    for name in WEB_SYNCS:
+    for name in report["web_syncs"]:
         if name in cli:
             extra = web[name]["dyno_peak_mb"] - cli[name]["peak_rss_mb"]
             lines.append(f"{name}: the web dyno adds {extra:.0f} MB to a plain syncbot sync")
@@ -402,9 +412,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--numbers", type=int, default=DEFAULT_NUMBERS)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--unchanged",
+        type=int,
+        default=2,
+        metavar="K",
+        help="unchanged /numbers syncs before the churned one (default 2): does serve level off?",
+    )
     args = parser.parse_args(argv)
     try:
-        report = asyncio.run(run(args.numbers, args.latency_ms))
+        report = asyncio.run(run(args.numbers, args.latency_ms, args.unchanged))
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
