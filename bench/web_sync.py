@@ -145,6 +145,11 @@ class Sampler:
         self._read_past(ended)
         window = [(t, procs) for t, procs in self.samples if phase.started <= t <= ended]
         sums = [sum(p[3] for p in procs) for _, procs in window]
+        # Who held what when the sum peaked (labels summed: a sync and its worker apart).
+        parts: dict[str, int] = {}
+        if sums:
+            for _, _, label, rss, _ in window[sums.index(max(sums))][1]:
+                parts[label] = parts.get(label, 0) + rss
         serve = [p[3] for _, procs in window for p in procs if p[1] == 0]
         by_label: dict[str, int] = {}
         for _, procs in window:
@@ -159,6 +164,7 @@ class Sampler:
             "sync_child_peak_mb": _mb(by_label.get("sync", 0)),
             "others_peak_mb": {k: _mb(v) for k, v in sorted(by_label.items()) if k != "sync"},
             "dyno_peak_mb": _mb(max(sums, default=0)),
+            "at_dyno_peak_mb": {k: _mb(v) for k, v in sorted(parts.items())},
             "wall_s": round(wall, 2),
             "samples": len(window),
             "max_sample_gap_ms": round(max(b - a for a, b in itertools.pairwise(times)) * 1000),
@@ -360,7 +366,8 @@ async def run(numbers: int, latency_ms: float, unchanged: int) -> Figures:
 def table(report: Figures) -> str:
     head = (
         f"{'numbers':>8}  {'sync':<16} {'run by':<14} {'serve before':>12} {'dyno before':>11} "
-        f"{'serve peak':>10} {'sync child':>10} {'dyno peak':>9} {'wall s':>7}"
+        f"{'serve peak':>10} {'sync child':>10} {'dyno peak':>9} {'= serve+sync+rest':>17} "
+        f"{'wall s':>7}"
     )
     lines = [head]
     n = f"{report['numbers']:>8,}"
@@ -370,15 +377,20 @@ def table(report: Figures) -> str:
         f = cli[name]
         lines.append(
             f"{n}  {name:<16} {'syncbot sync':<14} {'':>12} {'':>11} {'':>10} {'':>10} "
-            f"{f['peak_rss_mb']:>9.0f} {f['wall_s']:>7.1f}"
+            f"{f['peak_rss_mb']:>9.0f} {'':>17} {f['wall_s']:>7.1f}"
         )
 
     def web_row(name: str, by: str) -> None:
         f = web[name]
         child = f"{f['sync_child_peak_mb']:.0f}" if f["sync_child_peak_mb"] else ""
+        parts = dict(f["at_dyno_peak_mb"])
+        split = "+".join(
+            f"{x:.0f}" for x in (parts.pop("serve", 0), parts.pop("sync", 0), sum(parts.values()))
+        )
         lines.append(
             f"{n}  {name:<16} {by:<14} {f['serve_before_mb']:>12.0f} {f['dyno_before_mb']:>11.0f} "
-            f"{f['serve_peak_mb']:>10.0f} {child:>10} {f['dyno_peak_mb']:>9.0f} {f['wall_s']:>7.1f}"
+            f"{f['serve_peak_mb']:>10.0f} {child:>10} {f['dyno_peak_mb']:>9.0f} {split:>17} "
+            f"{f['wall_s']:>7.1f}"
         )
 
     cli_row("first")
@@ -391,7 +403,8 @@ def table(report: Figures) -> str:
         "\nMB: serve before = its RSS as the phase began, dyno before = with its children;"
         "\nserve peak = its own VmHWM over the phase; sync child = the spawned sync's VmHWM;"
         "\ndyno peak = serve and all its descendants summed every 50 ms (for syncbot sync: its"
-        "\nprocess tree's peak)."
+        "\nprocess tree's peak), split into each one's RSS at that moment (rest: the sync's"
+        "\nnormalizing worker and multiprocessing's resource tracker)."
     )
     worst = max(web[name]["dyno_peak_mb"] for name in ("idle", *report["web_syncs"]))
     over = worst - report["dyno_quota_mb"]

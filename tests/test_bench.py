@@ -191,6 +191,7 @@ def test_web_sync_measures_serve_and_its_sync_process_beside_the_cli() -> None:
         # The sync ran in a child of serve, and the sum counts both.
         assert 0 < figures["sync_child_peak_mb"] < figures["dyno_peak_mb"], name
         assert figures["serve_peak_mb"] < figures["dyno_peak_mb"], name
+        assert {"serve", "sync"} <= set(figures["at_dyno_peak_mb"]), name
         assert figures["wall_s"] > 0
         assert figures["samples"] > 0
     assert web["unchanged"]["sheets_writes"] == web["unchanged again"]["sheets_writes"] == 1
