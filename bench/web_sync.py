@@ -1,8 +1,8 @@
 """``/numbers sync`` on the web dyno (issue 17): the peak memory of ``syncbot serve`` and of the
 sync process it spawns, together, beside the same sync run as a plain ``syncbot sync``.
 
-    python -m bench web-sync [--numbers 100000] [--latency-ms 0]
-    make bench ARGS='web-sync --numbers 400000'
+    python -m bench web-sync [--numbers 100000] [--unchanged 2] [--latency-ms 0]
+    make bench ARGS='web-sync --numbers 395000 --unchanged 6'
 
 Heroku's memory quota (512 MB on a standard dyno) counts every process of the dyno, so the
 figure that matters is the serve process and its children summed, over time.
@@ -18,10 +18,14 @@ figure that matters is the serve process and its children summed, over time.
    worker, multiprocessing's resource tracker); the resident sets are summed. Phases, each with
    the serve process's own peak (``VmHWM``, reset at the phase's start through
    ``/proc/<pid>/clear_refs``): ``idle`` (loading the latest sync, two ``/numbers`` queries),
-   then ``/numbers sync`` unchanged, unchanged again, and after 1% churn at the providers
+   then ``/numbers sync`` unchanged (--unchanged times), and after 1% churn at the providers
    (``bench/sheet_scale.py`` ``churn``), each until its outcome reaches the ``response_url``.
 4. With serve stopped, another 1% churn and a ``syncbot sync``: the baseline of the churned web
    sync (a churn of the same size, not the same churn: that one is in the store already).
+
+At 400,000 numbers the first sync's sheet write is refused today: with every number in the
+Inventory and in Changes (all added) it needs 10,037,613 cells, over Google's 10,000,000 per
+spreadsheet, and the bench stops with syncbot's message. 395,000 fits, churns included.
 
 The sum of resident sets counts the pages processes share (the interpreter, libraries) once per
 process, so it is a little above what the kernel charges the dyno. Prints one JSON object, then
