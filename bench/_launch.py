@@ -10,6 +10,9 @@ and few imports, so that this process stays smaller than anything it measures.
 ``wait4`` gives the largest single process of the tree, but a dyno's memory limit counts the
 whole tree (a sync normalizes in a worker process), so the tree's resident sets are also summed
 every few milliseconds while it runs, and the larger of the two figures is the peak.
+
+``children``, ``status_kb`` and ``tree_rss_kb`` serve the other benchmarks too
+(``bench/web_sync.py`` samples a running ``syncbot serve`` and its children with them).
 """
 
 import json
@@ -20,7 +23,8 @@ import time
 SAMPLE_SECONDS = 0.01
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (of all its threads); none once it is gone."""
     found: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
@@ -35,23 +39,28 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def status_kb(pid: int, *fields: str) -> dict[str, int]:
+    """``fields`` of ``/proc/<pid>/status`` in kB (``VmRSS``, ``VmHWM``, ...): 0 for each once
+    the process is gone."""
+    found = dict.fromkeys(fields, 0)
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
+                name, _, value = line.partition(":")
+                if name in found:
+                    found[name] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return found
 
 
-def _tree_rss_kb(root: int) -> int:
+def tree_rss_kb(root: int) -> int:
+    """The resident sets of ``root`` and all its descendants, summed."""
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += _rss_kb(pid)
-        todo += _children(pid)
+        total += status_kb(pid, "VmRSS")["VmRSS"]
+        todo += children(pid)
     return total
 
 
@@ -63,7 +72,7 @@ def main(report: str, command: list[str]) -> int:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-        tree_peak_kb = max(tree_peak_kb, _tree_rss_kb(pid))
+        tree_peak_kb = max(tree_peak_kb, tree_rss_kb(pid))
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - started
     figures = {

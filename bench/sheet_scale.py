@@ -70,14 +70,15 @@ def baseline_tree(commit: str) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def churn(servers: Servers) -> None:
-    """Change 1% of each provider's records in place: reassign, remove, add."""
+def churn(servers: Servers, *, seed: int = 11) -> None:
+    """Change 1% of each provider's records in place: reassign, remove, add. A churn after
+    another needs a ``seed`` of its own, else it adds the same ids again."""
     for source in ("orgapi", "dialnexa"):
         provider = getattr(servers.sandbox, source)
         records: list[dict[str, Any]] = provider.records
         touched = max(int(len(records) * CHURN), 4)
         step = max(len(records) // touched, 1)
-        new = iter(inserted_records(source, touched // 4 + 1, seed=11))
+        new = iter(inserted_records(source, touched // 4 + 1, seed=seed))
         out: list[dict[str, Any]] = []
         for k, listed in enumerate(records):
             slot = k // step if k % step == 0 else -1

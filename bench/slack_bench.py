@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import json
@@ -33,9 +34,10 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import aiohttp
 
@@ -190,32 +192,49 @@ async def serve_and_measure(
 ) -> tuple[list[Row], dict[str, float]]:
     queries = query_mix(listed)
     figures: dict[str, float] = {}
-    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
-        port = free_port()
-        env = clean_env(DATABASE_URL=url, PORT=str(port), **fake.env())
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "syncbot",
-            "serve",
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            app = App(http, fake, f"http://127.0.0.1:{port}")
-            figures["first_load_seconds"] = await app.wait_for(1)
-            rows = [await app.measure(text, requests) for text in queries]
-            later = utc_now() + dt.timedelta(seconds=1)
-            await asyncio.to_thread(commit, store, churned(listed, share=0.01), at=later)
-            figures["pickup_seconds"] = await app.wait_for(2)
-            rows += [await app.measure(text, requests) for text in queries]
-            figures["peak_rss_mb"] = peak_rss_mb(child.pid)
-        finally:
-            child.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(child.wait(), 30)
+    async with (
+        FakeSlack() as fake,
+        aiohttp.ClientSession() as http,
+        serving(http, fake, {"DATABASE_URL": url}) as (app, pid),
+    ):
+        figures["first_load_seconds"] = await app.wait_for(1)
+        rows = [await app.measure(text, requests) for text in queries]
+        later = utc_now() + dt.timedelta(seconds=1)
+        await asyncio.to_thread(commit, store, churned(listed, share=0.01), at=later)
+        figures["pickup_seconds"] = await app.wait_for(2)
+        rows += [await app.measure(text, requests) for text in queries]
+        figures["peak_rss_mb"] = peak_rss_mb(pid)
     return rows, figures
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    http: aiohttp.ClientSession,
+    fake: FakeSlack,
+    settings: dict[str, str],
+    *,
+    stderr: int | IO[Any] = subprocess.DEVNULL,
+) -> AsyncIterator[tuple[App, int]]:
+    """``syncbot serve`` as a child process on a free port, with ``settings`` and the fake
+    Slack's; the app and the process id while the block runs, then SIGTERM (the app finishes a
+    sync in progress first)."""
+    port = free_port()
+    env = clean_env(**settings, PORT=str(port), **fake.env())
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "syncbot",
+        "serve",
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    try:
+        yield App(http, fake, f"http://127.0.0.1:{port}"), child.pid
+    finally:
+        child.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(child.wait(), 30)
 
 
 def print_table(rows: Sequence[Sequence[str]]) -> None:

@@ -169,6 +169,37 @@ def test_sheet_scale_measures_first_unchanged_and_churned_syncs_of_both_syncbots
     assert "CPU with a sheet / without" in done.stdout
 
 
+def test_web_sync_measures_serve_and_its_sync_process_beside_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "web-sync", "--numbers", "400"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report, end = json.JSONDecoder().raw_decode(done.stdout)
+    web, cli = report["web"], report["cli"]
+    assert list(web) == ["idle", "unchanged", "unchanged again", "churn 1%", "serve_peak_resets"]
+    assert list(cli) == ["first", "unchanged", "churn 1%"]
+    assert web["idle"]["serve_peak_mb"] > 0
+    assert web["idle"]["sync_child_peak_mb"] == 0
+    for name in ("unchanged", "unchanged again", "churn 1%"):
+        figures = web[name]
+        # The sync ran in a child of serve, and the sum counts both.
+        assert 0 < figures["sync_child_peak_mb"] < figures["dyno_peak_mb"], name
+        assert figures["serve_peak_mb"] < figures["dyno_peak_mb"], name
+        assert {"serve", "sync"} <= set(figures["at_dyno_peak_mb"]), name
+        assert figures["wall_s"] > 0
+        assert figures["samples"] > 0
+    assert web["unchanged"]["sheets_writes"] == web["unchanged again"]["sheets_writes"] == 1
+    assert all(c["peak_rss_mb"] > 0 for c in cli.values())
+    for words in ("dyno peak", "/numbers sync", "syncbot sync", "against 512 MB"):
+        assert words in done.stdout[end:]
+
+
 def test_database_url_and_baseline_add_postgresql_and_the_baseline_revision_beside_sqlite() -> None:
     report, table = _report("--no-sheet", "--no-peers", "--database-url", pg.ADMIN_URL,
                             "--baseline", "HEAD")  # fmt: skip
