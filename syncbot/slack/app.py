@@ -363,7 +363,7 @@ def create_web_app(
     background = Background()
     snapshot = LiveSnapshot(store, poll_seconds=poll_seconds)
     syncs = SyncRunner(
-        settings, store, background, after_run=alert_hook(settings), after_sync=snapshot.check
+        settings, store, background, after_run=alert_hook(settings), snapshot=snapshot
     )
     runtime = Runtime(settings, snapshot, background, syncs, clock, settings.costs())
     web_app = web.Application(

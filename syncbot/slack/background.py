@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -22,6 +22,7 @@ from syncbot.models import RunResult
 from syncbot.settings import Settings
 from syncbot.slack.blocks import Message, sync_outcome
 from syncbot.slack.errors import user_message
+from syncbot.slack.snapshot import LiveSnapshot
 from syncbot.store import Store, open_store
 from syncbot.sync import AfterRun, run_sync
 
@@ -72,13 +73,13 @@ class SyncRunner:
         background: Background,
         *,
         after_run: AfterRun | None,
-        after_sync: Callable[[], Awaitable[object]],
+        snapshot: LiveSnapshot,
     ) -> None:
         self._settings = settings
         self._store = store
         self._background = background
         self._after_run = after_run
-        self._after_sync = after_sync
+        self._snapshot = snapshot
         self._running: asyncio.Task[None] | None = None
 
     @property
@@ -99,13 +100,15 @@ class SyncRunner:
 
     async def _run(self, respond: AsyncRespond) -> None:
         try:
-            result = await asyncio.to_thread(self._sync_on_own_loop)
+            with self._snapshot.deferring():
+                result = await asyncio.to_thread(self._sync_on_own_loop)
         except Exception as exc:
             # The admin is told through the one translator (a ConfigError reads as itself).
             await send(respond, user_message(exc))
+            await self._snapshot.check()
             return
         # The admin's next question comes right after the outcome: answer it from this run.
-        await self._after_sync()
+        await self._snapshot.check()
         await send(respond, sync_outcome(result))
 
     def _sync_on_own_loop(self) -> RunResult:

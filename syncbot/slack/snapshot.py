@@ -15,12 +15,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from syncbot.errors import SyncbotError
 from syncbot.followups import FollowUp
 from syncbot.logs import event
 from syncbot.models import Change, Key
 from syncbot.query import Snapshot, load_snapshot
+from syncbot.slack.memory import give_back_memory
 from syncbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class LiveSnapshot:
         self._refreshing = asyncio.Lock()
         # Since when a sync holds the run lock, as of the latest check (None: it is free).
         self.lock_since: dt.datetime | None = None
+        # Syncs of this dyno under way (``deferring``): a newer run waits for them to end.
+        self._deferring = 0
 
     @property
     def store(self) -> Store:
@@ -67,12 +71,25 @@ class LiveSnapshot:
         read for each question (one small indexed read) rather than kept with the snapshot."""
         return await asyncio.to_thread(self._store.followups)
 
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[None]:
+        """While this dyno runs a sync of its own, a newer run is not loaded: the sync commits
+        its run before writing the sheet, and the dyno would hold the sync's process and two
+        copies at once (the copy is loaded once the sync is over)."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+
     async def refresh(self) -> None:
         """Load the latest run if it is not the one in memory."""
         async with self._refreshing:
             latest = await asyncio.to_thread(self._store.latest_run)
             latest_id = latest.run_id if latest else None
             current = self._current
+            if current is not None and current.run_id != latest_id and self._deferring:
+                return
             if current is not None and current.run_id == latest_id:
                 if latest is not None:
                     # The run is committed before its sheet is written: its final status and
@@ -87,6 +104,9 @@ class LiveSnapshot:
                 loaded = await asyncio.to_thread(self._load)
             self._current = loaded
             self._loaded.set()
+            # The previous copy's memory, once it is gone, back to the system (see ``memory``).
+            del current
+            await asyncio.to_thread(give_back_memory)
             event(
                 log,
                 logging.INFO,
