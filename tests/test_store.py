@@ -23,10 +23,11 @@ from syncbot.models import (
     SheetResult,
 )
 from syncbot.store import open_store
+from syncbot.store.backend import STREAM_BATCH
 from syncbot.store.base import NumberBatch
 from syncbot.store.postgres import PostgresStore
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.sql import STREAM_BATCH, SqlStore
+from syncbot.store.sql import SqlStore
 from syncbot.store.sqlite import SqliteStore, sqlite_path
 from syncbot.store.staging import LISTED
 from tests import pg

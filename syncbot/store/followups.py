@@ -28,7 +28,8 @@ from syncbot.followups import (
 from syncbot.models import Key
 
 if TYPE_CHECKING:
-    from syncbot.store.sql import Cursor, SqlStore
+    from syncbot.store.backend import Cursor
+    from syncbot.store.sql import SqlStore
 
 _FOLLOWUP_COLUMNS = (
     "f.source, f.account, f.number_id, f.since, f.owner_id, f.owner_name, f.owned_at, "

@@ -14,7 +14,8 @@ from syncbot.models import RunResult
 from syncbot.store.staging import close_run, open_run
 
 if TYPE_CHECKING:
-    from syncbot.store.sql import Cursor, SqlStore
+    from syncbot.store.backend import Cursor
+    from syncbot.store.sql import SqlStore
 
 
 def forget_rows(

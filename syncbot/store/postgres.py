@@ -15,8 +15,9 @@ from psycopg import IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 
 from syncbot.errors import StoreError
+from syncbot.store.backend import STREAM_BATCH, Cursor
 from syncbot.store.base import Store
-from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
+from syncbot.store.sql import SqlStore
 from syncbot.store.staging import columns, stage
 from syncbot.store.urls import redact, store_label
 

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 
 from syncbot.errors import ConfigError, StoreError
 from syncbot.models import utc_now
+from syncbot.store.backend import STREAM_BATCH, Cursor
 from syncbot.store.base import Store
-from syncbot.store.sql import STREAM_BATCH, Cursor, SqlStore
+from syncbot.store.sql import SqlStore
 
 MEMORY = ":memory:"
 # Ubuntu 20.04's SQLite, the oldest syncbot's SQL is written and tested for (`make test` runs the

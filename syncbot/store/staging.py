@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from syncbot.models import PhoneNumber, RunResult, count_changes
 
 if TYPE_CHECKING:
-    from syncbot.store.sql import Cursor, SqlStore
+    from syncbot.store.backend import Cursor
+    from syncbot.store.sql import SqlStore
 
 # A number's listed fields: what a fresh staged row carries and a commit writes.
 LISTED = (
