@@ -55,7 +55,8 @@ from bench._proc import ROOT, clean_env, measure
 from bench.servers import INVENTORY_TAB, SOURCES, Servers, bench_dataset
 from bench.sheet_scale import BenchError, churn
 from bench.slack_bench import App, serving
-from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import USER_ID
 
 DEFAULT_NUMBERS = 100_000
 DYNO_QUOTA_MB = 512.0

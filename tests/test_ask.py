@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from syncbot.cli.blockkit import BUILDER_URL
-from syncbot.sandbox.slack import SIGNING_SECRET
+from syncbot.sandbox.slack_requests import SIGNING_SECRET
 from tests.procs import LIMIT, clean_env, finish, spawn, syncbot
 from tests.test_deploy import free_port, healthz
 

@@ -10,7 +10,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from syncbot.sandbox.blockkit import block_errors, message_errors, view_errors
-from syncbot.sandbox.slack import TRIGGER_SECONDS, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import TRIGGER_SECONDS
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}
 HOME = {"type": "home", "blocks": [SECTION]}

@@ -28,7 +28,8 @@ from syncbot.sandbox._server import serve
 from syncbot.sandbox.data import HOSTILE_LABELS
 from syncbot.sandbox.faults import Fault
 from syncbot.sandbox.providers import Sandbox
-from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import USER_ID
 from syncbot.slack import background
 from syncbot.slack import snapshot as snapshot_module
 from syncbot.slack.app import create_web_app

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from syncbot.sandbox.slack import TEAM_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import TEAM_ID
 from syncbot.settings import settings_from
 from syncbot.slack import check_slack
 

@@ -23,7 +23,8 @@ from syncbot.sandbox._server import serve
 from syncbot.sandbox.blockkit import message_errors, view_errors
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.kit import SheetsSandbox
-from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import USER_ID
 from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
 from syncbot.slack.followup_blocks import ref_of, take_button

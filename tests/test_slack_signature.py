@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncbot.sandbox.slack import signature
+from syncbot.sandbox.slack_requests import signature
 from syncbot.slack.middleware import MAX_CLOCK_SKEW_SECONDS, signature_is_valid
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

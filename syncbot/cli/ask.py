@@ -14,7 +14,8 @@ from syncbot.cli.blockkit import builder_link, message_text
 from syncbot.cli.commands import print_json
 from syncbot.errors import ConfigError, SyncbotError
 from syncbot.query import parse
-from syncbot.sandbox.slack import TEAM_ID, USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import TEAM_ID, USER_ID
 from syncbot.settings import Settings, load_settings
 
 

@@ -28,7 +28,8 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets import FakeSheets
 from syncbot.sandbox.sheets.charts import on_sheet
 from syncbot.sandbox.sheets.kit import SheetsSandbox
-from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import USER_ID
 from syncbot.settings import Settings, settings_from
 from syncbot.sheets.layout import INVENTORY, SUMMARY
 from syncbot.slack import alert_hook

@@ -17,7 +17,8 @@ from syncbot.errors import SyncbotError
 from syncbot.sandbox.faults import ProviderOptions
 from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets import FakeSheets
-from syncbot.sandbox.slack import USER_ID, FakeSlack
+from syncbot.sandbox.slack import FakeSlack
+from syncbot.sandbox.slack_requests import USER_ID
 
 SANDBOX_DATABASE_URL = "sqlite:///syncbot-sandbox.db"
 # Fixed names, so that a .env written once stays right when the sandbox is started again.
