@@ -21,38 +21,24 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from bench._proc import ROOT, Measured, clean_env, measure
 from bench.critical_path import critical_path, timeline
+from bench.report import median, revision, table
 from bench.servers import INVENTORY_TAB, SOURCES, Recorded, Servers, bench_dataset
 from bench.stores import store_pairs
-from bench.stores import table as stores_table
+from bench.targets import DEFAULT_NUMBERS, Figures, targets
 from syncbot.sandbox.sheets.kit import SheetsSandbox
 
-DEFAULT_NUMBERS = 100_000
 QUICK_NUMBERS = 1_000
 DLT_MISSING = "skipped: dlt not installed"
 NAIVE_SKIPPED = "skipped: it writes a sheet, and this run has none"
 PEERS_SKIPPED = "skipped: --no-peers"
-# The figures the targets are set for (the issue's, at DEFAULT_NUMBERS and 20 ms).
-MAX_WALL_OVER_PATH = 1.25
-MAX_SHEETS_CALLS = 6
-MAX_PEAK_RSS_MB = 512.0
-MAX_STEADY_CPU_SHARE = 0.5
-MAX_STEADY_CPU_US_PER_NUMBER = 20.0
-# syncbot's first sync against dlt's extract and normalize of the same listings: twice as fast.
-MAX_WALL_OVER_DLT = 0.5
-
-Figures = dict[str, Any]
 
 
 class BenchError(Exception):
@@ -278,80 +264,6 @@ def _stores(
     )
 
 
-def revision() -> str | None:
-    """The commit measured, with ``+`` when syncbot/ has uncommitted changes; None outside git.
-
-    Other people change the tree while benchmarks run, so a figure is only as good as its
-    revision. Read-only: GIT_OPTIONAL_LOCKS=0 keeps ``git status`` from rewriting the index.
-    """
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-
-    def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603 - fixed arguments
-            ["git", *args],  # noqa: S607 - git from PATH, as a developer runs it
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "syncbot")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+" if dirty else "")
-
-
-def _median(runs: Sequence[Any]) -> Any:
-    """The median of each figure over the runs; dicts of figures figure by figure."""
-    if isinstance(runs[0], dict):
-        return {key: _median([run[key] for run in runs]) for key in runs[0]}
-    value = statistics.median(runs)
-    return round(value, 3) if isinstance(value, float) else value
-
-
-def _target(value: float, limit: float, *, strict: bool) -> Figures:
-    return {
-        "value": round(value, 3),
-        "limit": limit,
-        "comparison": "<" if strict else "<=",
-        "met": value < limit if strict else value <= limit,
-        # How far from the limit: above 0 is by how much it is missed, as a share of it.
-        "over_by": round(value / limit - 1, 3),
-    }
-
-
-def targets(first: Figures, steady: Figures, dlt: Figures | None) -> Figures:
-    chosen = {
-        "first_wall_over_critical_path": _target(
-            first["wall_over_critical_path"], MAX_WALL_OVER_PATH, strict=False
-        ),
-        "steady_wall_over_critical_path": _target(
-            steady["wall_over_critical_path"], MAX_WALL_OVER_PATH, strict=False
-        ),
-        "sheets_calls_per_sync": _target(
-            max(first["sheets_calls"], steady["sheets_calls"]), MAX_SHEETS_CALLS, strict=False
-        ),
-        "peak_rss_mb": _target(
-            max(first["peak_rss_mb"], steady["peak_rss_mb"]), MAX_PEAK_RSS_MB, strict=True
-        ),
-        "steady_cpu_over_first_cpu": _target(
-            steady["cpu_s"] / first["cpu_s"], MAX_STEADY_CPU_SHARE, strict=True
-        ),
-        "steady_cpu_us_per_number": _target(
-            steady["cpu_us_per_number"], MAX_STEADY_CPU_US_PER_NUMBER, strict=False
-        ),
-    }
-    if dlt is not None:
-        chosen["wall_over_dlt"] = _target(
-            dlt["syncbot_wall_over_theirs"], MAX_WALL_OVER_DLT, strict=False
-        )
-    return chosen
-
-
 def run_bench(
     *,
     numbers: int,
@@ -372,7 +284,7 @@ def run_bench(
             _one_run(servers, sources, dlt=dlt, sheet=sheet, peers=peers, label=f"run {i}/{runs}")
             for i in range(1, runs + 1)
         ]
-        medians = _median(measured)
+        medians = median(measured)
         stores = (
             _stores(
                 servers,
@@ -433,159 +345,6 @@ def profile(
             args = [sys.executable, "-m", "bench.profile_sync", str(target), "--", "sync", "--json"]
             run = _run(servers, args, {**env, "PYTHONPATH": str(ROOT)}, db.parent)
             print(f"{target}.txt, .prof: wall {run.wall:.2f} s, cpu {run.cpu:.2f} s under cProfile")
-
-
-def _row(cells: Sequence[object], widths: Sequence[int]) -> str:
-    first, *rest = cells
-    return f"{first!s:<{widths[0]}}" + "".join(
-        f"{cell!s:>{w}}" for cell, w in zip(rest, widths[1:], strict=True)
-    )
-
-
-def table(report: Figures) -> str:
-    """The report as a table for people."""
-    runs = report["runs"]
-    lines = [
-        f"{report['numbers']:,} numbers ({' + '.join(report['sources'])}), "
-        f"{report['latency_ms']:g} ms per request, "
-        + (f"median of {runs} runs" if runs > 1 else "1 run")
-        + ("" if report["sheet"] else ", no sheet")
-        + f", revision {report['revision'] or 'unknown'}",
-        "",
-    ]
-    widths = [22, 8, 8, 10, 9, 10, 7, 10, 7, 9, 9, 9]
-    lines.append(
-        _row(
-            [
-                "syncbot",
-                "wall s",
-                "path s",
-                "wall/path",
-                "orgapi",
-                "dialnexa",
-                "sheets",
-                "sheets MB",
-                "cpu s",
-                "µs/num",
-                "RSS MB",
-                "listed",
-            ],
-            widths,
-        )
-    )
-    lines.append(_row(["", "", "", "", "requests", "requests", "calls", "sent"], widths[:8]))
-    for name, key in (("first sync", "syncbot_first"), ("steady state", "syncbot_steady")):
-        f = report[key]
-        lines.append(
-            _row(
-                [
-                    name,
-                    f"{f['wall_s']:.2f}",
-                    f"{f['critical_path_s']:.2f}",
-                    f"{f['wall_over_critical_path']:.2f}x",
-                    f["requests"]["orgapi"],
-                    f["requests"]["dialnexa"],
-                    f["sheets_calls"],
-                    f"{f['sheets_sent_bytes'] / 1e6:.2f}",
-                    f"{f['cpu_s']:.2f}",
-                    f"{f['cpu_us_per_number']:.1f}",
-                    f"{f['peak_rss_mb']:.0f}",
-                    f"{f['listed']:,}",
-                ],
-                widths,
-            )
-        )
-    for name, key in (("first sync", "syncbot_first"), ("steady state", "syncbot_steady")):
-        path, spent = report[key]["critical_path"], report[key]["timeline"]
-        lines += [
-            f"  {name}: critical path: orgapi {path['orgapi_s']:.2f} s and dialnexa "
-            f"{path['dialnexa_s']:.2f} s side by side, then sheets {path['sheets_s']:.2f} s",
-            f"  {'':{len(name)}}  wall time:     start-up {spent['startup_s']:.2f} s, listing "
-            f"{spent['listing_s']:.2f} s, after listing {spent['after_listing_s']:.2f} s, "
-            f"sheets {spent['sheets_s']:.2f} s, exit {spent['exit_s']:.2f} s",
-        ]
-    lines += ["", _peers_table(report), "", _targets_table(report)]
-    if "stores" in report:
-        lines += ["", stores_table(report["stores"])]
-    return "\n".join(lines)
-
-
-def _peers_table(report: Figures) -> str:
-    widths = [40, 8, 8, 9, 10, 10, 10, 18]
-    lines = [
-        _row(
-            [
-                "peers, same servers and data",
-                "wall s",
-                "cpu s",
-                "RSS MB",
-                "orgapi",
-                "dialnexa",
-                "listed",
-                "syncbot's wall",
-            ],
-            widths,
-        ),
-        _row(["", "", "", "", "requests", "requests", "", "over theirs"], widths),
-    ]
-    names = {
-        "naive": "naive: requests + gspread append_rows",
-        "dlt": "dlt rest_api: extract + normalize",
-    }
-    for key, name in names.items():
-        f = report["peers"][key]
-        if isinstance(f, str):
-            lines.append(f"{name:<{widths[0]}}{f}")
-            continue
-        lines.append(
-            _row(
-                [
-                    name,
-                    f"{f['wall_s']:.2f}",
-                    f"{f['cpu_s']:.2f}",
-                    f"{f['peak_rss_mb']:.0f}",
-                    f["requests"]["orgapi"],
-                    f["requests"]["dialnexa"],
-                    f"{f['listed']:,}",
-                    f"{f['syncbot_wall_over_theirs']:.2f}x",
-                ],
-                widths,
-            )
-        )
-    naive = report["peers"]["naive"]
-    if isinstance(naive, str):
-        return "\n".join(lines)
-    lines.append(
-        f"  naive: {naive['sheets_calls']:,} Sheets calls, "
-        f"{naive['sheets_server_s']:.2f} s of them inside the fake Sheets API; "
-        "dlt writes no sheet"
-    )
-    return "\n".join(lines)
-
-
-_TARGET_LABELS: Mapping[str, tuple[str, Callable[[float], str]]] = {
-    "first_wall_over_critical_path": ("wall / critical path, first sync", "{:.2f}x".format),
-    "steady_wall_over_critical_path": ("wall / critical path, steady state", "{:.2f}x".format),
-    "sheets_calls_per_sync": ("Sheets API calls per sync", "{:.0f}".format),
-    "peak_rss_mb": ("peak RSS, MB", "{:.0f}".format),
-    "steady_cpu_over_first_cpu": ("steady-state CPU / first sync CPU", "{:.2f}".format),
-    "steady_cpu_us_per_number": ("steady-state CPU per number, µs", "{:.1f}".format),
-    "wall_over_dlt": ("first sync wall / dlt's wall", "{:.2f}x".format),
-}
-
-
-def _targets_table(report: Figures) -> str:
-    lines = [f"targets (set for {DEFAULT_NUMBERS:,} numbers at 20 ms)"]
-    for key, (label, shown) in _TARGET_LABELS.items():
-        t = report["targets"].get(key)
-        if t is None:
-            continue
-        verdict = "met" if t["met"] else f"missed by {t['over_by']:.0%}"
-        lines.append(
-            f"  {label:<38}{shown(t['value']):>10}   "
-            f"{t['comparison']} {shown(t['limit']):<8}{verdict}"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
