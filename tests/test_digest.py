@@ -18,8 +18,8 @@ from syncbot.followups import TAKE_ACTION, FollowUpCounts, FollowUpRef, Person, 
 from syncbot.models import utc_now
 from syncbot.normalize import international
 from syncbot.sandbox.slack import FakeSlack
-from syncbot.slack.blocks import MAX_BLOCKS
 from syncbot.slack.digest_blocks import digest_message
+from syncbot.slack.kit import MAX_BLOCKS
 from syncbot.store import open_store
 from syncbot.store.sql import SqlStore
 from tests import pg

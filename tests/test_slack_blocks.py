@@ -23,20 +23,16 @@ from syncbot.query import Answer, Snapshot, answer, load_snapshot, parse
 from syncbot.sandbox.providers import Sandbox
 from syncbot.slack.alert_messages import alert_message, health_message
 from syncbot.slack.blocks import (
-    MAX_BLOCKS,
     MAX_BUTTON_VALUE,
-    MAX_TEXT,
     PAGE_SIZE,
-    Message,
     answer_message,
-    clip,
-    escape,
     first_of_page,
     page_value,
     read_page_value,
     sync_outcome,
     usage_message,
 )
+from syncbot.slack.kit import MAX_BLOCKS, MAX_TEXT, Message, clip, escape
 from syncbot.store import SqliteStore
 from syncbot.sync import run_sync
 from tests.conftest import settings_for

@@ -9,16 +9,8 @@ from syncbot.followups import FollowUpRef
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.normalize import international
 from syncbot.query import counted
-from syncbot.slack.blocks import (
-    MAX_BLOCKS,
-    Message,
-    clip,
-    context,
-    escape,
-    packed,
-    plain,
-)
 from syncbot.slack.followup_views import number_rows
+from syncbot.slack.kit import MAX_BLOCKS, Message, clip, context, escape, packed, plain
 
 # How many examples of each kind of change an alert lists before "and N more".
 ALERT_EXAMPLES = 5

@@ -20,7 +20,8 @@ from syncbot.logs import event
 from syncbot.models import Change, ChangeKind, RunResult
 from syncbot.settings import Settings
 from syncbot.slack.alert_messages import alert_message, health_message, sheet_size_message
-from syncbot.slack.blocks import Message, sheet_url
+from syncbot.slack.blocks import sheet_url
+from syncbot.slack.kit import Message
 from syncbot.sync import AfterRun
 
 log = logging.getLogger(__name__)

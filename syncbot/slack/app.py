@@ -39,22 +39,19 @@ from syncbot.slack.background import Background, SyncRunner
 from syncbot.slack.blocks import (
     PAGE_ACTIONS,
     SHARE_ACTION,
-    Message,
     answer_message,
-    escape,
     notice,
-    plain,
     read_page_value,
     shareable,
     shared,
     sheet_url,
-    unescape,
     usage_message,
 )
 from syncbot.slack.config import require_settings
 from syncbot.slack.errors import on_error
 from syncbot.slack.followup_views import answer_rows
 from syncbot.slack.health import health_report
+from syncbot.slack.kit import Message, escape, plain, unescape
 from syncbot.slack.middleware import (
     MAX_BODY_BYTES,
     READ_TIMEOUT_SECONDS,

@@ -3,7 +3,7 @@
 Every text that came from a provider, a user or an error goes through ``escape`` where it is
 inserted, so a label such as ``<!channel>`` shows as text and never pings anyone. Messages stay
 within Slack's limits by construction: at most ``MAX_BLOCKS`` blocks, ``MAX_TEXT`` characters per
-text, ``MAX_BUTTON_VALUE`` characters per button value.
+text (both kept by ``kit.py``'s builders), ``MAX_BUTTON_VALUE`` characters per button value.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from syncbot.models import (
     Change,
@@ -26,21 +25,26 @@ from syncbot.models import (
 )
 from syncbot.normalize import international
 from syncbot.query import USAGE, Answer, counted, quoted
+from syncbot.slack.kit import (
+    Block,
+    context,
+    ephemeral,
+    escape,
+    packed,
+    plain,
+    section,
+)
+from syncbot.slack.kit import Message as Message  # noqa: PLC0414 - background.py imports it here
 
-Block = dict[str, Any]
-Message = dict[str, Any]
 # A listed number's blocks, from the number, its line and its place in the list (the Slack app
 # adds an unassigned number's buttons).
 NumberBlocks = Callable[[PhoneNumber, str, int], list[Block]]
 
 PAGE_SIZE = 20
-MAX_BLOCKS = 50
-MAX_TEXT = 3000
 MAX_BUTTON_VALUE = 2000
 PAGE_ACTIONS = ("numbers_page_prev", "numbers_page_next")
 SHARE_ACTION = "numbers_share"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-_PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
 _STATS_TITLES = {
     "by_source": "By source",
     "by_status": "By status",
@@ -50,58 +54,6 @@ _STATS_TITLES = {
 _STATS_ROWS = 30
 _STATUS_SOURCES = 40
 _WARNINGS = 5
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, as its mrkdwn reference asks."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def unescape(text: str) -> str:
-    """What a user typed, from the escaped text Slack sends (``escape`` undone)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def plain(text: str, limit: int) -> str:
-    """Provider text on one line, cut to ``limit`` characters (before escaping)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def clip(text: str, limit: int = MAX_TEXT) -> str:
-    """Cut escaped text to ``limit`` without leaving half an entity such as ``&am``."""
-    if len(text) <= limit:
-        return text
-    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
-
-
-def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
-
-
-def ephemeral(blocks: list[Block], fallback: str) -> Message:
-    """A message only the asker sees; ``text`` is what notifications and screen readers show."""
-    return {"response_type": "ephemeral", "text": clip(fallback), "blocks": blocks}
-
-
-def packed(lines: Sequence[str], *, max_sections: int) -> list[Block]:
-    """Lines grouped into as few sections as the text limit allows."""
-    blocks: list[Block] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= MAX_TEXT or not current:
-            current = candidate
-            continue
-        blocks.append(section(current))
-        current = line
-    if current:
-        blocks.append(section(current))
-    return blocks[:max_sections]
 
 
 def _when(at: dt.datetime | None, now: dt.datetime) -> str:

@@ -14,8 +14,8 @@ from syncbot.followups import ActionKind
 from syncbot.models import ChangeKind, PhoneNumber, ago
 from syncbot.normalize import international
 from syncbot.query import counted
-from syncbot.slack.blocks import Block, Message, context, escape, plain, section
 from syncbot.slack.followup_blocks import ref_of, take_button
+from syncbot.slack.kit import Block, Message, context, escape, plain, section
 
 # Unowned numbers listed with a button; the rest are counted, and `/numbers unowned` has them.
 UNOWNED_SHOWN = 20

@@ -16,8 +16,9 @@ from slack_bolt.response import BoltResponse
 
 from syncbot.errors import QueryError, SyncbotError
 from syncbot.logs import event
-from syncbot.slack.blocks import Message, escape, notice, usage_message
+from syncbot.slack.blocks import notice, usage_message
 from syncbot.slack.followup_views import notice_modal
+from syncbot.slack.kit import Message, escape
 
 log = logging.getLogger(__name__)
 

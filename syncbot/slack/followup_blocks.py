@@ -17,7 +17,7 @@ from syncbot.followups import (
     encode_ref,
 )
 from syncbot.models import PhoneNumber
-from syncbot.slack.blocks import Block, escape, plain
+from syncbot.slack.kit import Block, escape, plain
 
 
 def ref_of(number: PhoneNumber) -> FollowUpRef:

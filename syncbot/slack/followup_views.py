@@ -27,8 +27,9 @@ from syncbot.followups import (
 from syncbot.models import PhoneNumber
 from syncbot.normalize import international
 from syncbot.query import Answer
-from syncbot.slack.blocks import Block, NumberBlocks, context, escape, plain, section
+from syncbot.slack.blocks import NumberBlocks
 from syncbot.slack.followup_blocks import expect_button, followup_line, ref_of, take_button
+from syncbot.slack.kit import Block, context, escape, plain, section
 
 # Slack's limit on a block_id.
 MAX_BLOCK_ID = 255

@@ -38,7 +38,7 @@ from syncbot.logs import event
 from syncbot.normalize import international
 from syncbot.query import parse
 from syncbot.slack.background import send
-from syncbot.slack.blocks import escape, notice, plain, section, sheet_line, sheet_url
+from syncbot.slack.blocks import notice, sheet_line, sheet_url
 from syncbot.slack.errors import user_message
 from syncbot.slack.followup_blocks import followup_line, ref_of
 from syncbot.slack.followup_views import (
@@ -52,6 +52,7 @@ from syncbot.slack.followup_views import (
     read_row,
 )
 from syncbot.slack.home import HOME_FOLLOWUPS, glance, home_view
+from syncbot.slack.kit import escape, plain, section
 
 if TYPE_CHECKING:
     from syncbot.slack.app import Runtime

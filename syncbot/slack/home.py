@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from syncbot.costs import IDLE_DAYS, Cost, CostRules, Tally
 from syncbot.models import RunRecord, SourceState, ago, iso
 from syncbot.query import Snapshot, counted, warnings_for
-from syncbot.slack.blocks import Block, context, escape, plain, section
+from syncbot.slack.kit import Block, context, escape, plain, section
 
 # A view holds at most 100 blocks: the glance takes about 12, each follow-up two.
 MAX_VIEW_BLOCKS = 100
