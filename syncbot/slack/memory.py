@@ -10,7 +10,6 @@ arena back. Elsewhere (musl, macOS) there is nothing to call and nothing is done
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import gc
 from collections.abc import Callable
@@ -18,11 +17,10 @@ from collections.abc import Callable
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # The symbols already loaded (dlopen(NULL)), not ctypes.util.find_library("c"): that one
+    # forks the process to run ldconfig, a copy of the web dyno for a moment.
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     return trim
