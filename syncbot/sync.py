@@ -13,14 +13,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import aiohttp
 
 from syncbot import __version__
 from syncbot.costs import IDLE_DAYS
-from syncbot.errors import ConfigError, StoreError, SyncbotError
-from syncbot.followups import FollowUpBook
+from syncbot.errors import ConfigError, StoreError
 from syncbot.guard import guard_removals
 from syncbot.http import HttpClient, RetryPolicy, cut
 from syncbot.logs import event
@@ -40,13 +38,10 @@ from syncbot.providers import Deadline, Provider, fetch_numbers, provider_for
 from syncbot.providers.listing import Workers
 from syncbot.runlock import held_lock
 from syncbot.settings import Account, Settings
+from syncbot.sheet_step import sheet_writer, write_run_sheet
 from syncbot.stopping import Stop, Stopped, unless_stopped
 from syncbot.store import Store
-from syncbot.store.base import InventoryStream
 from syncbot.store.staging import Staging
-
-if TYPE_CHECKING:
-    from syncbot.sheets import SheetWriter
 
 log = logging.getLogger(__name__)
 # A listing that ran to the deadline still has its failures to record (the sources' health,
@@ -57,23 +52,6 @@ ProgressHook = Callable[[SourceResult], None]
 # Called after a committed run with its result and its changes, read from the store as they
 # are iterated (Slack alerts hook in here).
 AfterRun = Callable[[RunResult, Iterable[Change]], Awaitable[None]]
-# What a sheet write takes: the inventory as a stream, a function giving the run's changes as
-# one, the run, and the store (for the follow-ups and which managed columns the sheet has had:
-# ``sheet_extras``).
-SheetWrite = Callable[
-    [InventoryStream, Callable[[], Iterable[Change]], RunResult, Store], SheetResult
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SheetExtras:
-    """The store's part of a sheet write beside the inventory: the follow-ups and the managed
-    headers never written to this spreadsheet before (``Store.sheet_columns``)."""
-
-    followups: FollowUpBook
-    fresh_columns: frozenset[str]
-    # The newest action the write puts in Changes (``RunResult.followup_actions_through``).
-    actions_through: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,51 +66,6 @@ class SyncOptions:
     worker_after: int = 2000
     # Accept listings that would remove more than SYNC_MAX_REMOVAL_PERCENT (syncbot.guard).
     allow_removals: bool = False
-
-
-def _sheet_writer(settings: Settings, deadline: Deadline) -> SheetWrite | None:
-    if not settings.sheet_configured:
-        return None
-    from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread loads only when a sheet is set
-
-    writer = SheetWriter(settings)
-    # The event loop's clock is time.monotonic(), which the writer's thread reads.
-    writer.limit(deadline.at, seconds=deadline.seconds)
-
-    def write(
-        inventory: InventoryStream,
-        changes: Callable[[], Iterable[Change]],
-        run: RunResult,
-        store: Store,
-    ) -> SheetResult:
-        return write_sheet(writer, store, inventory=inventory, changes=changes, run=run)
-
-    return write
-
-
-def write_sheet(
-    writer: SheetWriter,
-    store: Store,
-    *,
-    inventory: InventoryStream,
-    changes: Callable[[], Iterable[Change]],
-    run: RunResult,
-) -> SheetResult:
-    """``writer.write`` with what the store adds (``sheet_extras``); once written, the
-    spreadsheet's managed columns are recorded as syncbot's."""
-    from syncbot.sheets.layout import LATER_HEADERS  # noqa: PLC0415 - as above
-
-    extras = sheet_extras(store, run, spreadsheet=writer.key)
-    written = writer.write(
-        inventory=inventory,
-        changes=changes,
-        run=run,
-        followups=extras.followups,
-        fresh_columns=extras.fresh_columns,
-    )
-    store.add_sheet_columns(writer.key, LATER_HEADERS)
-    run.followup_actions_through = extras.actions_through
-    return written
 
 
 async def _fetch(
@@ -261,7 +194,7 @@ async def run_sync(
     # what is left of it.
     seconds = settings.sync_deadline_seconds
     deadline = Deadline(asyncio.get_running_loop().time() + seconds, seconds)
-    writer = None if options.dry_run else _sheet_writer(settings, deadline)
+    writer = None if options.dry_run else sheet_writer(settings, deadline)
     result = RunResult(started_at=utc_now(), dry_run=options.dry_run)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -310,7 +243,7 @@ async def run_sync(
             result.monthly_cost = costs.overview_of(tallies)
         if writer is not None and result.run_id is not None:
             sheet_before = await asyncio.to_thread(store.sheet_state)
-            await _write_sheet(writer, store, result)
+            await write_run_sheet(writer, store, result)
             result.sheet_health = sheet_health_change(sheet_before, result.sheet)
             result.duration = time.perf_counter() - started
         if result.run_id is not None and (writer is not None or costs.configured):
@@ -451,60 +384,3 @@ async def _commit(store: Store, result: RunResult, *, dry_run: bool, seconds: fl
     except asyncio.CancelledError:
         await asyncio.wait({commit})
         raise
-
-
-def sheet_extras(store: Store, result: RunResult, *, spreadsheet: str | None = None) -> SheetExtras:
-    """What the store adds to ``result``'s sheet write: the follow-ups as of now, the actions
-    no earlier write put in Changes, and (for ``spreadsheet``) the later managed headers not
-    yet written there."""
-    # Runs are minutes apart, so a few cover a sheet that failed for a while.
-    through = next(
-        (
-            r.result["followup_actions_through"]
-            for r in store.recent_runs(50)
-            if r.run_id != result.run_id and r.result.get("followup_actions_through") is not None
-        ),
-        None,
-    )
-    book = FollowUpBook(
-        today=utc_now().date(),
-        followups=store.followups(),
-        actions=store.followup_actions(after_id=through),
-    )
-    through = max((a.action_id for a in book.actions), default=through)
-    from syncbot.sheets.layout import LATER_HEADERS  # noqa: PLC0415 - as above
-
-    fresh = LATER_HEADERS - store.sheet_columns(spreadsheet) if spreadsheet else frozenset()
-    return SheetExtras(book, fresh, through)
-
-
-def _previous_sheet_warning(store: Store, run_id: int) -> str | None:
-    """The cell-limit warning of the run before ``run_id``'s sheet write, if it had one."""
-    for run in store.recent_runs(2):
-        if run.run_id != run_id:
-            warning = (run.result.get("sheet") or {}).get("warning")
-            return None if warning is None else str(warning)
-    return None
-
-
-async def _write_sheet(writer: SheetWrite, store: Store, result: RunResult) -> None:
-    assert result.run_id is not None
-    run_id = result.run_id
-
-    def write() -> SheetResult:
-        return writer(store.inventory_batches(), lambda: store.iter_changes(run_id), result, store)
-
-    try:
-        result.sheet = await asyncio.to_thread(write)
-    except SyncbotError as exc:
-        result.sheet = SheetResult(status="failed", error=exc.message)
-    except Exception as exc:
-        log.exception("unexpected error while writing the sheet")
-        result.sheet = SheetResult(status="failed", error=f"unexpected error: {exc}")
-    if result.sheet.status == "failed":
-        event(log, logging.ERROR, "sheet failed", error=result.sheet.error)
-    elif result.sheet.status == "ok":
-        before = await asyncio.to_thread(_previous_sheet_warning, store, run_id)
-        result.sheet.warning_changed = (before is None) != (result.sheet.warning is None)
-    result.finished_at = utc_now()
-    result.settle()

@@ -16,8 +16,8 @@ from syncbot.errors import ConfigError, SyncbotError
 from syncbot.models import RunResult, SheetResult, utc_now
 from syncbot.query import counted
 from syncbot.settings import Settings, load_settings
+from syncbot.sheet_step import write_sheet
 from syncbot.store import Store
-from syncbot.sync import write_sheet
 
 
 def _confirmed(question: str) -> bool:
