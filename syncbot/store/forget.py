@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from syncbot.models import RunResult
-from syncbot.store.staging import close_run, open_run
+from syncbot.store.reconcile import close_run, open_run
 
 if TYPE_CHECKING:
     from syncbot.store.backend import Cursor

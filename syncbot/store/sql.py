@@ -31,8 +31,9 @@ from syncbot.store import followups as followup_sql
 from syncbot.store.backend import Cursor
 from syncbot.store.forget import forget_rows
 from syncbot.store.reads import SqlReads
+from syncbot.store.reconcile import apply_run, unlisted
 from syncbot.store.schema import MIGRATIONS
-from syncbot.store.staging import Staging, apply_run, digests, prepare, stage, unlisted
+from syncbot.store.staging import Staging, digests, prepare, stage
 
 
 class _DryRun(Exception):
