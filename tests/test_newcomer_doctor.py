@@ -66,7 +66,7 @@ def test_an_unreachable_token_endpoint_is_blamed_not_the_sheets_api(box: SheetsS
         {**box.env(), "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({**box.key, "token_uri": closed})}
     )
     with pytest.raises(SheetError) as caught:
-        SheetWriter(settings).check_access()
+        SheetWriter(settings, retry_wait_initial=0.01, retry_wait_max=0.05).check_access()
     assert f"could not reach its token endpoint {closed}" in caught.value.message
     assert box.url not in caught.value.message
     # doctor shows whom to share the sheet with, whatever went wrong.

@@ -131,7 +131,8 @@ def _sheet_checks(settings: Settings) -> list[Check]:
     try:
         from syncbot.sheets import SheetWriter  # noqa: PLC0415 - gspread only when configured
 
-        writer = SheetWriter(settings)
+        # A check answers in seconds: one more try, not a sync's whole retry policy.
+        writer = SheetWriter(settings, retry_attempts=2)
         title = writer.check_access()
         cells, warning = writer.cell_usage()
     except SyncbotError as exc:
