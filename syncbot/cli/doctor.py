@@ -40,15 +40,7 @@ async def _probe(account: Account) -> Check:
     async with aiohttp.ClientSession() as session:
         http = HttpClient(session, policy=policy)
         try:
-            body = await http.get_json(
-                provider.url,
-                params=provider.probe(),
-                headers=provider.headers(),
-                what=provider.key,
-                auth_hint=provider.auth_hint(),
-                stats=RequestStats(),
-            )
-            page = provider.read_page(body)
+            page = await provider.get_page(http, provider.probe(), RequestStats())
         except SyncbotError as exc:
             return Check(False, account.key, exc.message)
     total = f"{page.total:,} numbers" if page.total is not None else "reachable"

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from syncbot.http import HttpClient, RequestStats
 from syncbot.models import PhoneNumber
 from syncbot.normalize import PhoneParser
 from syncbot.settings import Account
@@ -125,6 +126,18 @@ class Provider(ABC):
     @abstractmethod
     def read_page(self, body: object) -> PageInfo:
         """Read the envelope; raise ``ProviderError`` when it is not the documented shape."""
+
+    async def get_page(self, http: HttpClient, params: Params, stats: RequestStats) -> PageInfo:
+        """One page of this account's listing: ``params`` sent with its credentials."""
+        body = await http.get_json(
+            self.url,
+            params=params,
+            headers=self.headers(),
+            what=self.key,
+            auth_hint=self.auth_hint(),
+            stats=stats,
+        )
+        return self.read_page(body)
 
     @abstractmethod
     def record_model(self) -> type[BaseModel]: ...

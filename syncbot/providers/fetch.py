@@ -76,15 +76,7 @@ async def _pages(
     async def fetch(params: Params) -> None:
         outcome: PageInfo | Exception
         try:
-            body = await http.get_json(
-                provider.url,
-                params=params,
-                headers=provider.headers(),
-                what=provider.key,
-                auth_hint=provider.auth_hint(),
-                stats=stats,
-            )
-            outcome = provider.read_page(body)
+            outcome = await provider.get_page(http, params, stats)
             claimed = outcome.page_count()
             if claimed is not None and claimed > max_pages:
                 raise PaginationError(
@@ -143,15 +135,7 @@ async def _list(  # noqa: PLR0917 - the pass's parts, each of its own kind
         if on_page is not None:
             on_page(result)
     await listing.finish()
-    body = await http.get_json(
-        provider.url,
-        params=provider.probe(),
-        headers=provider.headers(),
-        what=provider.key,
-        auth_hint=provider.auth_hint(),
-        stats=stats,
-    )
-    census.saw(None, provider.read_page(body).total)
+    census.saw(None, (await provider.get_page(http, provider.probe(), stats)).total)
 
 
 async def _listed(listing: Listing, staging: Staging, census: Census) -> int:
