@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -214,8 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = None if args.baseline == "none" else args.baseline
     if baseline is not None and shutil.which("git") is None:
         parser.error("--baseline needs git")
+    return print_report(lambda: run(args.numbers, baseline, args.latency_ms), table)
+
+
+def print_report(measure: Callable[[], Figures], table: Callable[[Figures], str]) -> int:
+    """Print what ``measure`` reports as JSON, then as ``table`` (0), or why it failed (1)."""
     try:
-        report = run(args.numbers, baseline, args.latency_ms)
+        report = measure()
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

@@ -51,7 +51,7 @@ import aiohttp
 from bench._proc import ROOT, clean_env, measure
 from bench.sampler import Figures, Sampler
 from bench.servers import INVENTORY_TAB, SOURCES, Servers, bench_dataset
-from bench.sheet_scale import BenchError, churn
+from bench.sheet_scale import BenchError, churn, print_report
 from bench.slack_bench import App, serving
 from syncbot.sandbox.slack import FakeSlack
 from syncbot.sandbox.slack_requests import USER_ID
@@ -323,14 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="unchanged /numbers syncs before the churned one (default 2): does serve level off?",
     )
     args = parser.parse_args(argv)
-    try:
-        report = asyncio.run(run(args.numbers, args.latency_ms, args.unchanged))
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(report, indent=2))
-    print(table(report))
-    return 0
+    return print_report(
+        lambda: asyncio.run(run(args.numbers, args.latency_ms, args.unchanged)), table
+    )
 
 
 if __name__ == "__main__":
