@@ -17,6 +17,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from syncbot.store import open_store
+from syncbot.store.sql import SqlStore
+
 SERVER = "127.0.0.1:5432"
 ADMIN_URL = f"postgresql://postgres@{SERVER}/test"
 # The server trusts local connections and never asks for it, so tests can check that a
@@ -72,6 +75,19 @@ def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     with fresh_database() as url:
         yield url
+
+
+@contextmanager
+def migrated_store(backend: str, tmp_path: Path) -> Iterator[SqlStore]:
+    """An empty, migrated store of ``backend`` (one of ``BACKENDS``), closed afterwards."""
+    with store_url(backend, tmp_path) as url:
+        opened = open_store(url)
+        assert isinstance(opened, SqlStore)
+        opened.migrate()
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 def fail_inserts(url: str, *, number_id: str) -> None:

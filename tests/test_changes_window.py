@@ -11,7 +11,7 @@ import pytest
 from syncbot.cli.render import answer_text
 from syncbot.query import answer, load_snapshot, parse
 from syncbot.sandbox.providers import Sandbox
-from syncbot.store import SqliteStore, open_store
+from syncbot.store import SqliteStore
 from syncbot.store.sql import SqlStore
 from tests import pg
 from tests.runs import T0, number, run
@@ -22,12 +22,8 @@ DAY = dt.timedelta(days=1)
 
 @pytest.fixture(params=pg.BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    with pg.store_url(request.param, tmp_path) as url:
-        opened = open_store(url)
-        assert isinstance(opened, SqlStore)
-        opened.migrate()
+    with pg.migrated_store(request.param, tmp_path) as opened:
         yield opened
-        opened.close()
 
 
 def three_days(store: SqlStore) -> None:

@@ -16,7 +16,6 @@ from syncbot.sandbox.providers import Sandbox
 from syncbot.sandbox.sheets.kit import SheetsSandbox, phone_number, run_result
 from syncbot.settings import settings_from
 from syncbot.sheets import INVENTORY_HEADER, SheetWriter
-from syncbot.store import open_store
 from syncbot.store.sql import SqlStore
 from syncbot.sync import SyncOptions, run_sync
 from tests import pg
@@ -30,12 +29,8 @@ COSTS = '[{"monthly": 2}]'
 
 @pytest.fixture(params=pg.BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    with pg.store_url(request.param, tmp_path) as url:
-        opened = open_store(url)
-        assert isinstance(opened, SqlStore)
-        opened.migrate()
+    with pg.migrated_store(request.param, tmp_path) as opened:
         yield opened
-        opened.close()
 
 
 def by_key(box: SheetsSandbox) -> dict[Key, list[str]]:

@@ -28,7 +28,6 @@ from syncbot.sandbox.slack_requests import USER_ID
 from syncbot.slack import alert_hook
 from syncbot.slack.app import create_web_app
 from syncbot.slack.followup_blocks import ref_of, take_button
-from syncbot.store import open_store
 from syncbot.store.sql import SqlStore
 from syncbot.sync import run_sync
 from tests import pg
@@ -41,12 +40,8 @@ CHANNEL = "C0NUMBERS"
 
 @pytest.fixture(params=pg.BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    with pg.store_url(request.param, tmp_path) as url:
-        opened = open_store(url)
-        assert isinstance(opened, SqlStore)
-        opened.migrate()
+    with pg.migrated_store(request.param, tmp_path) as opened:
         yield opened
-        opened.close()
 
 
 # A clock that stands still: Slack's trigger ids last 3 s, and a loaded machine must not

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from syncbot.models import PhoneNumber
-from syncbot.store import open_store
 from syncbot.store.sql import SqlStore
 from tests import pg
 from tests.runs import T0, by_key, number, run
@@ -25,14 +24,8 @@ STEPS = 8
 
 @pytest.fixture(params=pg.BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    with pg.store_url(request.param, tmp_path) as url:
-        opened = open_store(url)
-        assert isinstance(opened, SqlStore)
-        opened.migrate()
-        try:
-            yield opened
-        finally:
-            opened.close()
+    with pg.migrated_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 def _listed(rng: random.Random, key: str, number_id: str) -> PhoneNumber:
